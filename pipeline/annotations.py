@@ -1,0 +1,415 @@
+"""Hand annotations anchored to the text: figures, events, ignored numerals and claims.
+
+Reads `raw/<source_id>/annotations.yaml` (format: docs/annotating.md), resolves every quote
+to a code-point span and reads each figure's value, unit, qualifier and period from the
+characters it points at. The output holds published rows (figures, events, provenance) plus
+what the coverage check and the claims need. Any mistake is a `BuildError` that names the
+annotation file, line and record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.anchoring import AnchorError, Span, resolve_nearby, resolve_quote
+from pipeline.errors import BuildError, display_path
+from pipeline.metadata import vocabulary
+from pipeline.numerals import NumeralError, find_numerals, parse_numeral, read_qualifier
+from pipeline.periods import ParsedPeriod, PeriodError, parse_period
+from pipeline.sources import SourceSnapshot
+from pipeline.yaml_lines import LINE_KEY, load_yaml
+
+CONTEXT = 32  # code points of prefix/suffix published with each provenance row
+
+FIGURE_KEYS = {
+    "id", "quote", "prefix", "suffix", "numeral", "unit", "measure", "subject", "country",
+    "actor", "counterpart_country", "period", "is_target", "derived_from", "value_check",
+    "note",
+}  # fmt: skip
+EVENT_KEYS = {
+    "id", "quote", "prefix", "suffix", "kind", "name", "name_es", "date", "place", "parties",
+    "note",
+}  # fmt: skip
+IGNORE_KEYS = {"quote", "prefix", "suffix", "reason"}
+CLAIM_KEYS = {"id", "kind", "stated", "parts", "numerator", "denominator", "computed", "tolerance"}
+TOP_KEYS = {"sections", "figures", "events", "ignore", "claims"}
+
+FLAG_NOTES = {
+    "stray_space_in_decimal": "The numeral is printed with a stray space after the decimal "
+    'point ("{literal}"); it is read as {value}.',
+}
+
+
+@dataclass
+class AnchoredSource:
+    """Everything read from one source's annotations, ready to become tables."""
+
+    source_id: str
+    annotation_file: str
+    figures: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    provenance: list[dict[str, Any]] = field(default_factory=list)
+    claims: list[dict[str, Any]] = field(default_factory=list)
+    covered: list[tuple[Span, str]] = field(default_factory=list)  # (span, why it is covered)
+
+
+class _Reader:
+    """Reads one annotation file against one snapshot, raising sentences on mistakes."""
+
+    def __init__(self, snapshot: SourceSnapshot, path: Path) -> None:
+        self.snapshot = snapshot
+        self.path = path
+        self.units = vocabulary("units.yaml")
+        self.measures = vocabulary("measures.yaml")
+        self.subjects = vocabulary("subjects.yaml")
+        self.event_kinds = _event_kinds()
+        self.sections: list[tuple[int, str]] = []
+        self.out = AnchoredSource(snapshot.source_id, display_path(path))
+
+    # -- errors ---------------------------------------------------------------------
+
+    def fail(self, entry: dict | None, problem: str, action: str) -> BuildError:
+        line = entry.get(LINE_KEY) if isinstance(entry, dict) else None
+        record = entry.get("id") if isinstance(entry, dict) else None
+        return BuildError(self.path, problem, action, line=line, record=record)
+
+    def require(self, entry: dict, keys: tuple[str, ...], allowed: set[str], what: str) -> None:
+        if not isinstance(entry, dict):
+            raise self.fail(None, f"a {what} entry is not a mapping", "write it as key: value")
+        unknown = sorted(set(entry) - allowed - {LINE_KEY})
+        if unknown:
+            raise self.fail(
+                entry,
+                f"the {what} has an unknown key '{unknown[0]}'",
+                f"use only {', '.join(sorted(allowed))} (docs/annotating.md)",
+            )
+        for key in keys:
+            if entry.get(key) in (None, ""):
+                raise self.fail(entry, f"the {what} has no '{key}'", f"add {key}:")
+
+    def anchor(self, entry: dict) -> Span:
+        try:
+            return resolve_quote(
+                self.snapshot,
+                str(entry["quote"]),
+                str(entry.get("prefix") or ""),
+                str(entry.get("suffix") or ""),
+            )
+        except AnchorError as exc:
+            raise self.fail(entry, str(exc), "copy the quote exactly from source.txt") from exc
+
+    def nearby(self, entry: dict, key: str, near: Span) -> Span:
+        try:
+            return resolve_nearby(self.snapshot, str(entry[key]), near)
+        except AnchorError as exc:
+            raise self.fail(
+                entry, f"its {key} {exc}", f"quote the {key} as printed in that paragraph"
+            ) from exc
+
+    def period(self, entry: dict, key: str, near: Span) -> tuple[ParsedPeriod | None, Span | None]:
+        if entry.get(key) in (None, ""):
+            return None, None
+        span = self.nearby(entry, key, near)
+        try:
+            return parse_period(str(entry[key])), span
+        except PeriodError as exc:
+            raise self.fail(entry, str(exc).rstrip("."), f"quote a {key} in a parseable form") from exc
+
+    # -- pieces ---------------------------------------------------------------------
+
+    def section_of(self, offset: int) -> str:
+        current = ""
+        for start, heading in self.sections:
+            if start <= offset:
+                current = heading
+        return current
+
+    def provenance_row(
+        self, record_id: str, record_type: str, entry: dict, span: Span,
+        numeral: Span | None, period: Span | None,
+    ) -> dict[str, Any]:  # fmt: skip
+        text = self.snapshot.text
+        line_lo, line_hi = self.snapshot.line_bounds(span.start)
+        line, column = self.snapshot.line_col(span.start)
+        return {
+            "record_id": record_id,
+            "record_type": record_type,
+            "source_id": self.snapshot.source_id,
+            "char_start": span.start,
+            "char_end": span.end,
+            "line": line,
+            "column": column,
+            "quote": text[span.start : span.end],
+            "prefix": text[max(line_lo, span.start - CONTEXT) : span.start],
+            "suffix": text[span.end : min(line_hi, span.end + CONTEXT)],
+            "numeral_start": numeral.start if numeral else None,
+            "numeral_end": numeral.end if numeral else None,
+            "period_start_char": period.start if period else None,
+            "period_end_char": period.end if period else None,
+            "annotation_file": self.out.annotation_file,
+            "annotation_line": entry[LINE_KEY],
+        }
+
+    # -- records --------------------------------------------------------------------
+
+    def read_sections(self, entries: list) -> None:
+        for entry in entries:
+            heading = entry if isinstance(entry, str) else None
+            if heading is None:
+                raise self.fail(None, "a section is not a plain heading", "list headings as text")
+            try:
+                span = resolve_quote(self.snapshot, heading)
+            except AnchorError as exc:
+                raise BuildError(self.path, f"section heading: {exc}", "copy it exactly") from exc
+            self.sections.append((span.start, heading))
+        self.sections.sort()
+
+    def numeral_in(self, entry: dict, quote: str) -> tuple[str, int]:
+        literal = entry.get("numeral")
+        if literal in (None, ""):
+            tokens = find_numerals(quote)
+            if len(tokens) != 1:
+                found = ", ".join(f'"{t[2]}"' for t in tokens) or "none"
+                raise self.fail(
+                    entry,
+                    f"the quote holds {len(tokens)} numerals ({found})",
+                    "say which one is the figure with numeral:",
+                )
+            return tokens[0][2], tokens[0][0]
+        literal = str(literal)
+        offset = quote.find(literal)
+        if offset == -1:
+            raise self.fail(
+                entry, f'the numeral "{literal}" is not printed in its quote', "copy it exactly"
+            )
+        if quote.find(literal, offset + 1) != -1:
+            raise self.fail(
+                entry, f'the numeral "{literal}" occurs twice in its quote', "shorten the quote"
+            )
+        return literal, offset
+
+    def read_figure(self, entry: dict) -> None:
+        self.require(
+            entry, ("id", "quote", "measure", "subject", "country"), FIGURE_KEYS, "figure"
+        )
+        fid, quote = str(entry["id"]), str(entry["quote"])
+        span = self.anchor(entry)
+        literal, offset = self.numeral_in(entry, quote)
+        try:
+            parsed = parse_numeral(literal)
+        except NumeralError as exc:
+            raise self.fail(entry, str(exc).rstrip("."), "mark a numeral that parses") from exc
+        if entry.get("value_check") is not None:
+            expected = float(entry["value_check"])
+            if abs(float(parsed.value) - expected) > 1e-9 * max(1.0, abs(expected)):
+                raise self.fail(
+                    entry,
+                    f'"{literal}" reads as {parsed.value} but value_check says {expected:g}',
+                    "correct value_check or the numeral",
+                )
+        unit_printed = str(entry["unit"]) if entry.get("unit") else parsed.unit_hint
+        if not unit_printed:
+            raise self.fail(entry, f'the numeral "{literal}" carries no unit', "add unit:")
+        if entry.get("unit") and unit_printed not in quote:
+            raise self.fail(
+                entry, f'the unit "{unit_printed}" is not printed in its quote', "extend the quote"
+            )
+        if unit_printed not in self.units:
+            raise self.fail(
+                entry,
+                f'the unit "{unit_printed}" is unknown',
+                "use a printed form listed in schemas/units.yaml, or add it there",
+            )
+        measure = str(entry["measure"])
+        if measure not in self.measures:
+            raise self.fail(
+                entry, f"the measure '{measure}' is unknown", "use one of schemas/measures.yaml"
+            )
+        if str(entry["subject"]) not in self.subjects:
+            raise self.fail(
+                entry,
+                f"the subject '{entry['subject']}' is unknown",
+                "use one of schemas/subjects.yaml, or add it there",
+            )
+        conversion = self.units[unit_printed]
+        unit = conversion["unit"]
+        if unit != self.measures[measure]["unit"]:
+            raise self.fail(
+                entry,
+                f"the measure '{measure}' is in {self.measures[measure]['unit']} "
+                f'but the unit "{unit_printed}" is {unit}',
+                "choose the measure that matches the printed unit",
+            )
+        value = float(parsed.value) * float(conversion.get("factor", 1))
+        period, period_span = self.period(entry, "period", span)
+        notes = [str(entry["note"]).strip()] if entry.get("note") else []
+        for flag in parsed.flags:
+            if flag in FLAG_NOTES:
+                notes.append(FLAG_NOTES[flag].format(literal=literal, value=parsed.value))
+        if "assumption" in conversion:
+            notes.append(conversion["assumption"])
+        numeral = Span(span.start + offset, span.start + offset + len(literal))
+        derived = entry.get("derived_from") or []
+        self.out.figures.append(
+            {
+                "figure_id": fid,
+                "source_id": self.snapshot.source_id,
+                "section": self.section_of(span.start),
+                "measure": measure,
+                "subject": str(entry["subject"]),
+                "actor": str(entry.get("actor") or entry["country"]),
+                "country": str(entry["country"]),
+                "counterpart_country": entry.get("counterpart_country"),
+                "period_start": period.start if period else None,
+                "period_end": period.end if period else None,
+                "value": value,
+                "unit": unit,
+                "value_as_printed": literal,
+                "unit_as_printed": unit_printed,
+                "qualifier": read_qualifier(quote[:offset]),
+                "is_target": bool(entry.get("is_target", False)),
+                "is_derived": bool(derived),
+                "derived_from": ";".join(derived) if derived else None,
+                "note": " ".join(notes) if notes else None,
+                LINE_KEY: entry[LINE_KEY],
+            }
+        )
+        self.out.provenance.append(
+            self.provenance_row(fid, "figure", entry, span, numeral, period_span)
+        )
+        self.out.covered.append((span, f"figure {fid}"))
+        if period_span:
+            self.out.covered.append((period_span, f"period of figure {fid}"))
+
+    def read_event(self, entry: dict) -> None:
+        self.require(entry, ("id", "quote", "kind"), EVENT_KEYS, "event")
+        eid, quote = str(entry["id"]), str(entry["quote"])
+        span = self.anchor(entry)
+        if entry["kind"] not in self.event_kinds:
+            raise self.fail(
+                entry,
+                f"the event kind '{entry['kind']}' is unknown",
+                f"use one of {', '.join(self.event_kinds)}",
+            )
+        for key in ("name", "name_es"):
+            if entry.get(key) and str(entry[key]) not in quote:
+                raise self.fail(entry, f"its {key} is not printed in its quote", "copy it exactly")
+        date, date_span = self.period(entry, "date", span)
+        if entry.get("place"):
+            self.out.covered.append((self.nearby(entry, "place", span), f"place of {eid}"))
+        parties = entry.get("parties") or []
+        self.out.events.append(
+            {
+                "event_id": eid,
+                "source_id": self.snapshot.source_id,
+                "section": self.section_of(span.start),
+                "kind": str(entry["kind"]),
+                "name": str(entry.get("name") or quote),
+                "name_es": entry.get("name_es"),
+                "date_start": date.start if date else None,
+                "date_end": date.end if date else None,
+                "date_precision": date.precision if date else None,
+                "place": entry.get("place"),
+                "parties": ";".join(str(p) for p in parties) if parties else None,
+                "note": str(entry["note"]).strip() if entry.get("note") else None,
+                LINE_KEY: entry[LINE_KEY],
+            }
+        )
+        self.out.provenance.append(self.provenance_row(eid, "event", entry, span, None, date_span))
+        self.out.covered.append((span, f"event {eid}"))
+        if date_span:
+            self.out.covered.append((date_span, f"date of event {eid}"))
+
+    def read_ignore(self, entry: dict) -> None:
+        self.require(entry, ("quote", "reason"), IGNORE_KEYS, "ignore entry")
+        self.out.covered.append((self.anchor(entry), f"ignored: {entry['reason']}"))
+
+    def read_claim(self, entry: dict, figure_ids: set[str]) -> None:
+        self.require(entry, ("id", "kind", "stated"), CLAIM_KEYS, "claim")
+        needed = {"sum": ("parts",), "ratio": ("numerator", "denominator"), "bound": ("computed",)}
+        kind = entry["kind"]
+        if kind not in needed:
+            raise self.fail(entry, f"the claim kind '{kind}' is unknown", "use sum, ratio or bound")
+        self.require(entry, needed[kind], CLAIM_KEYS, "claim")
+        refs = [entry["stated"], *(entry.get("parts") or [])]
+        refs += [entry[k] for k in ("numerator", "denominator", "computed") if entry.get(k)]
+        for ref in refs:
+            if ref not in figure_ids:
+                raise self.fail(entry, f"it names an unknown figure '{ref}'", "use a figure id")
+        self.out.claims.append({**entry, "source_id": self.snapshot.source_id})
+
+    def check_ids(self) -> None:
+        seen: dict[str, int] = {}
+        for row in self.out.figures + self.out.events:
+            rid = row.get("figure_id") or row.get("event_id")
+            if rid in seen:
+                raise BuildError(
+                    self.path,
+                    f"the id '{rid}' is used twice (also at line {seen[rid]})",
+                    "give each record its own id",
+                    line=row[LINE_KEY],
+                    record=rid,
+                )
+            seen[rid] = row[LINE_KEY]
+        for row in self.out.figures:
+            for ref in (row["derived_from"] or "").split(";"):
+                if ref and ref not in seen:
+                    raise BuildError(
+                        self.path,
+                        f"derived_from names an unknown figure '{ref}'",
+                        "use the id of a figure in this file",
+                        line=row[LINE_KEY],
+                        record=row["figure_id"],
+                    )
+
+    def read(self) -> AnchoredSource:
+        doc = load_yaml(self.path)
+        if not isinstance(doc, dict):
+            raise BuildError(self.path, "the file is not a mapping", "see docs/annotating.md")
+        unknown = sorted(set(doc) - TOP_KEYS - {LINE_KEY})
+        if unknown:
+            raise BuildError(
+                self.path,
+                f"unknown top-level key '{unknown[0]}'",
+                f"use only {', '.join(sorted(TOP_KEYS))}",
+            )
+        self.read_sections(doc.get("sections") or [])
+        for entry in doc.get("figures") or []:
+            self.read_figure(entry)
+        for entry in doc.get("events") or []:
+            self.read_event(entry)
+        for entry in doc.get("ignore") or []:
+            self.read_ignore(entry)
+        self.check_ids()
+        figure_ids = {row["figure_id"] for row in self.out.figures}
+        for entry in doc.get("claims") or []:
+            self.read_claim(entry, figure_ids)
+        for row in self.out.figures + self.out.events:
+            row.pop(LINE_KEY)
+        return self.out
+
+
+def _event_kinds() -> list[str]:
+    from pipeline.metadata import table_defs
+
+    kind = next(f for f in table_defs()["events"].fields if f.name == "kind")
+    return list(kind.constraints["enum"])
+
+
+def anchor_annotations(snapshot: SourceSnapshot) -> AnchoredSource:
+    """Resolve and read every annotation of one source."""
+    return _Reader(snapshot, snapshot.annotations_path).read()
+
+
+def uncovered_numerals(snapshot: SourceSnapshot, anchored: AnchoredSource) -> list[str]:
+    """Every numeral of the text that no figure, event, period, date or ignore entry explains,
+    as "line L, column C: "literal"" strings."""
+    problems = []
+    for start, end, literal in find_numerals(snapshot.text):
+        token = Span(start, end)
+        if not any(span.contains(token) for span, _ in anchored.covered):
+            line, column = snapshot.line_col(start)
+            problems.append(f'line {line}, column {column}: "{literal}"')
+    return problems

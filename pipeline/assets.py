@@ -1,0 +1,352 @@
+"""Dagster assets and asset checks: the data flow from raw/ to outputs/, layer by layer.
+
+sources       source_snapshots        verified text of every raw/<source_id>/
+annotations   anchored_annotations    quotes resolved to spans, numerals read
+tables        <table>_table           one DataFrame per published table
+published     data_package            Parquet + CSV + datapackage.json in outputs/
+
+Each step is short: load inputs, call the module that does the work, return. Checks that
+guard what must never be published are blocking, so a failing one stops the build before
+`data_package` touches outputs/.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pandera.errors
+
+from pipeline import tables
+from pipeline.annotations import AnchoredSource, anchor_annotations, uncovered_numerals
+from pipeline.metadata import pandera_schema, table_defs
+from pipeline.publish import OUTPUTS_DIR, publish, validate_package
+from pipeline.sources import RAW_DIR, SourceSnapshot, load_snapshot, source_folders
+
+TABLE_NAMES = list(table_defs())
+PREVIEW_ROWS = 5
+
+
+class Layout(dg.ConfigurableResource):
+    """Where the build reads and writes; tests point these at temporary copies."""
+
+    raw_dir: str = str(RAW_DIR)
+    outputs_dir: str = str(OUTPUTS_DIR)
+
+
+def markdown_preview(df: pd.DataFrame, rows: int = PREVIEW_ROWS) -> str:
+    head = df.head(rows).astype(object).where(df.head(rows).notna(), "")
+    lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
+    for record in head.itertuples(index=False):
+        cells = [str(v).replace("|", "\\|").replace("\n", " ")[:60] for v in record]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def table_metadata(df: pd.DataFrame) -> dict:
+    return {
+        "dagster/row_count": len(df),
+        "preview": dg.MetadataValue.md(markdown_preview(df)),
+    }
+
+
+# --- sources -------------------------------------------------------------------------
+
+
+@dg.asset(group_name="sources", description="Every raw/<source_id>/ snapshot, sha256-verified.")
+def source_snapshots(context: dg.AssetExecutionContext, layout: Layout) -> list:
+    snapshots = [load_snapshot(folder) for folder in source_folders(Path(layout.raw_dir))]
+    context.add_output_metadata(
+        {
+            "sources": len(snapshots),
+            **{f"sha256 {s.source_id}": s.sha256 for s in snapshots},
+        }
+    )
+    return snapshots
+
+
+# --- annotations ---------------------------------------------------------------------
+
+
+@dg.asset(
+    group_name="annotations",
+    description="Hand annotations with every quote resolved to a code-point span.",
+)
+def anchored_annotations(
+    context: dg.AssetExecutionContext, source_snapshots: list[SourceSnapshot]
+) -> list:
+    anchored = [anchor_annotations(s) for s in source_snapshots]
+    context.add_output_metadata(
+        {
+            "figures": sum(len(a.figures) for a in anchored),
+            "events": sum(len(a.events) for a in anchored),
+            **{f"sha256 {s.source_id}": s.sha256 for s in source_snapshots},
+        }
+    )
+    return anchored
+
+
+@dg.asset_check(
+    asset=anchored_annotations,
+    blocking=True,
+    additional_ins={"source_snapshots": dg.AssetIn()},
+    description="Every numeral of the text lies in a figure, event, period or ignore entry.",
+)
+def every_numeral_is_explained(
+    anchored_annotations: list[AnchoredSource], source_snapshots: list[SourceSnapshot]
+) -> dg.AssetCheckResult:
+    problems = []
+    for snapshot, anchored in zip(source_snapshots, anchored_annotations, strict=True):
+        problems += [
+            f"{anchored.annotation_file}: the numeral at {where} of "
+            f"raw/{snapshot.source_id}/source.txt is in no figure, event, period or ignore "
+            "entry; annotate it or add an ignore entry with a reason"
+            for where in uncovered_numerals(snapshot, anchored)
+        ]
+    return _result(problems)
+
+
+# --- tables --------------------------------------------------------------------------
+
+
+@dg.asset(group_name="tables", description="The sources table: one row per source document.")
+def sources_table(
+    context: dg.AssetExecutionContext, source_snapshots: list[SourceSnapshot]
+) -> pd.DataFrame:
+    df = tables.sources_table(source_snapshots)
+    context.add_output_metadata(table_metadata(df))
+    return df
+
+
+@dg.asset(group_name="tables", description="The figures table: one row per printed figure.")
+def figures_table(
+    context: dg.AssetExecutionContext, anchored_annotations: list[AnchoredSource]
+) -> pd.DataFrame:
+    df = tables.figures_table(anchored_annotations)
+    context.add_output_metadata(table_metadata(df))
+    return df
+
+
+@dg.asset(group_name="tables", description="The events table: treaties, laws, conferences...")
+def events_table(
+    context: dg.AssetExecutionContext, anchored_annotations: list[AnchoredSource]
+) -> pd.DataFrame:
+    df = tables.events_table(anchored_annotations)
+    context.add_output_metadata(table_metadata(df))
+    return df
+
+
+@dg.asset(group_name="tables", description="One provenance row per figure and per event.")
+def provenance_table(
+    context: dg.AssetExecutionContext, anchored_annotations: list[AnchoredSource]
+) -> pd.DataFrame:
+    df = tables.provenance_table(anchored_annotations)
+    context.add_output_metadata(table_metadata(df))
+    return df
+
+
+@dg.asset(group_name="tables", description="The codebook of measures.")
+def measures_table(context: dg.AssetExecutionContext) -> pd.DataFrame:
+    df = tables.measures_table()
+    context.add_output_metadata(table_metadata(df))
+    return df
+
+
+@dg.asset(group_name="tables", description="The text's internal claims, recomputed.")
+def claims_table(
+    context: dg.AssetExecutionContext,
+    anchored_annotations: list[AnchoredSource],
+    figures_table: pd.DataFrame,
+) -> pd.DataFrame:
+    df = tables.claims_table(anchored_annotations, figures_table)
+    context.add_output_metadata(table_metadata(df))
+    return df
+
+
+TABLE_ASSETS = {
+    "sources": sources_table,
+    "figures": figures_table,
+    "events": events_table,
+    "provenance": provenance_table,
+    "measures": measures_table,
+    "claims": claims_table,
+}
+
+
+def _result(problems: list[str], **metadata) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        passed=not problems,
+        metadata={
+            "problems": len(problems),
+            "first_problem": problems[0] if problems else "",
+            "all_problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in problems) or "none"),
+            **metadata,
+        },
+    )
+
+
+def pandera_check(table_name: str) -> dg.AssetChecksDefinition:
+    """A blocking check validating one table against the schema generated from schemas/."""
+    asset = TABLE_ASSETS[table_name]
+
+    @dg.asset_check(
+        asset=asset,
+        name=f"{table_name}_matches_schema",
+        blocking=True,
+        description=f"pandera validation of the {table_name} table against schemas/.",
+    )
+    def _check(df: pd.DataFrame) -> dg.AssetCheckResult:
+        try:
+            pandera_schema(table_defs()[table_name]).validate(df, lazy=True)
+        except pandera.errors.SchemaErrors as exc:
+            cases = exc.failure_cases.head(20)
+            problems = [
+                f"table {table_name}, column {row.column}, check {row.check}: "
+                f"failing value {row.failure_case!r} (row {row.index}); "
+                "fix the annotation that produced it"
+                for row in cases.itertuples()
+            ]
+            return _result(problems)
+        return _result([])
+
+    return _check
+
+
+@dg.asset_check(
+    asset=provenance_table,
+    blocking=True,
+    additional_ins={"source_snapshots": dg.AssetIn()},
+    description="Every provenance span holds its quote, and its numeral span the printed literal.",
+)
+def every_span_equals_its_quote(
+    provenance_table: pd.DataFrame, source_snapshots: list[SourceSnapshot]
+) -> dg.AssetCheckResult:
+    texts = {s.source_id: s.text for s in source_snapshots}
+    problems = []
+    for row in provenance_table.itertuples():
+        text = texts[row.source_id]
+        if text[row.char_start : row.char_end] != row.quote:
+            problems.append(f"{row.record_id}: characters {row.char_start}-{row.char_end} differ from its quote")
+    return _result(problems)
+
+
+@dg.asset_check(
+    asset=provenance_table,
+    blocking=True,
+    additional_ins={
+        "figures_table": dg.AssetIn(),
+        "events_table": dg.AssetIn(),
+        "source_snapshots": dg.AssetIn(),
+    },
+    description="Every figure and event has exactly one provenance row, and every row one record;"
+    " every figure's printed numeral is at its numeral span.",
+)
+def every_record_has_one_provenance_row(
+    provenance_table: pd.DataFrame,
+    figures_table: pd.DataFrame,
+    events_table: pd.DataFrame,
+    source_snapshots: list[SourceSnapshot],
+) -> dg.AssetCheckResult:
+    records = {("figure", f) for f in figures_table["figure_id"]}
+    records |= {("event", e) for e in events_table["event_id"]}
+    rows = list(zip(provenance_table["record_type"], provenance_table["record_id"], strict=True))
+    problems = [f"{rid}: {rtype} has no provenance row" for rtype, rid in sorted(records - set(rows))]
+    problems += [f"{rid}: provenance row belongs to no {rtype}" for rtype, rid in sorted(set(rows) - records)]
+    problems += [f"{rid}: more than one provenance row" for rid in sorted({r for r in rows if rows.count(r) > 1})]
+    texts = {s.source_id: s.text for s in source_snapshots}
+    printed = figures_table.set_index("figure_id")["value_as_printed"]
+    for row in provenance_table[provenance_table["record_type"] == "figure"].itertuples():
+        at_span = texts[row.source_id][row.numeral_start : row.numeral_end]
+        if at_span != printed.get(row.record_id):
+            problems.append(f"{row.record_id}: numeral span holds {at_span!r}, not its value_as_printed")
+    return _result(problems)
+
+
+@dg.asset_check(
+    asset=figures_table,
+    blocking=True,
+    additional_ins={"measures_table": dg.AssetIn(), "sources_table": dg.AssetIn()},
+    description="Foreign keys: every figure's measure and source exist.",
+)
+def figures_foreign_keys(
+    figures_table: pd.DataFrame, measures_table: pd.DataFrame, sources_table: pd.DataFrame
+) -> dg.AssetCheckResult:
+    problems = [
+        f"{fid}: measure '{m}' is not in the measures table"
+        for fid, m in zip(figures_table["figure_id"], figures_table["measure"], strict=True)
+        if m not in set(measures_table["measure"])
+    ]
+    problems += [
+        f"{fid}: source '{s}' is not in the sources table"
+        for fid, s in zip(figures_table["figure_id"], figures_table["source_id"], strict=True)
+        if s not in set(sources_table["source_id"])
+    ]
+    return _result(problems)
+
+
+# --- published -----------------------------------------------------------------------
+
+
+@dg.asset(
+    group_name="published",
+    description="outputs/: one Parquet and one CSV file per table and datapackage.json.",
+)
+def data_package(
+    context: dg.AssetExecutionContext,
+    layout: Layout,
+    source_snapshots: list[SourceSnapshot],
+    sources_table: pd.DataFrame,
+    figures_table: pd.DataFrame,
+    events_table: pd.DataFrame,
+    provenance_table: pd.DataFrame,
+    measures_table: pd.DataFrame,
+    claims_table: pd.DataFrame,
+) -> dg.MaterializeResult:
+    frames = {
+        "sources": sources_table,
+        "figures": figures_table,
+        "events": events_table,
+        "provenance": provenance_table,
+        "measures": measures_table,
+        "claims": claims_table,
+    }
+    defs = table_defs()
+    resources = publish(
+        {name: (defs[name], frames[name]) for name in TABLE_NAMES},
+        source_snapshots,
+        Path(layout.outputs_dir),
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(layout.outputs_dir),
+            **{f"sha256 {r['path']}": r["hash"].split(":", 1)[1] for r in resources},
+            **{f"sha256 source {s.source_id}": s.sha256 for s in source_snapshots},
+        }
+    )
+
+
+@dg.asset_check(
+    asset=data_package,
+    blocking=True,
+    description="frictionless validate outputs/datapackage.json passes, and every resource's "
+    "bytes and sha256 match the files.",
+)
+def data_package_validates(layout: Layout) -> dg.AssetCheckResult:
+    return _result(validate_package(Path(layout.outputs_dir)))
+
+
+ALL_ASSETS = [
+    source_snapshots,
+    anchored_annotations,
+    *TABLE_ASSETS.values(),
+    data_package,
+]
+ALL_CHECKS = [
+    every_numeral_is_explained,
+    *(pandera_check(name) for name in TABLE_ASSETS),
+    every_span_equals_its_quote,
+    every_record_has_one_provenance_row,
+    figures_foreign_keys,
+    data_package_validates,
+]

@@ -1,0 +1,110 @@
+"""Command line: `python -m pipeline build` (also the `usmx-data` console script) and `ui`.
+
+`build` materializes every asset and check in-process on a persistent local Dagster
+instance (DAGSTER_HOME defaults to .dagster_home/ in the project, telemetry off), so the run
+shows in `dagster dev`. A data mistake prints one sentence and exits 1, without traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from pipeline.errors import REPO_ROOT, BuildError
+
+DEFAULT_DAGSTER_HOME = REPO_ROOT / ".dagster_home"
+INSTANCE_YAML = "telemetry:\n  enabled: false\n"
+
+
+def ensure_dagster_home() -> Path:
+    """Point DAGSTER_HOME at the project's instance folder (unless set) with telemetry off."""
+    home = Path(os.environ.get("DAGSTER_HOME") or DEFAULT_DAGSTER_HOME).resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(INSTANCE_YAML, encoding="utf-8")
+    os.environ["DAGSTER_HOME"] = str(home)
+    os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+    return home
+
+
+def _error_lines(result) -> list[str]:
+    """The sentences to show for a failed run: BuildErrors first, then failed checks."""
+    from dagster import DagsterEventType
+
+    lines: list[str] = []
+    for event in result.all_events:
+        if event.event_type != DagsterEventType.STEP_FAILURE:
+            continue
+        error = event.event_specific_data.error
+        found = None
+        while error is not None:
+            if error.cls_name == "BuildError":
+                found = error.message.split(": ", 1)[-1].strip()
+                break
+            error = error.cause
+        if found is None:
+            root = event.event_specific_data.error
+            while root.cause is not None:
+                root = root.cause
+            found = f"{event.step_key} failed unexpectedly: {root.message.strip()}"
+        lines.append(found)
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed:
+            meta = evaluation.metadata
+            first = meta["first_problem"].value if "first_problem" in meta else ""
+            count = meta["problems"].value if "problems" in meta else "?"
+            lines.append(
+                f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} "
+                f"failed with {count} problem(s), the first: {first}; outputs/ was left as it was."
+            )
+    return lines
+
+
+def build(raw_dir: Path | None = None, outputs_dir: Path | None = None) -> int:
+    """Materialize everything in-process; print one sentence per failure; return exit code."""
+    ensure_dagster_home()
+    from dagster import DagsterInstance
+
+    from pipeline.assets import Layout
+    from pipeline.definitions import build_definitions
+
+    layout = Layout(
+        **({"raw_dir": str(raw_dir)} if raw_dir else {}),
+        **({"outputs_dir": str(outputs_dir)} if outputs_dir else {}),
+    )
+    defs = build_definitions(layout)
+    job = defs.resolve_implicit_global_asset_job_def()
+    with DagsterInstance.get() as instance:
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+    if result.success:
+        print(f"Built {layout.outputs_dir} (run {result.run_id}).")
+        return 0
+    for line in _error_lines(result) or ["the build failed; see the run in `dagster dev`."]:
+        print(f"error: {line}", file=sys.stderr)
+    return 1
+
+
+def ui() -> int:
+    """Start `dagster dev` on the project's instance."""
+    ensure_dagster_home()
+    os.execvp("dagster", ["dagster", "dev", "-m", "pipeline.definitions"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="build outputs/ from raw/")
+    b.add_argument("--raw", type=Path, help="raw/ folder to read (default: the project's)")
+    b.add_argument("--outputs", type=Path, help="outputs/ folder to write (default: the project's)")
+    sub.add_parser("ui", help="open the Dagster UI (dagster dev) on the project's instance")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "build":
+            return build(args.raw, args.outputs)
+        return ui()
+    except BuildError as exc:  # raised before Dagster starts, e.g. a missing schema file
+        print(f"error: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,206 @@
+"""Publishing: Parquet + CSV per table and a Frictionless data package, swapped in whole.
+
+Files are written to a staging folder beside `outputs/`, validated there (Frictionless
+rows, plus the bytes and sha256 of every resource, which frictionless 5.21 skips for
+Parquet), and only then swapped in. A failure leaves the previous `outputs/` as it was;
+leftovers of an interrupted publish are cleaned up (or rolled back) by the next one.
+Nothing written here depends on the clock, so the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow
+import pyarrow.parquet as pq
+
+from pipeline.errors import REPO_ROOT, BuildError
+from pipeline.metadata import SCHEMAS_DIR, TableDef, frictionless_schema, pyarrow_schema
+from pipeline.sources import SourceSnapshot, sha256_file
+from pipeline.yaml_lines import load_yaml, strip_lines
+
+OUTPUTS_DIR = REPO_ROOT / "outputs"
+PACKAGE_FILE = "datapackage.json"
+
+
+# --- writing ---------------------------------------------------------------------------
+
+
+def write_parquet(df: pd.DataFrame, table: TableDef, path: Path) -> None:
+    arrow = pyarrow.Table.from_pandas(df, schema=pyarrow_schema(table), preserve_index=False)
+    arrow = arrow.replace_schema_metadata(pyarrow_schema(table).metadata)
+    pq.write_table(arrow, path, compression="zstd", write_statistics=True)
+
+
+def write_csv(df: pd.DataFrame, path: Path) -> None:
+    out = df.copy()
+    for column in out.columns:
+        if out[column].dtype == bool:
+            out[column] = out[column].map({True: "true", False: "false"})
+    out.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
+
+
+def resource_descriptor(table: TableDef, path: Path, folder: Path, fmt: str) -> dict[str, Any]:
+    csv = fmt == "csv"
+    return {
+        "name": f"{table.name}_csv" if csv else table.name,
+        "type": "table",
+        "path": path.relative_to(folder).as_posix(),
+        "scheme": "file",
+        "format": fmt,
+        "mediatype": "text/csv" if csv else "application/vnd.apache.parquet",
+        **({"encoding": "utf-8"} if csv else {}),
+        "title": table.title + (" (CSV copy)" if csv else ""),
+        "description": table.description,
+        "bytes": path.stat().st_size,
+        "hash": f"sha256:{sha256_file(path)}",
+        "schema": frictionless_schema(table) if not csv else _csv_schema(table),
+    }
+
+
+def _csv_schema(table: TableDef) -> dict[str, Any]:
+    """The CSV copy's schema: the same fields, with foreign keys pointing at CSV copies."""
+    schema = frictionless_schema(table)
+    for fk in schema.get("foreignKeys", []):
+        fk["reference"]["resource"] = f"{fk['reference']['resource']}_csv"
+    return schema
+
+
+def package_descriptor(
+    resources: list[dict[str, Any]], snapshots: list[SourceSnapshot]
+) -> dict[str, Any]:
+    meta = strip_lines(load_yaml(SCHEMAS_DIR / "package.yaml"))
+    return {
+        "$schema": "https://datapackage.org/profiles/1.0/datapackage.json",
+        "name": meta["name"],
+        "title": meta["title"],
+        "description": meta["description"],
+        "version": meta["version"],
+        "keywords": meta["keywords"],
+        "licenses": meta["licenses"],
+        "sources": [
+            {
+                "title": s.meta["title"],
+                "path": s.meta["url"],
+                **({"archived_url": s.meta["archived_url"]} if s.meta.get("archived_url") else {}),
+                "sha256": s.sha256,
+            }
+            for s in snapshots
+        ],
+        "contributors": meta["contributors"],
+        "resources": resources,
+    }
+
+
+def write_package(
+    tables: dict[str, tuple[TableDef, pd.DataFrame]],
+    snapshots: list[SourceSnapshot],
+    folder: Path,
+) -> Path:
+    """Write every table as Parquet and CSV plus datapackage.json into `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    parquet, csv = [], []
+    for name, (table, df) in tables.items():
+        parquet_path, csv_path = folder / f"{name}.parquet", folder / f"{name}.csv"
+        write_parquet(df, table, parquet_path)
+        write_csv(df, csv_path)
+        parquet.append(resource_descriptor(table, parquet_path, folder, "parquet"))
+        csv.append(resource_descriptor(table, csv_path, folder, "csv"))
+    descriptor = package_descriptor(parquet + csv, snapshots)
+    path = folder / PACKAGE_FILE
+    path.write_text(json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+# --- validation ----------------------------------------------------------------------
+
+
+def verify_bytes_and_hashes(folder: Path) -> list[str]:
+    """What frictionless 5.21 does not check for Parquet: each resource's bytes and sha256."""
+    descriptor = json.loads((folder / PACKAGE_FILE).read_text(encoding="utf-8"))
+    problems = []
+    for resource in descriptor["resources"]:
+        path = folder / resource["path"]
+        if not path.exists():
+            problems.append(f"{resource['path']} is missing")
+            continue
+        if path.stat().st_size != resource["bytes"]:
+            problems.append(
+                f"{resource['path']} has {path.stat().st_size} bytes, "
+                f"the package says {resource['bytes']}"
+            )
+        digest = f"sha256:{sha256_file(path)}"
+        if digest != resource["hash"]:
+            problems.append(f"{resource['path']} has hash {digest}, the package says {resource['hash']}")
+    return problems
+
+
+def frictionless_errors(folder: Path) -> list[str]:
+    """Frictionless validation of the package, rows included, as readable lines."""
+    from frictionless import Package, system
+
+    with system.use_context(trusted=True):
+        package = Package(str(folder / PACKAGE_FILE))
+        report = package.validate()
+    lines = []
+    for error in report.flatten(["type", "message"]):
+        lines.append(f"{error[0]}: {error[1]}")
+    return lines
+
+
+def validate_package(folder: Path) -> list[str]:
+    return verify_bytes_and_hashes(folder) + frictionless_errors(folder)
+
+
+# --- atomic swap ---------------------------------------------------------------------
+
+
+def _siblings(outputs: Path, kind: str) -> list[Path]:
+    return sorted(outputs.parent.glob(f"{outputs.name}.{kind}-*"))
+
+
+def recover(outputs: Path = OUTPUTS_DIR) -> None:
+    """Clean up after an interrupted publish: roll back a half-done swap, drop leftovers."""
+    previous = _siblings(outputs, "previous")
+    if not outputs.exists() and previous:
+        os.replace(previous[-1], outputs)
+        previous = previous[:-1]
+    for leftover in previous + _siblings(outputs, "staging"):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def publish(
+    tables: dict[str, tuple[TableDef, pd.DataFrame]],
+    snapshots: list[SourceSnapshot],
+    outputs: Path = OUTPUTS_DIR,
+) -> list[dict[str, Any]]:
+    """Write, validate in staging, then swap into `outputs`. Returns the resources published."""
+    recover(outputs)
+    staging = outputs.parent / f"{outputs.name}.staging-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    write_package(tables, snapshots, staging)
+    problems = validate_package(staging)
+    if problems:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise BuildError(
+            staging / PACKAGE_FILE,
+            f"the new data package does not validate ({problems[0]}"
+            + (f", and {len(problems) - 1} more problems" if len(problems) > 1 else "")
+            + ")",
+            "fix the table or schema named there; outputs/ was left as it was",
+        )
+    _swap(staging, outputs)
+    return json.loads((outputs / PACKAGE_FILE).read_text(encoding="utf-8"))["resources"]
+
+
+def _swap(staging: Path, outputs: Path) -> None:
+    previous = outputs.parent / f"{outputs.name}.previous-{os.getpid()}"
+    if outputs.exists():
+        os.replace(outputs, previous)
+    os.replace(staging, outputs)
+    shutil.rmtree(previous, ignore_errors=True)

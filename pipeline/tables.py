@@ -1,0 +1,76 @@
+"""The tidy tables, built from verified snapshots and anchored annotations.
+
+Each function returns one published table as a DataFrame with the dtypes its schema
+(pipeline/metadata.py) maps to, sorted by its primary key so that builds are
+deterministic whatever order the annotations are written in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+
+from pipeline.annotations import AnchoredSource
+from pipeline.claims import evaluate_claim
+from pipeline.metadata import coerce_frame, empty_frame, table_defs, vocabulary
+from pipeline.sources import SourceSnapshot, sha256_file
+
+
+def _frame(table: str, rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    definition = table_defs()[table]
+    rows = list(rows)
+    if not rows:
+        return empty_frame(definition)
+    df = pd.DataFrame(rows)
+    df = df.sort_values(list(definition.primary_key), kind="stable")
+    return coerce_frame(df, definition)
+
+
+def sources_table(snapshots: list[SourceSnapshot]) -> pd.DataFrame:
+    return _frame(
+        "sources",
+        (
+            {
+                "source_id": s.source_id,
+                "title": s.meta["title"],
+                "publisher": s.meta["publisher"],
+                "url": s.meta["url"],
+                "archived_url": s.meta.get("archived_url"),
+                "rights": s.meta["rights"],
+                "encoding": s.meta["encoding"],
+                "bytes": s.bytes,
+                "code_points": len(s.text),
+                "sha256": s.sha256,
+                "annotations_sha256": sha256_file(s.annotations_path),
+            }
+            for s in snapshots
+        ),
+    )
+
+
+def figures_table(anchored: list[AnchoredSource]) -> pd.DataFrame:
+    return _frame("figures", (row for a in anchored for row in a.figures))
+
+
+def events_table(anchored: list[AnchoredSource]) -> pd.DataFrame:
+    return _frame("events", (row for a in anchored for row in a.events))
+
+
+def provenance_table(anchored: list[AnchoredSource]) -> pd.DataFrame:
+    return _frame("provenance", (row for a in anchored for row in a.provenance))
+
+
+def measures_table() -> pd.DataFrame:
+    return _frame(
+        "measures",
+        (
+            {"measure": name, "label": m["label"], "definition": m["definition"], "unit": m["unit"]}
+            for name, m in vocabulary("measures.yaml").items()
+        ),
+    )
+
+
+def claims_table(anchored: list[AnchoredSource], figures: pd.DataFrame) -> pd.DataFrame:
+    return _frame("claims", (evaluate_claim(c, figures) for a in anchored for c in a.claims))
