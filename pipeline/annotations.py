@@ -25,8 +25,8 @@ CONTEXT = 32  # code points of prefix/suffix published with each provenance row
 
 FIGURE_KEYS = {
     "id", "quote", "prefix", "suffix", "numeral", "unit", "measure", "subject", "country",
-    "actor", "counterpart_country", "period", "is_target", "derived_from", "value_check",
-    "note",
+    "actor", "counterpart_country", "period", "qualifier", "is_target", "derived_from",
+    "value_check", "note",
 }  # fmt: skip
 EVENT_KEYS = {
     "id", "quote", "prefix", "suffix", "kind", "name", "name_es", "date", "place", "parties",
@@ -155,15 +155,21 @@ class _Reader:
     # -- records --------------------------------------------------------------------
 
     def read_sections(self, entries: list) -> None:
-        for entry in entries:
-            heading = entry if isinstance(entry, str) else None
-            if heading is None:
-                raise self.fail(None, "a section is not a plain heading", "list headings as text")
-            try:
-                span = resolve_quote(self.snapshot, heading)
-            except AnchorError as exc:
-                raise BuildError(self.path, f"section heading: {exc}", "copy it exactly") from exc
-            self.sections.append((span.start, heading))
+        """Section headings are whole lines of the text, listed in `sections:`."""
+        lines = self.snapshot.text.split("\n")
+        starts = [0]
+        for line in lines[:-1]:
+            starts.append(starts[-1] + len(line) + 1)
+        for heading in entries:
+            found = [i for i, line in enumerate(lines) if line == heading]
+            if len(found) != 1:
+                raise BuildError(
+                    self.path,
+                    f'the section heading "{heading}" is a whole line of the text '
+                    f"{len(found)} times, not once",
+                    "copy the heading line exactly",
+                )
+            self.sections.append((starts[found[0]], str(heading)))
         self.sections.sort()
 
     def numeral_in(self, entry: dict, quote: str) -> tuple[str, int]:
@@ -189,6 +195,25 @@ class _Reader:
                 entry, f'the numeral "{literal}" occurs twice in its quote', "shorten the quote"
             )
         return literal, offset
+
+    def qualifier(self, entry: dict, quote: str, offset: int) -> str:
+        """Read from the words right before the numeral, or from the printed words the
+        annotation names when one qualifier governs several numerals ("A daily average of
+        25,000 soldiers and 2,625 sailors")."""
+        words = entry.get("qualifier")
+        if not words:
+            return read_qualifier(quote[:offset])
+        words = str(words)
+        if words not in quote[:offset]:
+            raise self.fail(
+                entry,
+                f'its qualifier "{words}" is not printed in its quote before the numeral',
+                "quote the qualifying words as printed",
+            )
+        qualifier = read_qualifier(words)
+        if qualifier == "exact":
+            raise self.fail(entry, f'"{words}" is no qualifier', "drop qualifier:")
+        return qualifier
 
     def read_figure(self, entry: dict) -> None:
         self.require(
@@ -268,7 +293,7 @@ class _Reader:
                 "unit": unit,
                 "value_as_printed": literal,
                 "unit_as_printed": unit_printed,
-                "qualifier": read_qualifier(quote[:offset]),
+                "qualifier": self.qualifier(entry, quote, offset),
                 "is_target": bool(entry.get("is_target", False)),
                 "is_derived": bool(derived),
                 "derived_from": ";".join(derived) if derived else None,
@@ -405,7 +430,7 @@ def anchor_annotations(snapshot: SourceSnapshot) -> AnchoredSource:
 
 def uncovered_numerals(snapshot: SourceSnapshot, anchored: AnchoredSource) -> list[str]:
     """Every numeral of the text that no figure, event, period, date or ignore entry explains,
-    as "line L, column C: "literal"" strings."""
+    as 'line L, column C: "literal"' strings."""
     problems = []
     for start, end, literal in find_numerals(snapshot.text):
         token = Span(start, end)

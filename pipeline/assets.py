@@ -10,7 +10,6 @@ guard what must never be published are blocking, so a failing one stops the buil
 `data_package` touches outputs/.
 """
 
-from __future__ import annotations
 
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import pandera.errors
 
 from pipeline import tables
 from pipeline.annotations import AnchoredSource, anchor_annotations, uncovered_numerals
+from pipeline.errors import display_path
 from pipeline.metadata import pandera_schema, table_defs
 from pipeline.publish import OUTPUTS_DIR, publish, validate_package
 from pipeline.sources import RAW_DIR, SourceSnapshot, load_snapshot, source_folders
@@ -99,9 +99,9 @@ def every_numeral_is_explained(
     problems = []
     for snapshot, anchored in zip(source_snapshots, anchored_annotations, strict=True):
         problems += [
-            f"{anchored.annotation_file}: the numeral at {where} of "
-            f"raw/{snapshot.source_id}/source.txt is in no figure, event, period or ignore "
-            "entry; annotate it or add an ignore entry with a reason"
+            f"{display_path(snapshot.text_path)}, {where} is in no figure, event, period or "
+            f"ignore entry of {anchored.annotation_file}; annotate it there, or add an ignore "
+            "entry with a reason"
             for where in uncovered_numerals(snapshot, anchored)
         ]
     return _result(problems)

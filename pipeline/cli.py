@@ -39,6 +39,8 @@ def _error_lines(result) -> list[str]:
         if event.event_type != DagsterEventType.STEP_FAILURE:
             continue
         error = event.event_specific_data.error
+        if error.cls_name == "DagsterAssetCheckFailedError":
+            continue  # told below, with the check's own sentence
         found = None
         while error is not None:
             if error.cls_name == "BuildError":
@@ -63,7 +65,9 @@ def _error_lines(result) -> list[str]:
     return lines
 
 
-def build(raw_dir: Path | None = None, outputs_dir: Path | None = None) -> int:
+def build(
+    raw_dir: Path | None = None, outputs_dir: Path | None = None, verbose: bool = False
+) -> int:
     """Materialize everything in-process; print one sentence per failure; return exit code."""
     ensure_dagster_home()
     from dagster import DagsterInstance
@@ -78,9 +82,20 @@ def build(raw_dir: Path | None = None, outputs_dir: Path | None = None) -> int:
     defs = build_definitions(layout)
     job = defs.resolve_implicit_global_asset_job_def()
     with DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        level = "DEBUG" if verbose else "CRITICAL"  # the run's full log stays in the instance
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": level}}}},
+        )
     if result.success:
-        print(f"Built {layout.outputs_dir} (run {result.run_id}).")
+        counts = ", ".join(
+            f"{e.asset_key.to_user_string().removesuffix('_table')} {e.metadata['dagster/row_count'].value}"
+            for e in result.get_asset_materialization_events()
+            for e in [e.materialization]
+            if "dagster/row_count" in e.metadata
+        )
+        print(f"Built {layout.outputs_dir}: {counts} rows (Dagster run {result.run_id}).")
         return 0
     for line in _error_lines(result) or ["the build failed; see the run in `dagster dev`."]:
         print(f"error: {line}", file=sys.stderr)
@@ -99,11 +114,12 @@ def main(argv: list[str] | None = None) -> int:
     b = sub.add_parser("build", help="build outputs/ from raw/")
     b.add_argument("--raw", type=Path, help="raw/ folder to read (default: the project's)")
     b.add_argument("--outputs", type=Path, help="outputs/ folder to write (default: the project's)")
+    b.add_argument("--verbose", action="store_true", help="print Dagster's log of the run")
     sub.add_parser("ui", help="open the Dagster UI (dagster dev) on the project's instance")
     args = parser.parse_args(argv)
     try:
         if args.command == "build":
-            return build(args.raw, args.outputs)
+            return build(args.raw, args.outputs, args.verbose)
         return ui()
     except BuildError as exc:  # raised before Dagster starts, e.g. a missing schema file
         print(f"error: {exc}", file=sys.stderr)

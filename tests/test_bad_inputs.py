@@ -1,0 +1,174 @@
+"""A bad input stops the build with one sentence naming file, line and record, exits
+non-zero without a traceback, and leaves the published outputs exactly as they were."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import SOURCE_ID, tree_digest
+from pipeline.cli import main
+from pipeline.errors import REPO_ROOT
+
+
+@pytest.fixture
+def outputs_before(tmp_path: Path, built: Path) -> Path:
+    """A published outputs/ folder that a failing build must not touch."""
+    outputs = tmp_path / "outputs"
+    shutil.copytree(built, outputs)
+    return outputs
+
+
+def annotations(raw: Path) -> Path:
+    return raw / SOURCE_ID / "annotations.yaml"
+
+
+def replace_once(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) >= 1, f"fixture text {old!r} not found in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def line_of(path: Path, needle: str) -> int:
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if needle in line:
+            return number
+    raise AssertionError(needle)
+
+
+def run_build(raw: Path, outputs: Path, capsys) -> str:
+    before = tree_digest(outputs)
+    code = main(["build", "--raw", str(raw), "--outputs", str(outputs)])
+    err = capsys.readouterr().err.strip()
+    assert code == 1, err
+    assert tree_digest(outputs) == before, "a failed build changed outputs/"
+    assert not list(outputs.parent.glob("outputs.staging-*")), "staging left behind"
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def first_figure_entry(path: Path) -> tuple[str, int]:
+    """The id and the line of the entry of the first figure in an annotation file."""
+    text = path.read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(text, start=1):
+        m = re.match(r"\s*- id: (\S+)", line)
+        if m:
+            return m.group(1), number
+    raise AssertionError("no figure")
+
+
+def test_missing_quote(raw_copy, outputs_before, capsys):
+    path = annotations(raw_copy)
+    fid, line = first_figure_entry(path)
+    quote_line = path.read_text().splitlines()[line]  # the line after "- id:"
+    assert "quote:" in quote_line
+    replace_once(path, quote_line, quote_line.rstrip() + " zzz")
+    msg = run_build(raw_copy, outputs_before, capsys)
+    assert f"{SOURCE_ID}/annotations.yaml, line {line}, record '{fid}'" in msg
+    assert "is not in the source text" in msg and "copy the quote" in msg
+
+
+def test_ambiguous_quote(raw_copy, outputs_before, capsys):
+    path = annotations(raw_copy)
+    fid, line = first_figure_entry(path)
+    quote_line = path.read_text().splitlines()[line]
+    replace_once(path, quote_line, quote_line.split("quote:")[0] + "quote: both countries")
+    msg = run_build(raw_copy, outputs_before, capsys)
+    assert f"line {line}, record '{fid}'" in msg and "occurs" in msg and "prefix" in msg
+
+
+def test_unknown_measure(raw_copy, outputs_before, capsys):
+    path = annotations(raw_copy)
+    fid, line = first_figure_entry(path)
+    text = path.read_text().splitlines()
+    mline = next(i for i in range(line, len(text)) if "measure:" in text[i])
+    replace_once(path, text[mline], text[mline].split("measure:")[0] + "measure: happiness")
+    msg = run_build(raw_copy, outputs_before, capsys)
+    assert f"line {line}, record '{fid}'" in msg and "measure 'happiness' is unknown" in msg
+
+
+def test_unknown_unit(raw_copy, outputs_before, capsys):
+    path = annotations(raw_copy)
+    text = path.read_text()
+    fid = "mex-poppy-eradicated-1995-1999"
+    assert fid in text
+    line = line_of(path, f"id: {fid}")
+    # make "hectares of poppy" an unknown printed unit by naming "poppy" the unit
+    lines = text.splitlines()
+    uline = next(i for i in range(line, len(lines)) if "unit:" in lines[i])
+    lines[uline] = lines[uline].split("unit:")[0] + "unit: poppy"
+    path.write_text("\n".join(lines) + "\n")
+    msg = run_build(raw_copy, outputs_before, capsys)
+    assert f"line {line}, record '{fid}'" in msg and 'unit "poppy" is unknown' in msg
+
+
+def test_numeral_that_does_not_parse(raw_copy, outputs_before, capsys):
+    path = annotations(raw_copy)
+    fid = "mex-poppy-eradicated-1995-1999"
+    line = line_of(path, f"id: {fid}")
+    lines = path.read_text().splitlines()
+    nline = next(i for i in range(line, len(lines)) if "numeral:" in lines[i])
+    lines[nline] = lines[nline].split("numeral:")[0] + "numeral: 80,500 hectares"
+    path.write_text("\n".join(lines) + "\n")
+    msg = run_build(raw_copy, outputs_before, capsys)
+    assert f"line {line}, record '{fid}'" in msg and '"80,500 hectares"' in msg
+
+
+def test_duplicate_id(raw_copy, outputs_before, capsys):
+    path = annotations(raw_copy)
+    fid, line = first_figure_entry(path)
+    second = line_of(path, "id: mex-poppy-eradicated-1995-1999")
+    replace_once(path, "id: mex-poppy-eradicated-1995-1999", f"id: {fid}")
+    msg = run_build(raw_copy, outputs_before, capsys)
+    assert f"line {second}, record '{fid}'" in msg and f"also at line {line}" in msg
+
+
+def test_malformed_yaml(raw_copy, outputs_before, capsys):
+    path = annotations(raw_copy)
+    fid, line = first_figure_entry(path)
+    lines = path.read_text().splitlines()
+    lines[line] = lines[line].split("quote:")[0] + "quote: [unclosed, flow"
+    path.write_text("\n".join(lines) + "\n")
+    msg = run_build(raw_copy, outputs_before, capsys)
+    assert f"{SOURCE_ID}/annotations.yaml, line {line + 2}: the YAML is malformed" in msg
+
+
+def test_source_whose_sha256_differs(raw_copy, outputs_before, capsys):
+    source = raw_copy / SOURCE_ID / "source.txt"
+    source.write_text(source.read_text(encoding="utf-8").replace("Unites", "United"), encoding="utf-8")
+    msg = run_build(raw_copy, outputs_before, capsys)
+    assert f"{SOURCE_ID}/source.txt, record '{SOURCE_ID}'" in msg
+    assert "sha256" in msg and "records" in msg
+
+
+def test_unexplained_numeral(raw_copy, outputs_before, capsys):
+    path = annotations(raw_copy)
+    text = path.read_text()
+    # drop the ignore entry that explains the "one" of "learn from one another"
+    start = text.index("quote: learn from one another")
+    entry_start = text.rindex("\n  - ", 0, start)
+    entry_end = text.find("\n  - ", start)
+    path.write_text(text[:entry_start] + text[entry_end:])
+    msg = run_build(raw_copy, outputs_before, capsys)
+    assert "every_numeral_is_explained" in msg and 'line 30, column 360: "one"' in msg
+
+
+def test_cli_exits_nonzero_without_traceback(raw_copy, outputs_before, tmp_path):
+    path = annotations(raw_copy)
+    replace_once(path, "measure: drug_seized", "measure: drug_sized")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline", "build", "--raw", str(raw_copy), "--outputs", str(outputs_before)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("error: ") and "drug_sized" in proc.stderr

@@ -1,0 +1,114 @@
+"""The published package: valid, complete, byte-identical between builds, never stale."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from conftest import OUTPUTS, RAW, tree_digest
+from pipeline.cli import build
+from pipeline.metadata import pyarrow_schema, table_defs
+from pipeline.publish import frictionless_errors, verify_bytes_and_hashes
+from pipeline.sources import sha256_file
+
+
+def test_frictionless_validate_passes_on_the_committed_package():
+    proc = subprocess.run(
+        [Path(sys.executable).parent / "frictionless", "validate", "outputs/datapackage.json"],
+        cwd=OUTPUTS.parent,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_frictionless_checks_the_parquet_rows(tmp_path, built):
+    """Frictionless really reads the Parquet rows: a bad value is reported."""
+    broken = tmp_path / "outputs"
+    shutil.copytree(built, broken)
+    table = pq.read_table(broken / "figures.parquet")
+    df = table.to_pandas()
+    df.loc[0, "qualifier"] = "roughly"
+    import pyarrow
+
+    pq.write_table(pyarrow.Table.from_pandas(df, schema=table.schema), broken / "figures.parquet")
+    errors = frictionless_errors(broken)
+    assert any("roughly" in e for e in errors), errors
+
+
+def test_parquet_bytes_and_hashes_match_the_package(built):
+    assert verify_bytes_and_hashes(built) == []
+    descriptor = json.loads((built / "datapackage.json").read_text())
+    for resource in descriptor["resources"]:
+        path = built / resource["path"]
+        # CSV resources carry the standard `bytes`; Parquet ones `x_bytes` (see publish.py)
+        assert resource.get("bytes", resource.get("x_bytes")) == path.stat().st_size
+        assert resource["hash"] == f"sha256:{sha256_file(path)}"
+
+
+def test_a_tampered_parquet_file_is_caught_by_the_hash_check(tmp_path, built):
+    broken = tmp_path / "outputs"
+    shutil.copytree(built, broken)
+    path = broken / "figures.parquet"
+    path.write_bytes(path.read_bytes()[:-1] + b"\0")
+    problems = verify_bytes_and_hashes(broken)
+    assert problems and "figures.parquet has hash" in problems[0]
+
+
+def test_two_builds_from_the_same_inputs_are_byte_identical(tmp_path, built):
+    again = tmp_path / "outputs"
+    assert build(RAW, again) == 0
+    assert tree_digest(again) == tree_digest(built)
+
+
+def test_committed_outputs_are_not_stale_against_raw(built):
+    """Fails when raw/ or the pipeline changed and outputs/ was not rebuilt and committed."""
+    assert tree_digest(OUTPUTS) == tree_digest(built), (
+        "outputs/ is stale: run `python -m pipeline build` and commit outputs/"
+    )
+
+
+def test_no_wall_clock_time_in_published_files(built):
+    import re
+
+    for path in built.iterdir():
+        if path.suffix in {".json", ".csv"}:
+            text = path.read_text(encoding="utf-8")
+            assert not re.search(r"20[2-9]\d-\d\d-\d\dT", text), path
+
+
+def test_package_declares_licences_sources_contributors_and_keys(built):
+    descriptor = json.loads((built / "datapackage.json").read_text())
+    for key in ("name", "title", "description", "version", "licenses", "sources", "contributors"):
+        assert descriptor[key], key
+    assert descriptor["licenses"][0]["name"] == "CC0-1.0"
+    assert "public domain" in descriptor["licenses"][0]["title"]
+    assert descriptor["sources"][0]["path"].startswith("https://www.ncjrs.gov/")
+    names = {r["name"] for r in descriptor["resources"]}
+    assert set(table_defs()) <= names
+    figures = next(r for r in descriptor["resources"] if r["name"] == "figures")
+    assert figures["schema"]["primaryKey"] == ["figure_id"]
+    refs = {fk["reference"]["resource"] for fk in figures["schema"]["foreignKeys"]}
+    assert refs == {"sources", "measures", "provenance"}
+
+
+def test_parquet_schema_is_the_generated_one(built):
+    for name, table in table_defs().items():
+        schema = pq.read_schema(built / f"{name}.parquet")
+        expected = pyarrow_schema(table)
+        assert schema.names == expected.names
+        assert [f.type for f in schema] == [f.type for f in expected]
+
+
+def test_csv_copy_holds_the_same_rows_as_the_parquet(built):
+    for name in table_defs():
+        parquet = pd.read_parquet(built / f"{name}.parquet")
+        csv = pd.read_csv(built / f"{name}.csv", keep_default_na=False)
+        assert len(parquet) == len(csv)
+        assert list(parquet.columns) == list(csv.columns)
