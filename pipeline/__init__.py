@@ -1,1 +1,1 @@
-"""US/Mexico drug-cooperation open dataset: from annotated source text to a validated data package."""
+"""US/Mexico drug-cooperation open dataset: annotated source text to a validated data package."""

@@ -115,7 +115,9 @@ class _Reader:
         try:
             return parse_period(str(entry[key])), span
         except PeriodError as exc:
-            raise self.fail(entry, str(exc).rstrip("."), f"quote a {key} in a parseable form") from exc
+            raise self.fail(
+                entry, str(exc).rstrip("."), f"quote a {key} in a parseable form"
+            ) from exc
 
     # -- pieces ---------------------------------------------------------------------
 
@@ -216,9 +218,7 @@ class _Reader:
         return qualifier
 
     def read_figure(self, entry: dict) -> None:
-        self.require(
-            entry, ("id", "quote", "measure", "subject", "country"), FIGURE_KEYS, "figure"
-        )
+        self.require(entry, ("id", "quote", "measure", "subject", "country"), FIGURE_KEYS, "figure")
         fid, quote = str(entry["id"]), str(entry["quote"])
         span = self.anchor(entry)
         literal, offset = self.numeral_in(entry, quote)

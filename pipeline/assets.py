@@ -10,7 +10,6 @@ guard what must never be published are blocking, so a failing one stops the buil
 `data_package` touches outputs/.
 """
 
-
 from pathlib import Path
 
 import dagster as dg
@@ -227,7 +226,9 @@ def every_span_equals_its_quote(
     for row in provenance_table.itertuples():
         text = texts[row.source_id]
         if text[row.char_start : row.char_end] != row.quote:
-            problems.append(f"{row.record_id}: characters {row.char_start}-{row.char_end} differ from its quote")
+            problems.append(
+                f"{row.record_id}: characters {row.char_start}-{row.char_end} differ from its quote"
+            )
     return _result(problems)
 
 
@@ -251,15 +252,24 @@ def every_record_has_one_provenance_row(
     records = {("figure", f) for f in figures_table["figure_id"]}
     records |= {("event", e) for e in events_table["event_id"]}
     rows = list(zip(provenance_table["record_type"], provenance_table["record_id"], strict=True))
-    problems = [f"{rid}: {rtype} has no provenance row" for rtype, rid in sorted(records - set(rows))]
-    problems += [f"{rid}: provenance row belongs to no {rtype}" for rtype, rid in sorted(set(rows) - records)]
-    problems += [f"{rid}: more than one provenance row" for rid in sorted({r for r in rows if rows.count(r) > 1})]
+    problems = [
+        f"{rid}: {rtype} has no provenance row" for rtype, rid in sorted(records - set(rows))
+    ]
+    problems += [
+        f"{rid}: provenance row belongs to no {rtype}" for rtype, rid in sorted(set(rows) - records)
+    ]
+    problems += [
+        f"{rid}: more than one provenance row"
+        for rid in sorted({r for r in rows if rows.count(r) > 1})
+    ]
     texts = {s.source_id: s.text for s in source_snapshots}
     printed = figures_table.set_index("figure_id")["value_as_printed"]
     for row in provenance_table[provenance_table["record_type"] == "figure"].itertuples():
         at_span = texts[row.source_id][row.numeral_start : row.numeral_end]
         if at_span != printed.get(row.record_id):
-            problems.append(f"{row.record_id}: numeral span holds {at_span!r}, not its value_as_printed")
+            problems.append(
+                f"{row.record_id}: numeral span holds {at_span!r}, not its value_as_printed"
+            )
     return _result(problems)
 
 

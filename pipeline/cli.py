@@ -89,12 +89,12 @@ def build(
             run_config={"loggers": {"console": {"config": {"log_level": level}}}},
         )
     if result.success:
-        counts = ", ".join(
-            f"{e.asset_key.to_user_string().removesuffix('_table')} {e.metadata['dagster/row_count'].value}"
-            for e in result.get_asset_materialization_events()
-            for e in [e.materialization]
-            if "dagster/row_count" in e.metadata
-        )
+        rows = {
+            m.asset_key.to_user_string().removesuffix("_table"): m.metadata["dagster/row_count"]
+            for m in (e.materialization for e in result.get_asset_materialization_events())
+            if "dagster/row_count" in m.metadata
+        }
+        counts = ", ".join(f"{name} {rows[name].value}" for name in sorted(rows))
         print(f"Built {layout.outputs_dir}: {counts} rows (Dagster run {result.run_id}).")
         return 0
     for line in _error_lines(result) or ["the build failed; see the run in `dagster dev`."]:

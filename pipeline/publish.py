@@ -146,7 +146,9 @@ def verify_bytes_and_hashes(folder: Path) -> list[str]:
             )
         digest = f"sha256:{sha256_file(path)}"
         if digest != resource["hash"]:
-            problems.append(f"{resource['path']} has hash {digest}, the package says {resource['hash']}")
+            problems.append(
+                f"{resource['path']} has hash {digest}, the package says {resource['hash']}"
+            )
     return problems
 
 

@@ -79,9 +79,7 @@ def load_snapshot(folder: Path) -> SourceSnapshot:
         raise BuildError(sidecar, "the sidecar is not a mapping", "write it as key: value lines")
     missing = [k for k in SIDECAR_REQUIRED if not meta.get(k)]
     if missing:
-        raise BuildError(
-            sidecar, f"the sidecar lacks {', '.join(missing)}", "add the missing keys"
-        )
+        raise BuildError(sidecar, f"the sidecar lacks {', '.join(missing)}", "add the missing keys")
     if meta["source_id"] != folder.name:
         raise BuildError(
             sidecar,

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import SOURCE_ID, tree_digest
+
 from pipeline.cli import main
 from pipeline.errors import REPO_ROOT
 
@@ -142,7 +142,9 @@ def test_malformed_yaml(raw_copy, outputs_before, capsys):
 
 def test_source_whose_sha256_differs(raw_copy, outputs_before, capsys):
     source = raw_copy / SOURCE_ID / "source.txt"
-    source.write_text(source.read_text(encoding="utf-8").replace("Unites", "United"), encoding="utf-8")
+    source.write_text(
+        source.read_text(encoding="utf-8").replace("Unites", "United"), encoding="utf-8"
+    )
     msg = run_build(raw_copy, outputs_before, capsys)
     assert f"{SOURCE_ID}/source.txt, record '{SOURCE_ID}'" in msg
     assert "sha256" in msg and "records" in msg
@@ -164,7 +166,16 @@ def test_cli_exits_nonzero_without_traceback(raw_copy, outputs_before, tmp_path)
     path = annotations(raw_copy)
     replace_once(path, "measure: drug_seized", "measure: drug_sized")
     proc = subprocess.run(
-        [sys.executable, "-m", "pipeline", "build", "--raw", str(raw_copy), "--outputs", str(outputs_before)],
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "build",
+            "--raw",
+            str(raw_copy),
+            "--outputs",
+            str(outputs_before),
+        ],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

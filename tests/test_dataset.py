@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import RAW, SOURCE_ID
+
 from pipeline.numerals import find_numerals
 
 D = dt.date
@@ -82,8 +82,12 @@ def events(built: Path) -> pd.DataFrame:
     return pd.read_parquet(built / "events.parquet").set_index("event_id")
 
 
-@pytest.mark.parametrize("fid,value,unit,start,end,qualifier", EXPECTED, ids=[e[0] for e in EXPECTED])
-def test_figure_has_the_right_value_unit_period_and_qualifier(figures, fid, value, unit, start, end, qualifier):
+@pytest.mark.parametrize(
+    "fid,value,unit,start,end,qualifier", EXPECTED, ids=[e[0] for e in EXPECTED]
+)
+def test_figure_has_the_right_value_unit_period_and_qualifier(
+    figures, fid, value, unit, start, end, qualifier
+):
     row = figures.loc[fid]
     assert math.isclose(row["value"], value, rel_tol=1e-12)
     assert row["unit"] == unit
@@ -179,7 +183,9 @@ def test_targets_are_flagged(figures):
 def test_events_carry_dates_at_the_printed_precision_and_spanish_names(events):
     law = events.loc["law-mexico-seized-assets-administration"]
     assert (law["date_start"], law["date_end"], law["date_precision"]) == (
-        D(1999, 8, 1), D(1999, 8, 31), "month",
+        D(1999, 8, 1),
+        D(1999, 8, 31),
+        "month",
     )
     assert law["name_es"].startswith("Ley Federal para la Administración de Bienes Asegurados")
     conf = events.loc["conference-demand-reduction-el-paso-1998"]

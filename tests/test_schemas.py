@@ -9,6 +9,7 @@ import pandera.errors
 import pytest
 
 from pipeline.metadata import (
+    SCHEMAS_DIR,
     coerce_frame,
     frictionless_schema,
     pandera_schema,
@@ -16,7 +17,6 @@ from pipeline.metadata import (
     table_defs,
 )
 from pipeline.yaml_lines import load_yaml, strip_lines
-from pipeline.metadata import SCHEMAS_DIR
 
 CONTRACT = {
     "sources": ["source_id", "title", "publisher", "url", "archived_url", "sha256", "bytes", "rights"],
