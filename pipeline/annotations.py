@@ -47,6 +47,7 @@ class AnchoredSource:
     """Everything read from one source's annotations, ready to become tables."""
 
     source_id: str
+    sha256: str  # of the source text the quotes were resolved in
     annotation_file: str
     figures: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
@@ -66,7 +67,7 @@ class _Reader:
         self.subjects = vocabulary("subjects.yaml")
         self.event_kinds = _event_kinds()
         self.sections: list[tuple[int, str]] = []
-        self.out = AnchoredSource(snapshot.source_id, display_path(path))
+        self.out = AnchoredSource(snapshot.source_id, snapshot.sha256, display_path(path))
 
     # -- errors ---------------------------------------------------------------------
 

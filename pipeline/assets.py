@@ -43,11 +43,18 @@ def markdown_preview(df: pd.DataFrame, rows: int = PREVIEW_ROWS) -> str:
     return "\n".join(lines)
 
 
-def table_metadata(df: pd.DataFrame) -> dict:
+def table_metadata(df: pd.DataFrame, source_sha256: dict[str, str] | None = None) -> dict:
+    """Row count, a markdown preview and the sha256 of each source the table was read from."""
     return {
         "dagster/row_count": len(df),
         "preview": dg.MetadataValue.md(markdown_preview(df)),
+        **{f"sha256 {sid}": sha for sid, sha in (source_sha256 or {}).items()},
     }
+
+
+def shas(sources: list) -> dict[str, str]:
+    """{source_id: sha256} of snapshots or anchored sources."""
+    return {s.source_id: s.sha256 for s in sources}
 
 
 # --- sources -------------------------------------------------------------------------
@@ -114,7 +121,7 @@ def sources_table(
     context: dg.AssetExecutionContext, source_snapshots: list[SourceSnapshot]
 ) -> pd.DataFrame:
     df = tables.sources_table(source_snapshots)
-    context.add_output_metadata(table_metadata(df))
+    context.add_output_metadata(table_metadata(df, shas(source_snapshots)))
     return df
 
 
@@ -123,7 +130,7 @@ def figures_table(
     context: dg.AssetExecutionContext, anchored_annotations: list[AnchoredSource]
 ) -> pd.DataFrame:
     df = tables.figures_table(anchored_annotations)
-    context.add_output_metadata(table_metadata(df))
+    context.add_output_metadata(table_metadata(df, shas(anchored_annotations)))
     return df
 
 
@@ -132,7 +139,7 @@ def events_table(
     context: dg.AssetExecutionContext, anchored_annotations: list[AnchoredSource]
 ) -> pd.DataFrame:
     df = tables.events_table(anchored_annotations)
-    context.add_output_metadata(table_metadata(df))
+    context.add_output_metadata(table_metadata(df, shas(anchored_annotations)))
     return df
 
 
@@ -141,7 +148,7 @@ def provenance_table(
     context: dg.AssetExecutionContext, anchored_annotations: list[AnchoredSource]
 ) -> pd.DataFrame:
     df = tables.provenance_table(anchored_annotations)
-    context.add_output_metadata(table_metadata(df))
+    context.add_output_metadata(table_metadata(df, shas(anchored_annotations)))
     return df
 
 
@@ -159,7 +166,7 @@ def claims_table(
     figures_table: pd.DataFrame,
 ) -> pd.DataFrame:
     df = tables.claims_table(anchored_annotations, figures_table)
-    context.add_output_metadata(table_metadata(df))
+    context.add_output_metadata(table_metadata(df, shas(anchored_annotations)))
     return df
 
 
@@ -185,31 +192,55 @@ def _result(problems: list[str], **metadata) -> dg.AssetCheckResult:
     )
 
 
-def pandera_check(table_name: str) -> dg.AssetChecksDefinition:
-    """A blocking check validating one table against the schema generated from schemas/."""
-    asset = TABLE_ASSETS[table_name]
+def _where(table_name: str, df: pd.DataFrame, index, anchored: list | None) -> str:
+    """'file, line L, record 'id'' for a row of figures/events; the table and key otherwise."""
+    key = table_defs()[table_name].primary_key[0]
+    if index is None or index not in df.index:
+        return f"table {table_name}"
+    record = df.at[index, key]
+    for row in (p for a in anchored or [] for p in a.provenance):
+        if row["record_id"] == record:
+            return f"{row['annotation_file']}, line {row['annotation_line']}, record '{record}'"
+    return f"table {table_name}, record '{record}'"
 
-    @dg.asset_check(
-        asset=asset,
-        name=f"{table_name}_matches_schema",
-        blocking=True,
-        description=f"pandera validation of the {table_name} table against schemas/.",
-    )
-    def _check(df: pd.DataFrame) -> dg.AssetCheckResult:
+
+def pandera_check(table_name: str) -> dg.AssetChecksDefinition:
+    """A blocking check validating one table against the schema generated from schemas/.
+    Failures of figures and events name the annotation file and line of the record."""
+    schema = pandera_schema(table_defs()[table_name])
+
+    def validate(df: pd.DataFrame, anchored: list | None) -> dg.AssetCheckResult:
         try:
-            pandera_schema(table_defs()[table_name]).validate(df, lazy=True)
+            schema.validate(df, lazy=True)
         except pandera.errors.SchemaErrors as exc:
-            cases = exc.failure_cases.head(20)
-            problems = [
-                f"table {table_name}, column {row.column}, check {row.check}: "
-                f"failing value {row.failure_case!r} (row {row.index}); "
-                "fix the annotation that produced it"
-                for row in cases.itertuples()
-            ]
-            return _result(problems)
+            return _result(
+                [
+                    f"{_where(table_name, df, row.index, anchored)}: column {row.column} "
+                    f"fails {row.check} with value {row.failure_case!r}; correct the annotation"
+                    for row in exc.failure_cases.head(20).itertuples()
+                ]
+            )
         return _result([])
 
-    return _check
+    spec = {
+        "asset": TABLE_ASSETS[table_name],
+        "name": f"{table_name}_matches_schema",
+        "blocking": True,
+        "description": f"pandera validation of the {table_name} table against schemas/.",
+    }
+    if table_name in ("figures", "events"):
+
+        @dg.asset_check(**spec, additional_ins={"anchored_annotations": dg.AssetIn()})
+        def _annotated(df: pd.DataFrame, anchored_annotations: list) -> dg.AssetCheckResult:
+            return validate(df, anchored_annotations)
+
+        return _annotated
+
+    @dg.asset_check(**spec)
+    def _plain(df: pd.DataFrame) -> dg.AssetCheckResult:
+        return validate(df, None)
+
+    return _plain
 
 
 @dg.asset_check(

@@ -183,3 +183,17 @@ def test_cli_exits_nonzero_without_traceback(raw_copy, outputs_before, tmp_path)
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     assert proc.stderr.startswith("error: ") and "drug_sized" in proc.stderr
+
+
+def test_value_breaking_the_schema_is_stopped_by_the_pandera_check(raw_copy, outputs_before, capsys):
+    path = annotations(raw_copy)
+    fid = "mex-persons-extradited-1995-2000"
+    line = line_of(path, f"id: {fid}")
+    lines = path.read_text().splitlines()
+    cline = next(i for i in range(line, len(lines)) if "counterpart_country:" in lines[i])
+    lines[cline] = lines[cline].split("counterpart_country:")[0] + "counterpart_country: Mexico"
+    path.write_text("\n".join(lines) + "\n")
+    msg = run_build(raw_copy, outputs_before, capsys)
+    assert "figures_matches_schema" in msg
+    assert f"annotations.yaml, line {line}, record '{fid}'" in msg
+    assert "counterpart_country" in msg and "'Mexico'" in msg
