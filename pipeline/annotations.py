@@ -319,9 +319,9 @@ class _Reader:
                 f"the event kind '{entry['kind']}' is unknown",
                 f"use one of {', '.join(self.event_kinds)}",
             )
-        for key in ("name", "name_es"):
+        for key in ("name", "name_es"):  # printed in the quote or its paragraph
             if entry.get(key) and str(entry[key]) not in quote:
-                raise self.fail(entry, f"its {key} is not printed in its quote", "copy it exactly")
+                self.nearby(entry, key, span)
         date, date_span = self.period(entry, "date", span)
         if entry.get("place"):
             self.out.covered.append((self.nearby(entry, "place", span), f"place of {eid}"))
