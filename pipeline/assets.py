@@ -125,31 +125,24 @@ def sources_table(
     return df
 
 
-@dg.asset(group_name="tables", description="The figures table: one row per printed figure.")
-def figures_table(
-    context: dg.AssetExecutionContext, anchored_annotations: list[AnchoredSource]
-) -> pd.DataFrame:
-    df = tables.figures_table(anchored_annotations)
-    context.add_output_metadata(table_metadata(df, shas(anchored_annotations)))
-    return df
+def _anchored_table(name: str, description: str) -> dg.AssetsDefinition:
+    """A table asset built from the anchored annotations alone (figures, events, provenance)."""
+    build_table = getattr(tables, f"{name}_table")
+
+    @dg.asset(name=f"{name}_table", group_name="tables", description=description)
+    def _table(
+        context: dg.AssetExecutionContext, anchored_annotations: list[AnchoredSource]
+    ) -> pd.DataFrame:
+        df = build_table(anchored_annotations)
+        context.add_output_metadata(table_metadata(df, shas(anchored_annotations)))
+        return df
+
+    return _table
 
 
-@dg.asset(group_name="tables", description="The events table: treaties, laws, conferences...")
-def events_table(
-    context: dg.AssetExecutionContext, anchored_annotations: list[AnchoredSource]
-) -> pd.DataFrame:
-    df = tables.events_table(anchored_annotations)
-    context.add_output_metadata(table_metadata(df, shas(anchored_annotations)))
-    return df
-
-
-@dg.asset(group_name="tables", description="One provenance row per figure and per event.")
-def provenance_table(
-    context: dg.AssetExecutionContext, anchored_annotations: list[AnchoredSource]
-) -> pd.DataFrame:
-    df = tables.provenance_table(anchored_annotations)
-    context.add_output_metadata(table_metadata(df, shas(anchored_annotations)))
-    return df
+figures_table = _anchored_table("figures", "The figures table: one row per printed figure.")
+events_table = _anchored_table("events", "The events table: treaties, laws, conferences...")
+provenance_table = _anchored_table("provenance", "One provenance row per figure and per event.")
 
 
 @dg.asset(group_name="tables", description="The codebook of measures.")
