@@ -10,6 +10,8 @@ guard what must never be published are blocking, so a failing one stops the buil
 `data_package` touches outputs/.
 """
 
+import hashlib
+import warnings
 from pathlib import Path
 
 import dagster as dg
@@ -18,10 +20,14 @@ import pandera.errors
 
 from pipeline import tables
 from pipeline.annotations import AnchoredSource, anchor_annotations, uncovered_numerals
-from pipeline.errors import display_path
+from pipeline.errors import REPO_ROOT, display_path
 from pipeline.metadata import pandera_schema, table_defs
 from pipeline.publish import OUTPUTS_DIR, publish, validate_package
 from pipeline.sources import RAW_DIR, SourceSnapshot, load_snapshot, source_folders
+
+# Observable source assets and Output(data_version=...) are marked beta in dagster 1.13;
+# the versions are locked, so the warning tells a user of this project nothing.
+warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 TABLE_NAMES = list(table_defs())
 PREVIEW_ROWS = 5
@@ -60,23 +66,69 @@ def shas(sources: list) -> dict[str, str]:
 # --- sources -------------------------------------------------------------------------
 
 
-@dg.asset(group_name="sources", description="Every raw/<source_id>/ snapshot, sha256-verified.")
-def source_snapshots(context: dg.AssetExecutionContext, layout: Layout) -> list:
+def code_version(*files: str) -> str:
+    """A short hash of the code and schema files an asset's output depends on, so Dagster
+    marks it stale exactly when one of them changes."""
+    digest = hashlib.sha256()
+    for name in files:
+        digest.update((REPO_ROOT / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def raw_tree_sha256(raw_dir: Path) -> str:
+    """One hash of every file under raw/ (relative path and content)."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in raw_dir.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(raw_dir).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+@dg.observable_source_asset(
+    group_name="sources",
+    description="The files under raw/ (snapshots, sidecars, annotations); observing it records "
+    "their content hash as the data version, so a change marks everything downstream stale.",
+)
+def raw_files(layout: Layout) -> dg.DataVersion:
+    return dg.DataVersion(raw_tree_sha256(Path(layout.raw_dir)))
+
+
+@dg.asset(
+    group_name="sources",
+    deps=[raw_files],
+    code_version=code_version("pipeline/sources.py", "pipeline/yaml_lines.py"),
+    description="Every raw/<source_id>/ snapshot, sha256-verified.",
+)
+def source_snapshots(context: dg.AssetExecutionContext, layout: Layout) -> dg.Output:
     snapshots = [load_snapshot(folder) for folder in source_folders(Path(layout.raw_dir))]
-    context.add_output_metadata(
-        {
+    return dg.Output(
+        snapshots,
+        data_version=dg.DataVersion(raw_tree_sha256(Path(layout.raw_dir))),
+        metadata={
             "sources": len(snapshots),
             **{f"sha256 {s.source_id}": s.sha256 for s in snapshots},
-        }
+        },
     )
-    return snapshots
 
 
 # --- annotations ---------------------------------------------------------------------
 
 
+ANNOTATION_CODE = (
+    "pipeline/annotations.py", "pipeline/anchoring.py", "pipeline/numerals.py",
+    "pipeline/periods.py", "schemas/units.yaml", "schemas/measures.yaml", "schemas/subjects.yaml",
+)  # fmt: skip
+TABLE_CODE = (
+    "pipeline/tables.py",
+    "pipeline/metadata.py",
+    "schemas/fields.yaml",
+    "schemas/tables.yaml",
+)
+
+
 @dg.asset(
     group_name="annotations",
+    code_version=code_version(*ANNOTATION_CODE),
     description="Hand annotations with every quote resolved to a code-point span.",
 )
 def anchored_annotations(
@@ -116,7 +168,11 @@ def every_numeral_is_explained(
 # --- tables --------------------------------------------------------------------------
 
 
-@dg.asset(group_name="tables", description="The sources table: one row per source document.")
+@dg.asset(
+    group_name="tables",
+    code_version=code_version(*TABLE_CODE),
+    description="The sources table: one row per source document.",
+)
 def sources_table(
     context: dg.AssetExecutionContext, source_snapshots: list[SourceSnapshot]
 ) -> pd.DataFrame:
@@ -129,7 +185,12 @@ def _anchored_table(name: str, description: str) -> dg.AssetsDefinition:
     """A table asset built from the anchored annotations alone (figures, events, provenance)."""
     build_table = getattr(tables, f"{name}_table")
 
-    @dg.asset(name=f"{name}_table", group_name="tables", description=description)
+    @dg.asset(
+        name=f"{name}_table",
+        group_name="tables",
+        code_version=code_version(*TABLE_CODE),
+        description=description,
+    )
     def _table(
         context: dg.AssetExecutionContext, anchored_annotations: list[AnchoredSource]
     ) -> pd.DataFrame:
@@ -145,14 +206,22 @@ events_table = _anchored_table("events", "The events table: treaties, laws, conf
 provenance_table = _anchored_table("provenance", "One provenance row per figure and per event.")
 
 
-@dg.asset(group_name="tables", description="The codebook of measures.")
+@dg.asset(
+    group_name="tables",
+    code_version=code_version(*TABLE_CODE, "schemas/measures.yaml"),
+    description="The codebook of measures.",
+)
 def measures_table(context: dg.AssetExecutionContext) -> pd.DataFrame:
     df = tables.measures_table()
     context.add_output_metadata(table_metadata(df))
     return df
 
 
-@dg.asset(group_name="tables", description="The text's internal claims, recomputed.")
+@dg.asset(
+    group_name="tables",
+    code_version=code_version(*TABLE_CODE, "pipeline/claims.py"),
+    description="The text's internal claims, recomputed.",
+)
 def claims_table(
     context: dg.AssetExecutionContext,
     anchored_annotations: list[AnchoredSource],
@@ -324,6 +393,9 @@ def figures_foreign_keys(
 
 @dg.asset(
     group_name="published",
+    code_version=code_version(
+        "pipeline/publish.py", "pipeline/build_record.py", "schemas/package.yaml"
+    ),
     description="outputs/: one Parquet and one CSV file per table and datapackage.json.",
 )
 def data_package(
@@ -371,6 +443,7 @@ def data_package_validates(layout: Layout) -> dg.AssetCheckResult:
 
 
 ALL_ASSETS = [
+    raw_files,
     source_snapshots,
     anchored_annotations,
     *TABLE_ASSETS.values(),

@@ -1,4 +1,4 @@
-"""Command line: `python -m pipeline build` (also the `usmx-data` console script) and `ui`.
+"""Command line: `python -m pipeline build | explain | ui` (also the `usmx-data` script).
 
 `build` materializes every asset and check in-process on a persistent local Dagster
 instance (DAGSTER_HOME defaults to .dagster_home/ in the project, telemetry off), so the run
@@ -116,10 +116,21 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--outputs", type=Path, help="outputs/ folder to write (default: the project's)")
     b.add_argument("--verbose", action="store_true", help="print Dagster's log of the run")
     sub.add_parser("ui", help="open the Dagster UI (dagster dev) on the project's instance")
+    e = sub.add_parser("explain", help="the lineage of one figure or event, top to bottom")
+    e.add_argument("record_id", nargs="?", help="a figure_id or event_id")
+    e.add_argument("--value", type=float, help="list the figures with this value")
+    e.add_argument("--search", help="list the figures whose id, subject or quote contains this")
+    e.add_argument("--json", action="store_true", help="print the chain as one JSON object")
+    e.add_argument("--outputs", type=Path, help="published outputs/ to read")
+    e.add_argument("--raw", type=Path, help="raw/ to read")
     args = parser.parse_args(argv)
     try:
         if args.command == "build":
             return build(args.raw, args.outputs, args.verbose)
+        if args.command == "explain":
+            from pipeline.explain import explain_main
+
+            return explain_main(args)
         return ui()
     except BuildError as exc:  # raised before Dagster starts, e.g. a missing schema file
         print(f"error: {exc}", file=sys.stderr)

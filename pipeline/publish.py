@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow
 import pyarrow.parquet as pq
 
+from pipeline.build_record import build_record, created
 from pipeline.errors import REPO_ROOT, BuildError
 from pipeline.metadata import SCHEMAS_DIR, TableDef, frictionless_schema, pyarrow_schema
 from pipeline.sources import SourceSnapshot, sha256_file
@@ -85,6 +86,7 @@ def package_descriptor(
     resources: list[dict[str, Any]], snapshots: list[SourceSnapshot]
 ) -> dict[str, Any]:
     meta = strip_lines(load_yaml(SCHEMAS_DIR / "package.yaml"))
+    when = created(snapshots[0].folder.parent) if snapshots else None
     return {
         "$schema": "https://datapackage.org/profiles/1.0/datapackage.json",
         "name": meta["name"],
@@ -103,6 +105,8 @@ def package_descriptor(
             for s in snapshots
         ],
         "contributors": meta["contributors"],
+        **({"created": when} if when else {}),
+        "build": build_record(snapshots),
         "resources": resources,
     }
 

@@ -15,7 +15,8 @@ from pipeline.claims import evaluate_claim
 from pipeline.definitions import build_definitions, defs
 
 EXPECTED_GRAPH = {
-    "source_snapshots": ("sources", set()),
+    "raw_files": ("sources", set()),
+    "source_snapshots": ("sources", {"raw_files"}),
     "anchored_annotations": ("annotations", {"source_snapshots"}),
     "sources_table": ("tables", {"source_snapshots"}),
     "figures_table": ("tables", {"anchored_annotations"}),
@@ -78,7 +79,7 @@ def test_full_in_process_materialize_passes_every_check(tmp_path: Path):
     assert {(e.asset_key.to_user_string(), e.check_name) for e in evaluations} == EXPECTED_CHECKS
     assert all(e.passed for e in evaluations)
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert materialized == set(EXPECTED_GRAPH)
+    assert materialized == set(EXPECTED_GRAPH) - {"raw_files"}  # observed, not materialized
     figures = result.output_for_node("figures_table")
     assert len(figures) == len(pd.read_parquet(outputs / "figures.parquet"))
     assert {"figures.parquet", "figures.csv", "datapackage.json"} <= set(tree_digest(outputs))
@@ -144,3 +145,20 @@ def test_published_claims_match_the_text(built: Path):
     assert claims.loc["usa-extraditions-tripled", "computed_value"] == pytest.approx(86 / 30)
     assert claims.loc["dea-meth-labs-1999-over-2000", "computed_value"] == 2025
     assert claims["holds"].all()
+
+
+def test_every_materialized_asset_has_a_code_version():
+    graph = defs.resolve_asset_graph()
+    for key in graph.materializable_asset_keys:
+        assert graph.get(key).code_version, key
+
+
+def test_source_data_version_is_the_hash_of_raw(tmp_path: Path):
+    from pipeline.assets import raw_tree_sha256
+
+    local = build_definitions(Layout(raw_dir=str(RAW), outputs_dir=str(tmp_path / "o")))
+    with dg.DagsterInstance.ephemeral() as instance:
+        local.resolve_implicit_global_asset_job_def().execute_in_process(instance=instance)
+        record = instance.get_latest_materialization_event(dg.AssetKey("source_snapshots"))
+    tags = record.asset_materialization.tags
+    assert tags["dagster/data_version"] == raw_tree_sha256(RAW)

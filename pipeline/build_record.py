@@ -1,0 +1,94 @@
+"""How the published package was made: input checksums, code version, library versions.
+
+Recorded in `datapackage.json` under `build` (and `created`). Nothing here reads the
+clock: the date is SOURCE_DATE_EPOCH when set, else the date of the last commit that
+touched raw/, so two builds of the same commit give the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import subprocess
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import REPO_ROOT, display_path
+from pipeline.sources import SourceSnapshot, sha256_file
+
+CODE_PATHS = ("pipeline", "schemas", "pyproject.toml", "constraints.txt")
+LIBRARIES = ("dagster", "pandas", "pandera", "pyarrow", "frictionless")
+
+
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=20
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def code_sha256() -> str:
+    """Content hash of the code and schemas that shape the outputs (no git needed)."""
+    digest = hashlib.sha256()
+    for top in CODE_PATHS:
+        path = REPO_ROOT / top
+        files = sorted(path.rglob("*")) if path.is_dir() else [path]
+        for f in files:
+            if f.is_file() and f.suffix in {".py", ".yaml", ".toml", ".txt"}:
+                digest.update(f.relative_to(REPO_ROOT).as_posix().encode() + b"\0")
+                digest.update(f.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def code_version() -> dict[str, Any]:
+    commit = _git("log", "-1", "--format=%H", "--", *CODE_PATHS)
+    status = _git("status", "--porcelain", "--", *CODE_PATHS)
+    return {
+        "code_sha256": code_sha256(),
+        "git_commit": commit or None,
+        "git_dirty": None if status is None else bool(status),
+    }
+
+
+def created(raw_dir: Path) -> str | None:
+    """SOURCE_DATE_EPOCH, else the date of the last commit that touched raw/ (ISO, UTC)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if not epoch and raw_dir.resolve() == (REPO_ROOT / "raw").resolve():
+        epoch = _git("log", "-1", "--format=%ct", "--", "raw")
+    if not epoch:
+        return None
+    stamp = dt.datetime.fromtimestamp(int(epoch), dt.UTC)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def library_versions() -> dict[str, str]:
+    found = {}
+    for name in LIBRARIES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def build_record(snapshots: list[SourceSnapshot]) -> dict[str, Any]:
+    return {
+        "inputs": [
+            {
+                "source_id": s.source_id,
+                "source": display_path(s.text_path),
+                "source_sha256": s.sha256,
+                "sidecar_sha256": sha256_file(s.folder / "source.yaml"),
+                "annotations": display_path(s.annotations_path),
+                "annotations_sha256": sha256_file(s.annotations_path),
+            }
+            for s in snapshots
+        ],
+        "code": code_version(),
+        "libraries": library_versions(),
+    }
