@@ -75,12 +75,33 @@ def test_committed_outputs_are_not_stale_against_raw(built):
 
 
 def test_no_wall_clock_time_in_published_files(built):
+    """The only timestamp published is `created`, taken from the last commit touching raw/."""
     import re
 
+    stamps = []
     for path in built.iterdir():
-        if path.suffix in {".json", ".csv"}:
-            text = path.read_text(encoding="utf-8")
-            assert not re.search(r"20[2-9]\d-\d\d-\d\dT", text), path
+        if path.suffix in {".json", ".csv", ".html"}:
+            stamps += re.findall(r"\d{4}-\d\d-\d\dT[\d:]+Z?", path.read_text(encoding="utf-8"))
+    created = json.loads((built / "datapackage.json").read_text()).get("created")
+    assert stamps == ([created] if created else [])
+    if created:
+        epoch = subprocess.run(
+            ["git", "log", "-1", "--format=%ct", "--", "raw"],
+            cwd=RAW.parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        from datetime import UTC, datetime
+
+        assert created == datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_source_date_epoch_sets_the_created_date(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "975628800")  # 2000-12-01
+    assert build(RAW, tmp_path / "outputs") == 0
+    package = json.loads((tmp_path / "outputs" / "datapackage.json").read_text())
+    assert package["created"] == "2000-12-01T00:00:00Z"
 
 
 def test_package_declares_licences_sources_contributors_and_keys(built):
