@@ -1,7 +1,7 @@
 """Set-up and everyday commands, needing nothing but Python 3.11 and pip.
 
     python3 dev.py build   # create .venv with the locked versions, then build outputs/
-    python3 dev.py test    # the same environment, then the whole test suite
+    python3 dev.py test    # the same environment (+ Debian's chromium), then all the tests
     python3 dev.py ui      # the Dagster UI on the project's instance
 
 The environment is (re)installed from constraints.txt whenever it or pyproject.toml
@@ -40,6 +40,20 @@ def ensure_environment() -> None:
     STAMP.write_text(_lock_digest())
 
 
+def ensure_browser() -> None:
+    """The browser tests drive Debian's Chromium; install it (never download a browser)."""
+    if Path("/usr/bin/chromium").exists():
+        return
+    if os.geteuid() != 0:
+        sys.exit("The browser tests need Debian's chromium: sudo apt-get install chromium")
+    print("Installing Debian's chromium for the browser tests ...", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"], check=True, env=env
+    )
+
+
 def run(*args: str) -> int:
     return subprocess.run([str(PYTHON), *args], cwd=ROOT).returncode
 
@@ -52,6 +66,7 @@ def main() -> int:
     if command == "build":
         return run("-m", "pipeline", "build", *extra)
     if command == "test":
+        ensure_browser()
         code = run("-m", "pytest", *extra)
         if code == 5:
             print("pytest collected no tests: that is a failure.", file=sys.stderr)

@@ -185,7 +185,9 @@ def test_cli_exits_nonzero_without_traceback(raw_copy, outputs_before, tmp_path)
     assert proc.stderr.startswith("error: ") and "drug_sized" in proc.stderr
 
 
-def test_value_breaking_the_schema_is_stopped_by_the_pandera_check(raw_copy, outputs_before, capsys):
+def test_value_breaking_the_schema_is_stopped_by_the_pandera_check(
+    raw_copy, outputs_before, capsys
+):
     path = annotations(raw_copy)
     fid = "mex-persons-extradited-1995-2000"
     line = line_of(path, f"id: {fid}")

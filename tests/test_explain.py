@@ -106,14 +106,16 @@ def test_build_record_names_inputs_code_and_library_versions(built: Path):
     package = json.loads((built / "datapackage.json").read_text())
     record = package["build"]
     inputs = record["inputs"][0]
-    assert inputs["source_sha256"] == (RAW / SOURCE_ID / "source.yaml").read_text().split(
-        "sha256: "
-    )[1].split()[0]
+    assert (
+        inputs["source_sha256"]
+        == (RAW / SOURCE_ID / "source.yaml").read_text().split("sha256: ")[1].split()[0]
+    )
     import hashlib
 
-    assert inputs["annotations_sha256"] == hashlib.sha256(
-        (RAW / SOURCE_ID / "annotations.yaml").read_bytes()
-    ).hexdigest()
+    assert (
+        inputs["annotations_sha256"]
+        == hashlib.sha256((RAW / SOURCE_ID / "annotations.yaml").read_bytes()).hexdigest()
+    )
     assert set(record["libraries"]) == {"dagster", "pandas", "pandera", "pyarrow", "frictionless"}
     assert record["code"]["git_commit"] and len(record["code"]["code_sha256"]) == 64
     assert isinstance(record["code"]["git_dirty"], bool)

@@ -71,9 +71,7 @@ def test_full_in_process_materialize_passes_every_check(tmp_path: Path):
     outputs = tmp_path / "outputs"
     local = build_definitions(Layout(raw_dir=str(RAW), outputs_dir=str(outputs)))
     with dg.DagsterInstance.ephemeral() as instance:
-        result = local.resolve_implicit_global_asset_job_def().execute_in_process(
-            instance=instance
-        )
+        result = local.resolve_implicit_global_asset_job_def().execute_in_process(instance=instance)
     assert result.success
     evaluations = result.get_asset_check_evaluations()
     assert {(e.asset_key.to_user_string(), e.check_name) for e in evaluations} == EXPECTED_CHECKS
@@ -88,9 +86,7 @@ def test_full_in_process_materialize_passes_every_check(tmp_path: Path):
 def test_asset_metadata_has_row_counts_previews_and_source_sha256(tmp_path: Path):
     local = build_definitions(Layout(raw_dir=str(RAW), outputs_dir=str(tmp_path / "o")))
     with dg.DagsterInstance.ephemeral() as instance:
-        result = local.resolve_implicit_global_asset_job_def().execute_in_process(
-            instance=instance
-        )
+        result = local.resolve_implicit_global_asset_job_def().execute_in_process(instance=instance)
     sha = (RAW / "ondcp-usmx-ch3" / "source.yaml").read_text().split("sha256: ")[1].split()[0]
     by_key = {
         e.asset_key.to_user_string(): e.materialization.metadata
