@@ -10,10 +10,12 @@ annotation file, line and record.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from pipeline.anchoring import AnchorError, Span, resolve_nearby, resolve_quote
+from pipeline.corrections import Correction, apply, read_corrections
 from pipeline.errors import BuildError, display_path
 from pipeline.metadata import vocabulary
 from pipeline.numerals import NumeralError, find_numerals, parse_numeral, read_qualifier
@@ -53,6 +55,7 @@ class AnchoredSource:
     events: list[dict[str, Any]] = field(default_factory=list)
     provenance: list[dict[str, Any]] = field(default_factory=list)
     claims: list[dict[str, Any]] = field(default_factory=list)
+    corrections: list[dict[str, Any]] = field(default_factory=list)
     covered: list[tuple[Span, str]] = field(default_factory=list)  # (span, why it is covered)
 
 
@@ -67,6 +70,7 @@ class _Reader:
         self.subjects = vocabulary("subjects.yaml")
         self.event_kinds = _event_kinds()
         self.sections: list[tuple[int, str]] = []
+        self.corrections: list[Correction] = []
         self.out = AnchoredSource(snapshot.source_id, snapshot.sha256, display_path(path))
 
     # -- errors ---------------------------------------------------------------------
@@ -121,6 +125,33 @@ class _Reader:
             ) from exc
 
     # -- pieces ---------------------------------------------------------------------
+
+    def correction_ids(self, span: Span) -> str | None:
+        ids = [c.correction_id for c in self.corrections if c.overlaps(span)]
+        return ";".join(ids) if ids else None
+
+    def read_corrections(self) -> None:
+        self.corrections = read_corrections(self.snapshot)
+        path = display_path(self.snapshot.folder / "corrections.yaml")
+        for c in self.corrections:
+            line, column = self.snapshot.line_col(c.span.start)
+            self.out.corrections.append(
+                {
+                    "correction_id": c.correction_id,
+                    "source_id": self.snapshot.source_id,
+                    "char_start": c.span.start,
+                    "char_end": c.span.end,
+                    "line": line,
+                    "column": column,
+                    "printed": c.printed,
+                    "corrected": c.corrected,
+                    "reason": c.reason,
+                    "reported_on": c.reported_on,
+                    "reported_by": c.reported_by,
+                    "annotation_file": path,
+                    "annotation_line": c.line,
+                }
+            )
 
     def section_of(self, offset: int) -> str:
         current = ""
@@ -223,16 +254,31 @@ class _Reader:
         fid, quote = str(entry["id"]), str(entry["quote"])
         span = self.anchor(entry)
         literal, offset = self.numeral_in(entry, quote)
-        try:
-            parsed = parse_numeral(literal)
-        except NumeralError as exc:
-            raise self.fail(entry, str(exc).rstrip("."), "mark a numeral that parses") from exc
-        if entry.get("value_check") is not None:
-            expected = float(entry["value_check"])
-            if abs(float(parsed.value) - expected) > 1e-9 * max(1.0, abs(expected)):
+        numeral = Span(span.start + offset, span.start + offset + len(literal))
+        touching = [c for c in self.corrections if c.overlaps(numeral)]
+        for c in touching:
+            if not numeral.contains(c.span):
                 raise self.fail(
                     entry,
-                    f'"{literal}" reads as {parsed.value} but value_check says {expected:g}',
+                    f"correction '{c.correction_id}' overlaps its numeral \"{literal}\" only "
+                    "in part",
+                    "anchor that correction to characters inside the numeral",
+                )
+        reading = apply(literal, numeral.start, touching)  # the literal as corrected
+        try:
+            parsed = parse_numeral(reading)
+        except NumeralError as exc:
+            raise self.fail(entry, str(exc).rstrip("."), "mark a numeral that parses") from exc
+        if entry.get("value_check") is not None:  # checks the reading of the printed literal
+            expected = float(entry["value_check"])
+            try:
+                printed = parse_numeral(literal) if touching else parsed
+            except NumeralError:
+                printed = parsed
+            if abs(float(printed.value) - expected) > 1e-9 * max(1.0, abs(expected)):
+                raise self.fail(
+                    entry,
+                    f'"{literal}" reads as {printed.value} but value_check says {expected:g}',
                     "correct value_check or the numeral",
                 )
         unit_printed = str(entry["unit"]) if entry.get("unit") else parsed.unit_hint
@@ -268,15 +314,19 @@ class _Reader:
                 f'but the unit "{unit_printed}" is {unit}',
                 "choose the measure that matches the printed unit",
             )
-        value = float(parsed.value) * float(conversion.get("factor", 1))
+        value = float(Decimal(str(parsed.value)) * Decimal(str(conversion.get("factor", 1))))
         period, period_span = self.period(entry, "period", span)
         notes = [str(entry["note"]).strip()] if entry.get("note") else []
         for flag in parsed.flags:
             if flag in FLAG_NOTES:
                 notes.append(FLAG_NOTES[flag].format(literal=literal, value=parsed.value))
+        for c in touching:
+            notes.append(
+                f'The value is read from the corrected text "{reading}" (printed "{literal}"; '
+                f"correction {c.correction_id})."
+            )
         if "assumption" in conversion:
             notes.append(conversion["assumption"])
-        numeral = Span(span.start + offset, span.start + offset + len(literal))
         derived = entry.get("derived_from") or []
         self.out.figures.append(
             {
@@ -299,6 +349,7 @@ class _Reader:
                 "is_derived": bool(derived),
                 "derived_from": ";".join(derived) if derived else None,
                 "note": " ".join(notes) if notes else None,
+                "correction_ids": self.correction_ids(span),
                 LINE_KEY: entry[LINE_KEY],
             }
         )
@@ -340,6 +391,7 @@ class _Reader:
                 "place": entry.get("place"),
                 "parties": ";".join(str(p) for p in parties) if parties else None,
                 "note": str(entry["note"]).strip() if entry.get("note") else None,
+                "correction_ids": self.correction_ids(span),
                 LINE_KEY: entry[LINE_KEY],
             }
         )
@@ -402,6 +454,7 @@ class _Reader:
                 f"use only {', '.join(sorted(TOP_KEYS))}",
             )
         self.read_sections(doc.get("sections") or [])
+        self.read_corrections()
         for entry in doc.get("figures") or []:
             self.read_figure(entry)
         for entry in doc.get("events") or []:

@@ -116,7 +116,8 @@ def source_snapshots(context: dg.AssetExecutionContext, layout: Layout) -> dg.Ou
 
 ANNOTATION_CODE = (
     "pipeline/annotations.py", "pipeline/anchoring.py", "pipeline/numerals.py",
-    "pipeline/periods.py", "schemas/units.yaml", "schemas/measures.yaml", "schemas/subjects.yaml",
+    "pipeline/periods.py", "pipeline/corrections.py", "schemas/units.yaml",
+    "schemas/measures.yaml", "schemas/subjects.yaml",
 )  # fmt: skip
 TABLE_CODE = (
     "pipeline/tables.py",
@@ -204,6 +205,7 @@ def _anchored_table(name: str, description: str) -> dg.AssetsDefinition:
 figures_table = _anchored_table("figures", "The figures table: one row per printed figure.")
 events_table = _anchored_table("events", "The events table: treaties, laws, conferences...")
 provenance_table = _anchored_table("provenance", "One provenance row per figure and per event.")
+corrections_table = _anchored_table("corrections", "Errata of the sources, as data.")
 
 
 @dg.asset(
@@ -239,6 +241,7 @@ TABLE_ASSETS = {
     "provenance": provenance_table,
     "measures": measures_table,
     "claims": claims_table,
+    "corrections": corrections_table,
 }
 
 
@@ -408,6 +411,7 @@ def data_package(
     provenance_table: pd.DataFrame,
     measures_table: pd.DataFrame,
     claims_table: pd.DataFrame,
+    corrections_table: pd.DataFrame,
 ) -> dg.MaterializeResult:
     frames = {
         "sources": sources_table,
@@ -416,6 +420,7 @@ def data_package(
         "provenance": provenance_table,
         "measures": measures_table,
         "claims": claims_table,
+        "corrections": corrections_table,
     }
     defs = table_defs()
     resources = publish(

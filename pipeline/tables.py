@@ -62,6 +62,10 @@ def provenance_table(anchored: list[AnchoredSource]) -> pd.DataFrame:
     return _frame("provenance", (row for a in anchored for row in a.provenance))
 
 
+def corrections_table(anchored: list[AnchoredSource]) -> pd.DataFrame:
+    return _frame("corrections", (row for a in anchored for row in a.corrections))
+
+
 def measures_table() -> pd.DataFrame:
     return _frame(
         "measures",

@@ -24,11 +24,12 @@ EXPECTED_GRAPH = {
     "provenance_table": ("tables", {"anchored_annotations"}),
     "measures_table": ("tables", set()),
     "claims_table": ("tables", {"anchored_annotations", "figures_table"}),
+    "corrections_table": ("tables", {"anchored_annotations"}),
     "data_package": (
         "published",
         {
             "source_snapshots", "sources_table", "figures_table", "events_table",
-            "provenance_table", "measures_table", "claims_table",
+            "provenance_table", "measures_table", "claims_table", "corrections_table",
         },
     ),
 }  # fmt: skip
@@ -40,6 +41,7 @@ EXPECTED_CHECKS = {
     ("provenance_table", "provenance_matches_schema"),
     ("measures_table", "measures_matches_schema"),
     ("claims_table", "claims_matches_schema"),
+    ("corrections_table", "corrections_matches_schema"),
     ("provenance_table", "every_span_equals_its_quote"),
     ("provenance_table", "every_record_has_one_provenance_row"),
     ("figures_table", "figures_foreign_keys"),

@@ -1,0 +1,110 @@
+"""Corrections (errata) of a source snapshot, kept as reviewable data.
+
+`raw/<source_id>/corrections.yaml` anchors each erratum by quote, like an annotation, and
+gives the corrected text with a reason, a date and who reported it. The snapshot is never
+edited. Guard: a correction whose printed text is no longer in the source (the upstream has
+fixed it) stops the build with a request to retire it, so it is never applied to text it
+does not find.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.anchoring import AnchorError, Span, resolve_quote
+from pipeline.errors import BuildError, display_path
+from pipeline.sources import SourceSnapshot
+from pipeline.yaml_lines import LINE_KEY, load_yaml
+
+KEYS = {"id", "quote", "prefix", "suffix", "corrected", "reason", "reported_on", "reported_by"}
+REQUIRED = ("id", "quote", "corrected", "reason", "reported_on", "reported_by")
+
+
+@dataclass(frozen=True)
+class Correction:
+    correction_id: str
+    span: Span
+    printed: str
+    corrected: str
+    reason: str
+    reported_on: dt.date
+    reported_by: str
+    line: int  # in the corrections file
+
+    def overlaps(self, span: Span) -> bool:
+        return self.span.start < span.end and span.start < self.span.end
+
+
+def read_corrections(snapshot: SourceSnapshot) -> list[Correction]:
+    """Every correction of one source, anchored; none when the file does not exist."""
+    path = snapshot.folder / "corrections.yaml"
+    if not path.exists():
+        return []
+    doc = load_yaml(path) or {}
+    entries = doc.get("corrections") or [] if isinstance(doc, dict) else None
+    if entries is None:
+        raise BuildError(path, "the file is not a mapping", "start it with corrections:")
+    found: list[Correction] = []
+    for entry in entries:
+        found.append(_read_one(snapshot, path, entry))
+    ids = [c.correction_id for c in found]
+    for c in found:
+        if ids.count(c.correction_id) > 1:
+            raise BuildError(
+                path, f"the id '{c.correction_id}' is used twice", "give each its own id",
+                line=c.line, record=c.correction_id,
+            )  # fmt: skip
+    return sorted(found, key=lambda c: c.span.start)
+
+
+def _read_one(snapshot: SourceSnapshot, path: Path, entry: dict) -> Correction:
+    line = entry.get(LINE_KEY) if isinstance(entry, dict) else None
+    record = entry.get("id") if isinstance(entry, dict) else None
+    if not isinstance(entry, dict):
+        raise BuildError(path, "a correction is not a mapping", "write it as key: value")
+    unknown = sorted(set(entry) - KEYS - {LINE_KEY})
+    if unknown:
+        raise BuildError(
+            path, f"unknown key '{unknown[0]}'", f"use only {', '.join(sorted(KEYS))}",
+            line=line, record=record,
+        )  # fmt: skip
+    for key in REQUIRED:
+        if entry.get(key) in (None, ""):
+            raise BuildError(path, f"the correction has no '{key}'", f"add {key}:", line, record)
+    quote = str(entry["quote"])
+    try:
+        span = resolve_quote(
+            snapshot, quote, str(entry.get("prefix") or ""), str(entry.get("suffix") or "")
+        )
+    except AnchorError as exc:
+        if "not in the source text" in str(exc):
+            raise BuildError(
+                path,
+                f'the printed text "{quote}" is no longer in '
+                f"{display_path(snapshot.text_path)}, so the upstream has probably fixed it",
+                "retire this correction (delete the entry) after checking the corrected source",
+                line=line,
+                record=record,
+            ) from exc
+        raise BuildError(path, str(exc), "add a prefix or suffix", line, record) from exc
+    reported = entry["reported_on"]
+    if not isinstance(reported, dt.date):
+        raise BuildError(path, "reported_on is not a date", "write it as YYYY-MM-DD", line, record)
+    if str(entry["corrected"]) == quote:
+        raise BuildError(path, "the corrected text equals the printed one", "fix it", line, record)
+    return Correction(
+        str(entry["id"]), span, quote, str(entry["corrected"]), str(entry["reason"]),
+        reported, str(entry["reported_by"]), line,
+    )  # fmt: skip
+
+
+def apply(text: str, start: int, corrections: list[Correction]) -> str:
+    """`text` (printed at code point `start`) with every correction inside it applied."""
+    out, pos = [], start
+    for c in sorted(corrections, key=lambda c: c.span.start):
+        out += [text[pos - start : c.span.start - start], c.corrected]
+        pos = c.span.end
+    out.append(text[pos - start :])
+    return "".join(out)

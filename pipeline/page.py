@@ -1,0 +1,753 @@
+"""The static provenance page: every source text with every figure and event highlighted.
+
+What belongs here: turning the published tables (sources, figures, events, provenance) and
+the source texts into one self-contained HTML page, `outputs/provenance.html`, that a reader
+opens from disk to audit the dataset. The page shows each source text as printed, splits it
+at every quote boundary into segments (a segment lists the records covering it, so
+overlapping and nested quotes need no nested markup), puts an empty anchor at the start of
+every record so `provenance.html#<record_id>` marks that record's quote, and lists the
+figures and events in tables that sort and filter.
+
+What does not belong here: reading files, parsing annotations or deciding values. The page
+only shows what the tables already say; it raises ValueError when they disagree with the
+text. It loads nothing from the network (inline style and script only) and is deterministic:
+the same inputs give the same bytes, whatever the order of the rows given.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+import pandas as pd
+
+EXPLAIN_COMMAND = "python -m pipeline explain"
+NUMBER_TYPE = ' data-type="number"'
+_POSITION_COLUMNS = {
+    "char_start",
+    "char_end",
+    "line",
+    "column",
+    "numeral_start",
+    "numeral_end",
+    "period_start_char",
+    "period_end_char",
+    "annotation_line",
+}
+_PROVENANCE_FIELDS = (
+    "char_start",
+    "char_end",
+    "line",
+    "column",
+    "quote",
+    "numeral_start",
+    "numeral_end",
+    "annotation_file",
+    "annotation_line",
+)
+
+
+@dataclass(frozen=True)
+class _Record:
+    record_id: str
+    record_type: str  # "figure" or "event"
+    start: int
+    end: int
+
+
+# --- values for display --------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """A table cell as a JSON-ready Python value (None for every kind of missing)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if hasattr(value, "item") and not isinstance(value, dt.date):
+        value = value.item()  # a numpy scalar
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _row_dict(row: pd.Series) -> dict[str, Any]:
+    return {str(k): _plain(v) for k, v in row.items()}
+
+
+def _text(value: Any) -> str:
+    value = _plain(value)
+    return "" if value is None else str(value)
+
+
+def _number(value: Any) -> str:
+    """A value with thousands separators, fixed (no locale): 34600.0 -> '34,600'."""
+    value = _plain(value)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return f"{int(value):,}"
+    return f"{value:,}"
+
+
+def _as_date(value: Any) -> dt.date | None:
+    value = _plain(value)
+    if value is None:
+        return None
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def _month_end(day: dt.date) -> bool:
+    return day.day == calendar.monthrange(day.year, day.month)[1]
+
+
+def _start_label(day: dt.date) -> str:
+    if day.month == 1 and day.day == 1:
+        return str(day.year)
+    if day.day == 1:
+        return f"{calendar.month_name[day.month]} {day.year}"
+    return day.isoformat()
+
+
+def _end_label(day: dt.date) -> str:
+    if day.month == 12 and day.day == 31:
+        return str(day.year)
+    if _month_end(day):
+        return f"{calendar.month_name[day.month]} {day.year}"
+    return day.isoformat()
+
+
+def period_label(start: Any, end: Any) -> str:
+    """A period for people: '1999', '1995–1999', 'January–June 2000', 'since 1998'."""
+    first, last = _as_date(start), _as_date(end)
+    if first is None and last is None:
+        return ""
+    if last is None:
+        return f"since {_start_label(first)}"
+    if first is None:
+        return f"by {_end_label(last)}"
+    if (first.month, first.day, last.month, last.day) == (1, 1, 12, 31):
+        years = f"{first.year}" if first.year == last.year else f"{first.year}–{last.year}"
+        return years
+    if first.day == 1 and _month_end(last):
+        if (first.year, first.month) == (last.year, last.month):
+            return f"{calendar.month_name[first.month]} {first.year}"
+        if first.year == last.year:
+            months = f"{calendar.month_name[first.month]}–{calendar.month_name[last.month]}"
+            return f"{months} {first.year}"
+    if first == last:
+        return first.isoformat()
+    return f"{first.isoformat()} – {last.isoformat()}"
+
+
+# --- segments of the text ------------------------------------------------------------
+
+
+def _records_of(provenance: pd.DataFrame, text: str, source_id: str) -> list[_Record]:
+    """The source's records ordered by char_start then record id; checks every quote."""
+    records = []
+    for row in provenance.itertuples(index=False):
+        start, end = int(row.char_start), int(row.char_end)
+        if not 0 <= start <= end <= len(text) or text[start:end] != row.quote:
+            raise ValueError(
+                f"provenance of {row.record_id}: text[{start}:{end}] of {source_id} is not its "
+                f"quote {row.quote!r}; rebuild outputs/ from the same raw/ text."
+            )
+        if row.record_type not in ("figure", "event"):
+            raise ValueError(f"provenance of {row.record_id}: unknown type {row.record_type!r}.")
+        records.append(_Record(str(row.record_id), str(row.record_type), start, end))
+    return sorted(records, key=lambda r: (r.start, r.record_id))
+
+
+def _highlighted_text(text: str, records: list[_Record]) -> str:
+    """The text as HTML: one <span> per stretch covered by the same records, anchors at starts."""
+    cuts = sorted({0, len(text), *(r.start for r in records), *(r.end for r in records)})
+    starting: dict[int, list[_Record]] = {}
+    for record in records:
+        starting.setdefault(record.start, []).append(record)
+    parts: list[str] = []
+    for i, here in enumerate(cuts):
+        for record in starting.get(here, []):
+            parts.append(f'<a class="anchor" id="{escape(record.record_id)}"></a>')
+        if i + 1 == len(cuts):
+            break
+        there = cuts[i + 1]
+        piece = escape(text[here:there], quote=False)
+        covering = [r for r in records if r.start <= here and there <= r.end]
+        if not covering:
+            parts.append(piece)
+            continue
+        types = sorted({r.record_type for r in covering})
+        classes = ["hl", *(f"hl-{t}" for t in types)]
+        if len(covering) > 1:
+            classes.append("hl-many")
+        ids = " ".join(r.record_id for r in covering)
+        parts.append(
+            f'<span class="{" ".join(classes)}" data-records="{escape(ids)}" tabindex="0">'
+            f"{piece}</span>"
+        )
+    return "".join(parts)
+
+
+# --- tables --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Column:
+    label: str
+    numeric: bool = False
+
+
+_FIGURE_COLUMNS = (
+    _Column("Figure"),
+    _Column("Value", numeric=True),
+    _Column("Unit"),
+    _Column("As printed"),
+    _Column("Qualifier"),
+    _Column("Period"),
+    _Column("Measure"),
+    _Column("Subject"),
+    _Column("Line", numeric=True),
+)
+_EVENT_COLUMNS = (
+    _Column("Event"),
+    _Column("Kind"),
+    _Column("Name"),
+    _Column("Date"),
+    _Column("Place"),
+    _Column("Parties"),
+    _Column("Line", numeric=True),
+)
+
+
+def _cell(shown: str, sort: str | None = None, raw_html: bool = False) -> str:
+    body = shown if raw_html else escape(shown)
+    key = "" if sort is None else f' data-sort="{escape(sort)}"'
+    return f"<td{key}>{body}</td>"
+
+
+def _id_link(record_id: str) -> str:
+    return f'<a href="#{escape(record_id)}">{escape(record_id)}</a>'
+
+
+def _table(kind: str, label: str, number: int, columns: Iterable[_Column], rows: list[str]) -> str:
+    heads = "".join(
+        f'<th scope="col"{NUMBER_TYPE if c.numeric else ""}>'
+        f'<button type="button">{escape(c.label)}</button></th>'
+        for c in columns
+    )
+    total = len(rows)
+    return (
+        f'<h2 id="{kind}_{number}">{escape(label)} <span class="n">({total})</span></h2>\n'
+        f'<div class="controls"><label>Filter {escape(label.lower())} '
+        f'<input type="search" class="filter" data-table="{kind}_table_{number}" '
+        f'placeholder="id, word or number" autocomplete="off"></label>'
+        f' <span class="count" aria-live="polite" id="{kind}_count_{number}">'
+        f"{total} of {total} shown</span></div>\n"
+        f'<div class="table-wrap"><table id="{kind}_table_{number}" class="records">'
+        f"<caption>{escape(label)}: select a column header to sort, follow an id to its place "
+        f"in the text.</caption>\n<thead><tr>{heads}</tr></thead>\n<tbody>\n"
+        + "".join(rows)
+        + "</tbody></table></div>\n"
+    )
+
+
+def _figure_row(index: int, fig: dict[str, Any], prov: dict[str, Any]) -> str:
+    printed, unit = fig["value_as_printed"] or "", fig["unit_as_printed"] or ""
+    if unit and unit.lower() not in printed.lower():  # "34.6" "tons", not "$6 billion" "$"
+        printed = f"{printed} {unit}"
+    qualifier = fig["qualifier"] or ""
+    if fig.get("is_target"):
+        qualifier += " (target)"
+    cells = [
+        _cell(_id_link(fig["figure_id"]), fig["figure_id"], raw_html=True),
+        _cell(_number(fig["value"]), "" if fig["value"] is None else repr(float(fig["value"]))),
+        _cell(_text(fig["unit"])),
+        _cell(printed),
+        _cell(qualifier),
+        _cell(
+            period_label(fig["period_start"], fig["period_end"]),
+            f"{fig['period_start'] or ''}/{fig['period_end'] or ''}",
+        ),
+        _cell(_text(fig["measure"])),
+        _cell(_text(fig["subject"])),
+        _cell(str(prov["line"]), str(prov["char_start"])),
+    ]
+    return f'<tr data-index="{index}">{"".join(cells)}</tr>\n'
+
+
+def _event_row(index: int, event: dict[str, Any], prov: dict[str, Any]) -> str:
+    cells = [
+        _cell(_id_link(event["event_id"]), event["event_id"], raw_html=True),
+        _cell(_text(event["kind"])),
+        _cell(_text(event["name"])),
+        _cell(
+            period_label(event["date_start"], event["date_end"]),
+            f"{event['date_start'] or ''}/{event['date_end'] or ''}",
+        ),
+        _cell(_text(event["place"])),
+        _cell(_text(event["parties"]).replace(";", ", ")),
+        _cell(str(prov["line"]), str(prov["char_start"])),
+    ]
+    return f'<tr data-index="{index}">{"".join(cells)}</tr>\n'
+
+
+# --- the page ------------------------------------------------------------------------
+
+
+def _rows_by_id(df: pd.DataFrame, key: str) -> dict[str, dict[str, Any]]:
+    rows: dict[str, dict[str, Any]] = {}
+    for _, row in df.iterrows():
+        item = _row_dict(row)
+        if item[key] in rows:
+            raise ValueError(f"{key} {item[key]} appears twice.")
+        rows[item[key]] = item
+    return rows
+
+
+def _source_meta(source: dict[str, Any], text: str) -> str:
+    url = _text(source.get("url"))
+    items = [
+        ("Publisher", escape(_text(source.get("publisher")))),
+        ("Source", f'<a href="{escape(url)}" rel="noreferrer">{escape(url)}</a>' if url else ""),
+        ("Snapshot", f"<code>raw/{escape(source['source_id'])}/source.txt</code>"),
+        ("sha256", f'<code class="hash">{escape(_text(source.get("sha256")))}</code>'),
+        ("Length", f"{len(text):,} code points"),
+    ]
+    return (
+        '<dl class="meta">'
+        + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in items if v)
+        + "</dl>\n"
+    )
+
+
+def _audit_line() -> str:
+    return (
+        '<p class="audit"><strong>How to audit:</strong> each highlight is exactly the characters '
+        "a record was read from. Hover or focus one (Tab) to see its row; follow an id in the "
+        "tables to mark its quote; share the address ending in <code>#&lt;id&gt;</code> to point "
+        "at one number. For its full lineage run "
+        f"<code>{EXPLAIN_COMMAND} &lt;id&gt;</code>.</p>\n"
+    )
+
+
+def provenance_page(
+    sources: pd.DataFrame,
+    figures: pd.DataFrame,
+    events: pd.DataFrame,
+    provenance: pd.DataFrame,
+    texts: dict[str, str],
+    version: str,
+) -> str:
+    """The static provenance page (outputs/provenance.html) as one HTML string."""
+    source_rows = sorted(_rows_by_id(sources, "source_id").values(), key=lambda s: s["source_id"])
+    figure_rows = _rows_by_id(figures, "figure_id")
+    event_rows = _rows_by_id(events, "event_id")
+    prov_rows = _rows_by_id(provenance, "record_id")
+    known = {s["source_id"] for s in source_rows}
+    for rid, prov in prov_rows.items():
+        table = figure_rows if prov["record_type"] == "figure" else event_rows
+        if rid not in table:
+            raise ValueError(f"provenance names {prov['record_type']} {rid}, which is not listed.")
+        if prov["source_id"] not in known:
+            raise ValueError(f"provenance of {rid} names unknown source {prov['source_id']}.")
+    for rid in sorted(set(figure_rows) | set(event_rows)):
+        if rid not in prov_rows:
+            raise ValueError(f"{rid} has no provenance row.")
+
+    data: dict[str, Any] = {}
+    sections: list[str] = []
+    single = len(source_rows) == 1
+    n_figures = n_events = 0
+    for number, source in enumerate(source_rows, start=1):
+        sid = source["source_id"]
+        if sid not in texts:
+            raise ValueError(f"no text given for source {sid}.")
+        text = texts[sid]
+        records = _records_of(provenance[provenance["source_id"] == sid], text, sid)
+        figure_html: list[str] = []
+        event_html: list[str] = []
+        for record in records:
+            prov = prov_rows[record.record_id]
+            where = {k: prov.get(k) for k in _PROVENANCE_FIELDS}
+            for k in _POSITION_COLUMNS & where.keys():
+                if where[k] is not None:
+                    where[k] = int(where[k])
+            if record.record_type == "figure":
+                row = figure_rows[record.record_id]
+                figure_html.append(_figure_row(len(figure_html), row, where))
+                shown = {
+                    "value": _number(row["value"]),
+                    "period": period_label(row["period_start"], row["period_end"]),
+                }
+            else:
+                row = event_rows[record.record_id]
+                event_html.append(_event_row(len(event_html), row, where))
+                shown = {"date": period_label(row["date_start"], row["date_end"])}
+            data[record.record_id] = {
+                "type": record.record_type,
+                "row": row,
+                "provenance": where,
+                "shown": shown,
+            }
+        n_figures += len(figure_html)
+        n_events += len(event_html)
+        heading = "" if single else f'<h2 class="source-title">{escape(source["title"])}</h2>\n'
+        sections.append(
+            f'<section class="source" aria-label="{escape(source["title"])}">\n'
+            + heading
+            + ("" if single else _source_meta(source, text))
+            + f'<h2 id="text_{number}">Text as printed</h2>\n'
+            + f'<div class="text" id="source_text_{number}">'
+            + _highlighted_text(text, records)
+            + "</div>\n"
+            + _table("figures", "Figures", number, _FIGURE_COLUMNS, figure_html)
+            + _table("events", "Events", number, _EVENT_COLUMNS, event_html)
+            + "</section>\n"
+        )
+
+    if single:
+        title = _text(source_rows[0]["title"])
+        intro = _source_meta(source_rows[0], texts[source_rows[0]["source_id"]])
+    else:
+        title = f"Provenance of {len(source_rows)} sources"
+        intro = ""
+    payload = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    payload = payload.replace("<", "\\u003c")  # so "</script>" or "<!--" cannot end the block
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>Provenance: {escape(title)} (version {escape(version)})</title>\n"
+        f"<style>{_CSS}</style>\n</head>\n<body>\n"
+        '<a class="skip" href="#figures_1">Skip to the figures table</a>\n'
+        '<div class="bar" role="region" aria-label="Legend">'
+        '<span class="legend"><span class="sw hl hl-figure">figure</span> '
+        '<span class="sw hl hl-event">event</span> '
+        '<span class="sw hl hl-figure hl-event">figure in an event</span> '
+        '<span class="sw hl hl-figure hl-many">overlapping figures</span> '
+        '<span class="sw sw-marked">marked (#id)</span></span>'
+        '<span class="status" id="marked_status" aria-live="polite"></span>'
+        '<nav aria-label="Sections"><a href="#text_1">Text</a> <a href="#figures_1">Figures</a> '
+        '<a href="#events_1">Events</a></nav></div>\n'
+        "<header>\n"
+        f'<p class="kicker">Provenance page · dataset version <strong>{escape(version)}'
+        f"</strong> · {n_figures} figures, {n_events} events</p>\n"
+        f"<h1>{escape(title)}</h1>\n"
+        + intro
+        + _audit_line()
+        + "</header>\n<main>\n"
+        + "".join(sections)
+        + "</main>\n"
+        + _FOOTER
+        + '<div id="popover" role="tooltip" hidden></div>\n'
+        f'<script type="application/json" id="records_json">{payload}</script>\n'
+        f"<script>{_JS}</script>\n"
+        "</body>\n</html>\n"
+    )
+
+
+_FOOTER = (
+    "<footer>Made by <code>pipeline/page.py</code> from the published tables "
+    "(<code>outputs/*.parquet</code>) and the source snapshots (<code>raw/&lt;source_id&gt;/"
+    "source.txt</code>). Positions are code points of the snapshot, end exclusive.</footer>\n"
+)
+
+_CSS = """
+:root { color-scheme: light; --fig: #fff0a3; --fig-edge: #c99a00; --fig-many: #ffd95a;
+  --evt: #dcecff; --evt-edge: #2f6fd6; --evt-many: #b9d6ff; --mark: #b3124f; --ink: #1b1b1f;
+  --muted: #5b5b66; --line: #d9d9e0; }
+* { box-sizing: border-box; }
+html { scroll-padding-top: 4rem; }
+body { margin: 0; color: var(--ink); background: #fff; line-height: 1.55;
+  font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
+    "Noto Sans", "Liberation Sans", sans-serif; font-size: 1rem; }
+code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "Liberation Mono",
+  monospace; font-size: .9em; }
+a { color: #1a4fb3; }
+.skip { position: absolute; left: -999px; top: 0; background: #fff; padding: .5rem; z-index: 30; }
+.skip:focus { left: .5rem; }
+.bar { position: sticky; top: 0; z-index: 10; display: flex; flex-wrap: wrap; gap: .3rem 1rem;
+  align-items: center; padding: .45rem 1rem; background: #f6f6f9; border-bottom: 1px solid
+  var(--line); font-size: .85rem; }
+.bar nav { margin-left: auto; display: flex; gap: .8rem; }
+.legend { display: flex; flex-wrap: wrap; gap: .35rem; }
+.sw { padding: 0 .35rem; border-radius: 3px; }
+.status { font-weight: 600; color: var(--mark); }
+header, main { max-width: 64rem; margin: 0 auto; padding: 0 1rem; }
+header { padding-top: 1rem; }
+.kicker { margin: 0; color: var(--muted); font-size: .9rem; }
+h1 { font-size: 1.45rem; line-height: 1.25; margin: .3rem 0 .6rem; }
+h2 { font-size: 1.15rem; margin: 1.6rem 0 .5rem; }
+h2 .n { color: var(--muted); font-weight: 400; }
+.meta { display: grid; grid-template-columns: max-content 1fr; gap: .1rem .8rem; margin: 0;
+  font-size: .9rem; }
+.meta dt { color: var(--muted); }
+.meta dd { margin: 0; overflow-wrap: anywhere; }
+.audit { background: #f6f6f9; border-left: 4px solid var(--evt-edge); padding: .5rem .75rem;
+  font-size: .92rem; }
+.text { white-space: pre-wrap; overflow-wrap: break-word; font-size: 1.02rem; line-height: 1.75;
+  border: 1px solid var(--line); border-radius: 6px; padding: 1rem 1.2rem; background: #fdfdfb; }
+.hl { border-radius: 2px; cursor: help; }
+.hl-figure { background: var(--fig); box-shadow: inset 0 -2px 0 var(--fig-edge); }
+.hl-event { background: var(--evt); box-shadow: inset 0 -2px 0 var(--evt-edge); }
+.hl-figure.hl-event { background: var(--fig); box-shadow: inset 0 -3px 0 var(--evt-edge); }
+.hl-figure.hl-many { background: var(--fig-many); }
+.hl-event.hl-many:not(.hl-figure) { background: var(--evt-many); }
+.hl:hover { filter: brightness(.93); }
+.hl.marked, .sw-marked { background: var(--mark); color: #fff; box-shadow: none;
+  outline: 2px solid var(--mark); }
+.hl:focus-visible { outline: 3px solid #111; outline-offset: 1px; }
+.hl.marked:focus-visible { outline: 3px solid #111; }
+.controls { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: center;
+  margin-bottom: .5rem; font-size: .92rem; }
+.controls input { font: inherit; padding: .3rem .5rem; min-width: 14rem; max-width: 100%;
+  border: 1px solid #9a9aa6; border-radius: 4px; }
+.count { color: var(--muted); }
+.table-wrap { overflow-x: auto; border: 1px solid var(--line); border-radius: 6px; }
+table.records { border-collapse: collapse; width: 100%; font-size: .88rem; }
+caption { text-align: left; padding: .4rem .6rem; color: var(--muted); font-size: .85rem; }
+th, td { text-align: left; vertical-align: top; padding: .3rem .6rem; border-top: 1px solid
+  var(--line); }
+td:first-child { min-width: 15rem; }
+th { background: #f6f6f9; position: relative; }
+th button { font: inherit; font-weight: 600; background: none; border: 0; padding: 0;
+  cursor: pointer; color: inherit; text-align: left; }
+th button::after { content: " ↕"; color: #9a9aa6; }
+th[aria-sort="ascending"] button::after { content: " ▲"; color: var(--ink); }
+th[aria-sort="descending"] button::after { content: " ▼"; color: var(--ink); }
+tbody tr:hover { background: #f3f6fc; }
+tr.current { background: #fbe3ec; }
+#popover { position: absolute; z-index: 20; max-width: min(27rem, calc(100vw - 1rem));
+  max-height: 70vh; overflow: auto; background: #fff; border: 1px solid #b9b9c4;
+  border-radius: 8px; box-shadow: 0 6px 24px rgba(0,0,0,.18); padding: .55rem .75rem;
+  font-size: .86rem; line-height: 1.4; }
+#popover[hidden] { display: none; }
+.card + .card { border-top: 1px solid var(--line); margin-top: .5rem; padding-top: .5rem; }
+.card.is-marked { border-left: 4px solid var(--mark); padding-left: .5rem; }
+.card h3 { font-size: .9rem; margin: 0 0 .3rem; display: flex; gap: .4rem; align-items: baseline;
+  flex-wrap: wrap; }
+.badge { font-size: .72rem; text-transform: uppercase; letter-spacing: .04em; padding: 0 .35rem;
+  border-radius: 3px; }
+.badge.figure { background: var(--fig); box-shadow: inset 0 -2px 0 var(--fig-edge); }
+.badge.event { background: var(--evt); box-shadow: inset 0 -2px 0 var(--evt-edge); }
+.card dl { display: grid; grid-template-columns: max-content 1fr; gap: .05rem .6rem; margin: 0; }
+.card dt { color: var(--muted); }
+.card dd { margin: 0; overflow-wrap: anywhere; }
+.card .big { font-size: 1.05rem; font-weight: 700; }
+footer { max-width: 64rem; margin: 2rem auto; padding: 0 1rem; color: var(--muted);
+  font-size: .85rem; }
+@media (max-width: 40rem) {
+  .bar { position: static; }
+  html { scroll-padding-top: 0; }
+  .bar nav { margin-left: 0; }
+  .text { padding: .7rem; font-size: 1rem; }
+  h1 { font-size: 1.2rem; }
+}
+@media (prefers-reduced-motion: no-preference) { html { scroll-behavior: auto; } }
+"""
+
+_JS = r"""
+(function () {
+  "use strict";
+  var DATA = JSON.parse(document.getElementById("records_json").textContent);
+  var pop = document.getElementById("popover");
+  var status = document.getElementById("marked_status");
+  var segsById = {};
+  var segments = Array.prototype.slice.call(document.querySelectorAll(".text .hl"));
+  segments.forEach(function (seg) {
+    seg.getAttribute("data-records").split(" ").forEach(function (id) {
+      (segsById[id] = segsById[id] || []).push(seg);
+    });
+  });
+
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+  function field(dl, label, value, cls) {
+    if (value === undefined || value === null || value === "") return;
+    dl.appendChild(el("dt", null, label));
+    dl.appendChild(el("dd", cls, value));
+  }
+  function card(id, markedId) {
+    var rec = DATA[id], row = rec.row, where = rec.provenance;
+    var box = el("div", "card" + (id === markedId ? " is-marked" : ""));
+    var h = el("h3");
+    h.appendChild(el("span", "badge " + rec.type, rec.type));
+    h.appendChild(el("code", null, id));
+    box.appendChild(h);
+    var dl = el("dl");
+    if (rec.type === "figure") {
+      field(dl, "Value", [rec.shown.value, row.unit].join(" ").trim(), "big");
+      field(dl, "As printed", row.value_as_printed);
+      field(dl, "Unit as printed", row.unit_as_printed);
+      field(dl, "Qualifier", row.qualifier + (row.is_target ? " (target)" : ""));
+      field(dl, "Period", rec.shown.period || "not stated");
+      field(dl, "Measure", row.measure);
+      field(dl, "Subject", row.subject);
+      field(dl, "Actor", row.actor);
+      field(dl, "Derived from", row.derived_from);
+    } else {
+      field(dl, "Kind", row.kind);
+      field(dl, "Name", row.name, "big");
+      field(dl, "Name (es)", row.name_es);
+      field(dl, "Date", rec.shown.date || "not stated");
+      field(dl, "Place", row.place);
+      field(dl, "Parties", row.parties && row.parties.split(";").join(", "));
+    }
+    field(dl, "Quote", "\u201c" + where.quote + "\u201d");
+    field(dl, "Note", row.note);
+    field(dl, "Printed at", "line " + where.line + ", column " + where.column);
+    field(dl, "Annotation", where.annotation_file + ":" + where.annotation_line);
+    field(dl, "Audit", "python -m pipeline explain " + id);
+    box.appendChild(dl);
+    return box;
+  }
+
+  var shownFor = null;
+  function show(seg) {
+    var markedId = currentId();
+    var ids = seg.getAttribute("data-records").split(" ").sort(function (a, b) {
+      return (b === markedId) - (a === markedId);  // the marked record first, else text order
+    });
+    pop.textContent = "";
+    ids.forEach(function (id) { if (DATA[id]) pop.appendChild(card(id, markedId)); });
+    pop.hidden = false;
+    shownFor = seg;
+    seg.setAttribute("aria-describedby", "popover");
+    var rects = seg.getClientRects();
+    var r = rects.length ? rects[0] : seg.getBoundingClientRect();
+    pop.style.left = "0px";
+    pop.style.top = "0px";
+    var pw = pop.offsetWidth, ph = pop.offsetHeight;
+    var vw = document.documentElement.clientWidth, vh = window.innerHeight;
+    var left = Math.max(8, Math.min(r.left, vw - pw - 8));
+    var top = r.bottom + 8;
+    if (top + ph > vh - 8 && r.top - ph - 8 > 0) top = r.top - ph - 8;
+    pop.style.left = (left + window.scrollX) + "px";
+    pop.style.top = (top + window.scrollY) + "px";
+  }
+  function hide() {
+    if (shownFor) shownFor.removeAttribute("aria-describedby");
+    pop.hidden = true;
+    shownFor = null;
+  }
+  function isSeg(node) {
+    return node && node.classList && node.classList.contains("hl") &&
+      node.hasAttribute("data-records");
+  }
+  document.addEventListener("mouseover", function (e) {
+    if (isSeg(e.target)) show(e.target);
+  });
+  document.addEventListener("mouseout", function (e) {
+    if (!isSeg(e.target)) return;
+    var active = document.activeElement;
+    if (isSeg(active)) show(active); else hide();
+  });
+  document.addEventListener("focusin", function (e) {
+    if (isSeg(e.target)) show(e.target); else hide();
+  });
+  document.addEventListener("focusout", function (e) {
+    if (isSeg(e.target) && !isSeg(e.relatedTarget)) hide();
+  });
+  document.addEventListener("keydown", function (e) {
+    if (e.key === "Escape") hide();
+  });
+
+  function currentId() {
+    var raw = location.hash.slice(1);
+    try { return decodeURIComponent(raw); } catch (err) { return raw; }
+  }
+  function mark() {
+    Array.prototype.forEach.call(document.querySelectorAll(".marked"), function (s) {
+      s.classList.remove("marked");
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("tr.current"), function (r) {
+      r.classList.remove("current");
+    });
+    var id = currentId();
+    var segs = segsById[id];
+    if (!segs || !DATA[id]) { status.textContent = ""; return; }
+    segs.forEach(function (s) { s.classList.add("marked"); });
+    Array.prototype.forEach.call(
+      document.querySelectorAll('table.records a[href="#' + id + '"]'),
+      function (a) { a.closest("tr").classList.add("current"); });
+    status.textContent = "Marked: " + id;
+    segs[0].scrollIntoView({ block: "center" });
+    segs[0].focus({ preventScroll: true });
+    show(segs[0]);
+  }
+  window.addEventListener("hashchange", mark);
+  document.addEventListener("click", function (e) {
+    var a = e.target.closest ? e.target.closest('a[href^="#"]') : null;
+    if (a && a.getAttribute("href") === location.hash) { e.preventDefault(); mark(); }
+  });
+
+  Array.prototype.forEach.call(document.querySelectorAll("input.filter"), function (input) {
+    var table = document.getElementById(input.getAttribute("data-table"));
+    var count = document.getElementById(table.id.replace("_table_", "_count_"));
+    var rows = Array.prototype.slice.call(table.tBodies[0].rows);
+    var hay = rows.map(function (r) { return r.textContent.toLowerCase(); });
+    input.addEventListener("input", function () {
+      var terms = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+      var shown = 0;
+      rows.forEach(function (r, i) {
+        var ok = terms.every(function (t) { return hay[i].indexOf(t) !== -1; });
+        r.hidden = !ok;
+        if (ok) shown += 1;
+      });
+      count.textContent = shown + " of " + rows.length + " shown";
+    });
+  });
+
+  Array.prototype.forEach.call(document.querySelectorAll("table.records"), function (table) {
+    var heads = Array.prototype.slice.call(table.tHead.rows[0].cells);
+    heads.forEach(function (th, col) {
+      th.querySelector("button").addEventListener("click", function () {
+        var dir = th.getAttribute("aria-sort") === "ascending" ? -1 : 1;
+        heads.forEach(function (h) { h.removeAttribute("aria-sort"); });
+        th.setAttribute("aria-sort", dir === 1 ? "ascending" : "descending");
+        var numeric = th.getAttribute("data-type") === "number";
+        var body = table.tBodies[0];
+        var rows = Array.prototype.slice.call(body.rows);
+        function key(r) {
+          var c = r.cells[col];
+          var k = c.hasAttribute("data-sort") ? c.getAttribute("data-sort") : c.textContent;
+          if (!numeric) return k.toLowerCase();
+          return k === "" ? null : parseFloat(k);
+        }
+        rows.sort(function (a, b) {
+          var x = key(a), y = key(b), order = 0;
+          if (x === null || x === "") order = (y === null || y === "") ? 0 : 1;
+          else if (y === null || y === "") order = -1;
+          else order = dir * (x < y ? -1 : x > y ? 1 : 0);
+          return order || (+a.getAttribute("data-index") - +b.getAttribute("data-index"));
+        });
+        rows.forEach(function (r) { body.appendChild(r); });
+      });
+    });
+  });
+
+  // After the browser's own jump to the fragment, which would put the quote under the bar.
+  if (document.readyState === "complete") mark();
+  else window.addEventListener("load", function () { setTimeout(mark, 0); });
+})();
+"""
