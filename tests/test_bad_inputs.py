@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import SOURCE_ID, tree_digest
 
+from conftest import SOURCE_ID, tree_digest
 from pipeline.cli import main
 from pipeline.errors import REPO_ROOT
 

@@ -59,7 +59,7 @@ def test_value_comes_from_the_corrected_text(raw_copy, tmp_path, capsys):
     path = raw_copy / SOURCE_ID / "corrections.yaml"
     text = path.read_text(encoding="utf-8")
     text += (
-        "\n  - id: test-cocaine-1999\n    quote: \"34.6\"\n    corrected: \"43.6\"\n"
+        '\n  - id: test-cocaine-1999\n    quote: "34.6"\n    corrected: "43.6"\n'
         "    reason: A test correction.\n    reported_on: 2026-11-27\n    reported_by: tests\n"
     )
     path.write_text(text, encoding="utf-8")

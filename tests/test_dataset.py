@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import RAW, SOURCE_ID
 
+from conftest import RAW, SOURCE_ID
 from pipeline.numerals import find_numerals
 
 D = dt.date

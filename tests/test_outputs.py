@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
-from conftest import OUTPUTS, RAW, tree_digest
 
+from conftest import OUTPUTS, RAW, tree_digest
 from pipeline.cli import build
 from pipeline.metadata import pyarrow_schema, table_defs
 from pipeline.publish import frictionless_errors, verify_bytes_and_hashes
