@@ -16,7 +16,7 @@ from typing import Any
 
 from pipeline.anchoring import AnchorError, Span, resolve_nearby, resolve_quote
 from pipeline.corrections import Correction, apply, read_corrections
-from pipeline.errors import BuildError, display_path
+from pipeline.errors import BuildError
 from pipeline.metadata import vocabulary
 from pipeline.numerals import NumeralError, find_numerals, parse_numeral, read_qualifier
 from pipeline.periods import ParsedPeriod, PeriodError, parse_period
@@ -71,7 +71,9 @@ class _Reader:
         self.event_kinds = _event_kinds()
         self.sections: list[tuple[int, str]] = []
         self.corrections: list[Correction] = []
-        self.out = AnchoredSource(snapshot.source_id, snapshot.sha256, display_path(path))
+        self.out = AnchoredSource(
+            snapshot.source_id, snapshot.sha256, snapshot.published_path(path.name)
+        )
 
     # -- errors ---------------------------------------------------------------------
 
@@ -132,7 +134,7 @@ class _Reader:
 
     def read_corrections(self) -> None:
         self.corrections = read_corrections(self.snapshot)
-        path = display_path(self.snapshot.folder / "corrections.yaml")
+        path = self.snapshot.published_path("corrections.yaml")
         for c in self.corrections:
             line, column = self.snapshot.line_col(c.span.start)
             self.out.corrections.append(

@@ -11,6 +11,7 @@ guard what must never be published are blocking, so a failing one stops the buil
 """
 
 import hashlib
+import json
 import warnings
 from pathlib import Path
 
@@ -397,7 +398,10 @@ def figures_foreign_keys(
 @dg.asset(
     group_name="published",
     code_version=code_version(
-        "pipeline/publish.py", "pipeline/build_record.py", "schemas/package.yaml"
+        "pipeline/publish.py",
+        "pipeline/build_record.py",
+        "pipeline/changelog.py",
+        "schemas/package.yaml",
     ),
     description="outputs/: one Parquet and one CSV file per table and datapackage.json.",
 )
@@ -423,15 +427,17 @@ def data_package(
         "corrections": corrections_table,
     }
     defs = table_defs()
-    resources = publish(
-        {name: (defs[name], frames[name]) for name in TABLE_NAMES},
-        source_snapshots,
-        Path(layout.outputs_dir),
+    outputs = Path(layout.outputs_dir)
+    result = publish(
+        {name: (defs[name], frames[name]) for name in TABLE_NAMES}, source_snapshots, outputs
     )
+    package = json.loads((outputs / "datapackage.json").read_text(encoding="utf-8"))
     return dg.MaterializeResult(
         metadata={
-            "path": dg.MetadataValue.path(layout.outputs_dir),
-            **{f"sha256 {r['path']}": r["hash"].split(":", 1)[1] for r in resources},
+            "path": dg.MetadataValue.path(str(outputs)),
+            "version": package["version"],
+            "change": result["level"] or "none: every published byte left as it was",
+            **{f"sha256 {r['path']}": r["hash"].split(":", 1)[1] for r in package["resources"]},
             **{f"sha256 source {s.source_id}": s.sha256 for s in source_snapshots},
         }
     )

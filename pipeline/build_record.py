@@ -15,7 +15,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import REPO_ROOT, display_path
+from pipeline.errors import REPO_ROOT
 from pipeline.sources import SourceSnapshot, sha256_file
 
 CODE_PATHS = ("pipeline", "schemas", "pyproject.toml", "constraints.txt")
@@ -81,10 +81,10 @@ def build_record(snapshots: list[SourceSnapshot]) -> dict[str, Any]:
         "inputs": [
             {
                 "source_id": s.source_id,
-                "source": display_path(s.text_path),
+                "source": s.published_path("source.txt"),
                 "source_sha256": s.sha256,
                 "sidecar_sha256": sha256_file(s.folder / "source.yaml"),
-                "annotations": display_path(s.annotations_path),
+                "annotations": s.published_path("annotations.yaml"),
                 "annotations_sha256": sha256_file(s.annotations_path),
             }
             for s in snapshots

@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow
 import pyarrow.parquet as pq
 
+from pipeline import changelog
 from pipeline.build_record import build_record, created
 from pipeline.errors import REPO_ROOT, BuildError
 from pipeline.metadata import SCHEMAS_DIR, TableDef, frictionless_schema, pyarrow_schema
@@ -82,17 +83,21 @@ def _csv_schema(table: TableDef) -> dict[str, Any]:
     return schema
 
 
+def package_meta() -> dict[str, Any]:
+    return strip_lines(load_yaml(SCHEMAS_DIR / "package.yaml"))
+
+
 def package_descriptor(
-    resources: list[dict[str, Any]], snapshots: list[SourceSnapshot]
+    resources: list[dict[str, Any]], snapshots: list[SourceSnapshot], version: str
 ) -> dict[str, Any]:
-    meta = strip_lines(load_yaml(SCHEMAS_DIR / "package.yaml"))
+    meta = package_meta()
     when = created(snapshots[0].folder.parent) if snapshots else None
     return {
         "$schema": "https://datapackage.org/profiles/1.0/datapackage.json",
         "name": meta["name"],
         "title": meta["title"],
         "description": meta["description"],
-        "version": meta["version"],
+        "version": version,
         "keywords": meta["keywords"],
         "licenses": meta["licenses"],
         "sources": [
@@ -115,6 +120,7 @@ def write_package(
     tables: dict[str, tuple[TableDef, pd.DataFrame]],
     snapshots: list[SourceSnapshot],
     folder: Path,
+    version: str,
 ) -> Path:
     """Write every table as Parquet and CSV plus datapackage.json into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -125,7 +131,7 @@ def write_package(
         write_csv(df, csv_path)
         parquet.append(resource_descriptor(table, parquet_path, folder, "parquet"))
         csv.append(resource_descriptor(table, csv_path, folder, "csv"))
-    descriptor = package_descriptor(parquet + csv, snapshots)
+    descriptor = package_descriptor(parquet + csv, snapshots, version)
     path = folder / PACKAGE_FILE
     path.write_text(json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
@@ -190,16 +196,48 @@ def recover(outputs: Path = OUTPUTS_DIR) -> None:
         shutil.rmtree(leftover, ignore_errors=True)
 
 
+def _reasons(tables: dict[str, tuple[TableDef, pd.DataFrame]]) -> dict[str, str]:
+    """figure_id -> the reasons of the corrections that touch it."""
+    corrections = tables["corrections"][1].set_index("correction_id")["reason"].to_dict()
+    figures = tables["figures"][1]
+    return {
+        fid: "; ".join(f"correction {c}: {corrections[c]}" for c in ids.split(";"))
+        for fid, ids in zip(figures["figure_id"], figures["correction_ids"], strict=True)
+        if isinstance(ids, str) and ids
+    }
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
 def publish(
     tables: dict[str, tuple[TableDef, pd.DataFrame]],
     snapshots: list[SourceSnapshot],
     outputs: Path = OUTPUTS_DIR,
-) -> list[dict[str, Any]]:
-    """Write, validate in staging, then swap into `outputs`. Returns the resources published."""
+) -> dict[str, Any]:
+    """Compare with the published outputs, write and validate in staging, then swap in.
+    Returns the changelog entry of this build (level None when nothing changed)."""
     recover(outputs)
+    published = outputs / PACKAGE_FILE
+    if published.exists():
+        previous = json.loads(published.read_text(encoding="utf-8"))["version"]
+        changes = changelog.compare(outputs, tables)
+        version = changelog.bump(previous, changes.level())
+        entries = changelog.read_entries(outputs)
+        if changes.level():
+            entries = [changelog.entry(version, previous, changes, _reasons(tables))] + entries
+    else:
+        previous, version = None, package_meta()["version"]
+        changes = changelog.compare(outputs, tables)
+        entries = [changelog.entry(version, None, changes, {})]
     staging = outputs.parent / f"{outputs.name}.staging-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
-    write_package(tables, snapshots, staging)
+    write_package(tables, snapshots, staging, version)
+    changelog.write(staging, entries)
+    if outputs.exists() and _tree(staging) == _tree(outputs):
+        shutil.rmtree(staging)  # nothing changed: every published byte stays as it is
+        return {"version": version, "level": None}
     problems = validate_package(staging)
     if problems:
         shutil.rmtree(staging, ignore_errors=True)
@@ -211,7 +249,7 @@ def publish(
             "fix the table or schema named there; outputs/ was left as it was",
         )
     _swap(staging, outputs)
-    return json.loads((outputs / PACKAGE_FILE).read_text(encoding="utf-8"))["resources"]
+    return {"version": version, "level": changes.level() if previous else "initial"}
 
 
 def _swap(staging: Path, outputs: Path) -> None:

@@ -47,6 +47,11 @@ class SourceSnapshot:
     def annotations_path(self) -> Path:
         return self.folder / "annotations.yaml"
 
+    def published_path(self, name: str) -> str:
+        """How a file of this source is named in published data: raw/<source_id>/<name>,
+        the repository layout, wherever the raw/ folder being built happens to be."""
+        return f"raw/{self.source_id}/{name}"
+
     @cached_property
     def _line_starts(self) -> list[int]:
         starts = [0]

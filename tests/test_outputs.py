@@ -67,10 +67,14 @@ def test_two_builds_from_the_same_inputs_are_byte_identical(tmp_path, built):
     assert tree_digest(again) == tree_digest(built)
 
 
-def test_committed_outputs_are_not_stale_against_raw(built):
-    """Fails when raw/ or the pipeline changed and outputs/ was not rebuilt and committed."""
-    assert tree_digest(OUTPUTS) == tree_digest(built), (
-        "outputs/ is stale: run `python -m pipeline build` and commit outputs/"
+def test_committed_outputs_are_not_stale_against_raw(tmp_path):
+    """Fails when raw/ or the pipeline changed and outputs/ was not rebuilt and committed:
+    a build on top of a copy of the committed outputs must find nothing to change."""
+    copy = tmp_path / "outputs"
+    shutil.copytree(OUTPUTS, copy)
+    assert build(RAW, copy) == 0
+    assert tree_digest(copy) == tree_digest(OUTPUTS), (
+        "outputs/ is stale: commit the code, run `python -m pipeline build`, commit outputs/"
     )
 
 

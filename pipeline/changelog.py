@@ -1,0 +1,164 @@
+"""What changed in the dataset between the published outputs/ and a new build, and the
+version that follows from it.
+
+Versioning rules (README, "Versions"):
+- major: a column or a record id disappears, or a record changes meaning (its measure,
+  subject, unit or kind changes);
+- minor: records or columns are added;
+- patch: values are corrected (any other cell changes, provenance moves, a correction is
+  added or retired);
+- nothing changed in the tables: the version stays, and no entry is written.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+MEANING = {"measure", "subject", "unit", "kind"}
+ERRATA = "corrections"  # adding or retiring an erratum corrects values: a patch
+CHANGELOG_MD = "CHANGELOG.md"
+CHANGELOG_JSON = "changelog.json"
+
+
+@dataclass
+class Changes:
+    added: dict[str, list[str]] = field(default_factory=dict)
+    removed: dict[str, list[str]] = field(default_factory=dict)
+    changed: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    columns_added: dict[str, list[str]] = field(default_factory=dict)
+    columns_removed: dict[str, list[str]] = field(default_factory=dict)
+
+    def level(self) -> str | None:
+        meaning = any(c["column"] in MEANING for cs in self.changed.values() for c in cs)
+        removed = any(ids for t, ids in self.removed.items() if t != ERRATA)
+        added = any(ids for t, ids in self.added.items() if t != ERRATA)
+        if removed or any(self.columns_removed.values()) or meaning:
+            return "major"
+        if added or any(self.columns_added.values()):
+            return "minor"
+        if any(self.changed.values()) or self.added.get(ERRATA) or self.removed.get(ERRATA):
+            return "patch"
+        return None
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is None or (isinstance(a, float) and math.isnan(a)) or a is pd.NA:
+        return b is None or (isinstance(b, float) and math.isnan(b)) or b is pd.NA
+    return a == b
+
+
+def _plain(value: Any) -> Any:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def compare(previous: Path, frames: dict[str, tuple[Any, pd.DataFrame]]) -> Changes:
+    """Compare new tables (name -> (TableDef, DataFrame)) with the Parquet files in `previous`."""
+    changes = Changes()
+    for name, (table, new) in frames.items():
+        path = previous / f"{name}.parquet"
+        if not path.exists():
+            changes.added[name] = sorted(map(str, new[table.primary_key[0]]))
+            continue
+        old = pd.read_parquet(path)
+        key = table.primary_key[0]
+        changes.columns_added[name] = [c for c in new.columns if c not in old.columns]
+        changes.columns_removed[name] = [c for c in old.columns if c not in new.columns]
+        old_rows = {str(r[key]): r for r in old.to_dict("records")}
+        new_rows = {str(r[key]): r for r in new.to_dict("records")}
+        changes.added[name] = sorted(set(new_rows) - set(old_rows))
+        changes.removed[name] = sorted(set(old_rows) - set(new_rows))
+        shared = [c for c in new.columns if c in old.columns and c != key]
+        changes.changed[name] = [
+            {
+                "id": rid,
+                "column": col,
+                "old": _plain(old_rows[rid][col]),
+                "new": _plain(new_rows[rid][col]),
+            }  # fmt: skip
+            for rid in sorted(set(old_rows) & set(new_rows))
+            for col in shared
+            if not _same(_plain(old_rows[rid][col]), _plain(new_rows[rid][col]))
+        ]
+    return changes
+
+
+def bump(version: str, level: str | None) -> str:
+    major, minor, patch = (int(p) for p in version.split("."))
+    if level == "major":
+        return f"{major + 1}.0.0"
+    if level == "minor":
+        return f"{major}.{minor + 1}.0"
+    if level == "patch":
+        return f"{major}.{minor}.{patch + 1}"
+    return version
+
+
+def entry(
+    version: str, previous: str | None, changes: Changes, reasons: dict[str, str]
+) -> dict[str, Any]:
+    """previous None makes the first entry, of level "initial"."""
+    """A machine-readable changelog entry; `reasons` maps a figure id to why it changed."""
+    changed = []
+    for table, rows in changes.changed.items():
+        for c in rows:
+            why = reasons.get(c["id"]) if table == "figures" else None
+            changed.append({"table": table, **c, **({"reason": why} if why else {})})
+    return {
+        "version": version,
+        "previous_version": previous,
+        "level": changes.level() if previous else "initial",
+        "added": {t: ids for t, ids in changes.added.items() if ids},
+        "removed": {t: ids for t, ids in changes.removed.items() if ids},
+        "columns_added": {t: c for t, c in changes.columns_added.items() if c},
+        "columns_removed": {t: c for t, c in changes.columns_removed.items() if c},
+        "changed": changed,
+    }
+
+
+def render_markdown(entries: list[dict[str, Any]]) -> str:
+    lines = ["# Changelog of the dataset", "", "Newest first. Written by the build.", ""]
+    for e in entries:
+        since = f" (from {e['previous_version']})" if e["previous_version"] else ""
+        lines += [f"## {e['version']} — {e['level']}{since}", ""]
+        for table, ids in e["added"].items():
+            lines.append(f"- {table}: {len(ids)} added: {', '.join(ids[:20])}"
+                         + (" …" if len(ids) > 20 else ""))  # fmt: skip
+        for table, ids in e["removed"].items():
+            lines.append(f"- {table}: {len(ids)} removed: {', '.join(ids)}")
+        for table, cols in e["columns_added"].items():
+            lines.append(f"- {table}: columns added: {', '.join(cols)}")
+        for table, cols in e["columns_removed"].items():
+            lines.append(f"- {table}: columns removed: {', '.join(cols)}")
+        for c in e["changed"]:
+            moved = c["table"] == "provenance" and c["column"] in {"char_start", "char_end"}
+            what = "provenance moved" if moved else "changed"
+            why = f" — {c['reason']}" if c.get("reason") else ""
+            lines.append(
+                f"- {c['table']} {c['id']}: {c['column']} {what}: {c['old']} → {c['new']}{why}"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def read_entries(outputs: Path) -> list[dict[str, Any]]:
+    path = outputs / CHANGELOG_JSON
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+
+
+def write(folder: Path, entries: list[dict[str, Any]]) -> None:
+    (folder / CHANGELOG_JSON).write_text(
+        json.dumps(entries, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    (folder / CHANGELOG_MD).write_text(render_markdown(entries), encoding="utf-8")

@@ -1,0 +1,88 @@
+"""Each build compares itself with the published outputs: a readable changelog, a version
+that follows the rules in README, and no byte touched when nothing changed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import SOURCE_ID, tree_digest
+from pipeline.changelog import Changes, bump
+from pipeline.cli import main
+
+
+@pytest.fixture
+def published(tmp_path: Path, raw_copy: Path) -> Path:
+    """outputs/ published from the same (copied) raw/ the test then changes."""
+    outputs = tmp_path / "outputs"
+    assert main(["build", "--raw", str(raw_copy), "--outputs", str(outputs)]) == 0
+    return outputs
+
+
+def rebuild(raw: Path, outputs: Path) -> dict:
+    assert main(["build", "--raw", str(raw), "--outputs", str(outputs)]) == 0
+    return json.loads((outputs / "datapackage.json").read_text())
+
+
+def test_a_build_with_no_change_leaves_version_and_every_byte_alone(raw_copy, published):
+    before = tree_digest(published)
+    mtimes = {p.name: p.stat().st_mtime_ns for p in published.iterdir()}
+    rebuild(raw_copy, published)
+    assert tree_digest(published) == before
+    assert {p.name: p.stat().st_mtime_ns for p in published.iterdir()} == mtimes
+
+
+def test_a_corrected_value_is_a_patch_with_old_new_and_reason(raw_copy, published):
+    version = json.loads((published / "datapackage.json").read_text())["version"]
+    path = raw_copy / SOURCE_ID / "corrections.yaml"
+    path.write_text(
+        path.read_text() + '\n  - id: test-cocaine-1999\n    quote: "34.6"\n    corrected: "43.6"\n'
+        "    reason: The ministry's corrected table.\n    reported_on: 2026-11-27\n"
+        "    reported_by: tests\n"
+    )
+    package = rebuild(raw_copy, published)
+    major, minor, patch = map(int, version.split("."))
+    assert package["version"] == f"{major}.{minor}.{patch + 1}"
+    entry = json.loads((published / "changelog.json").read_text())[0]
+    assert entry["level"] == "patch" and entry["previous_version"] == version
+    value = next(c for c in entry["changed"] if c["id"] == "mex-cocaine-seized-1999"
+                 and c["column"] == "value")  # fmt: skip
+    assert (value["old"], value["new"]) == (34600.0, 43600.0)
+    assert "The ministry's corrected table." in value["reason"]
+    md = (published / "CHANGELOG.md").read_text()
+    assert "figures mex-cocaine-seized-1999: value changed: 34600.0 → 43600.0" in md
+
+
+def test_an_added_record_is_minor_and_a_removed_one_major(raw_copy, published):
+    version = json.loads((published / "datapackage.json").read_text())["version"]
+    major, minor, _ = map(int, version.split("."))
+    path = raw_copy / SOURCE_ID / "annotations.yaml"
+    text = path.read_text()
+    events = text.index("\nevents:\n") + len("\nevents:\n")
+    added = (
+        "  - id: test-operation-impunity-again\n    quote: Operation Impunity\n"
+        "    kind: operation\n"
+    )
+    path.write_text(text[:events] + added + text[events:])
+    assert rebuild(raw_copy, published)["version"] == f"{major}.{minor + 1}.0"
+    path.write_text(text)
+    assert rebuild(raw_copy, published)["version"] == f"{major + 1}.0.0"
+    entry = json.loads((published / "changelog.json").read_text())[0]
+    assert entry["removed"] == {"events": ["test-operation-impunity-again"],
+                                "provenance": ["test-operation-impunity-again"]}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "changes,expected",
+    [
+        (Changes(), "1.2.3"),
+        (Changes(changed={"figures": [{"id": "a", "column": "value"}]}), "1.2.4"),
+        (Changes(changed={"figures": [{"id": "a", "column": "unit"}]}), "2.0.0"),
+        (Changes(added={"figures": ["b"]}), "1.3.0"),
+        (Changes(columns_removed={"figures": ["note"]}), "2.0.0"),
+    ],
+)
+def test_version_rules(changes, expected):
+    assert bump("1.2.3", changes.level()) == expected
