@@ -435,6 +435,7 @@ def data_package(
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(outputs)),
+            "provenance_page": dg.MetadataValue.url((outputs / "provenance.html").as_uri()),
             "version": package["version"],
             "change": result["level"] or "none: every published byte left as it was",
             **{f"sha256 {r['path']}": r["hash"].split(":", 1)[1] for r in package["resources"]},

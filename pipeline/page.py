@@ -29,6 +29,8 @@ import pandas as pd
 
 EXPLAIN_COMMAND = "python -m pipeline explain"
 NUMBER_TYPE = ' data-type="number"'
+# The page's own element ids all hold "_" (text_1, figures_table_1, record_popover,
+# records_json, ...), so none can collide with a record id, which is lowercase kebab-case.
 _POSITION_COLUMNS = {
     "char_start",
     "char_end",
@@ -455,7 +457,7 @@ def provenance_page(
         + "".join(sections)
         + "</main>\n"
         + _FOOTER
-        + '<div id="popover" role="tooltip" hidden></div>\n'
+        + '<div id="record_popover" role="tooltip" hidden></div>\n'
         f'<script type="application/json" id="records_json">{payload}</script>\n'
         f"<script>{_JS}</script>\n"
         "</body>\n</html>\n"
@@ -525,7 +527,7 @@ caption { text-align: left; padding: .4rem .6rem; color: var(--muted); font-size
 th, td { text-align: left; vertical-align: top; padding: .3rem .6rem; border-top: 1px solid
   var(--line); }
 td:first-child { min-width: 15rem; }
-th { background: #f6f6f9; position: relative; }
+th { background: #f6f6f9; white-space: nowrap; }
 th button { font: inherit; font-weight: 600; background: none; border: 0; padding: 0;
   cursor: pointer; color: inherit; text-align: left; }
 th button::after { content: " ↕"; color: #9a9aa6; }
@@ -533,11 +535,11 @@ th[aria-sort="ascending"] button::after { content: " ▲"; color: var(--ink); }
 th[aria-sort="descending"] button::after { content: " ▼"; color: var(--ink); }
 tbody tr:hover { background: #f3f6fc; }
 tr.current { background: #fbe3ec; }
-#popover { position: absolute; z-index: 20; max-width: min(27rem, calc(100vw - 1rem));
+#record_popover { position: absolute; z-index: 20; max-width: min(27rem, calc(100vw - 1rem));
   max-height: 70vh; overflow: auto; background: #fff; border: 1px solid #b9b9c4;
   border-radius: 8px; box-shadow: 0 6px 24px rgba(0,0,0,.18); padding: .55rem .75rem;
   font-size: .86rem; line-height: 1.4; }
-#popover[hidden] { display: none; }
+#record_popover[hidden] { display: none; }
 .card + .card { border-top: 1px solid var(--line); margin-top: .5rem; padding-top: .5rem; }
 .card.is-marked { border-left: 4px solid var(--mark); padding-left: .5rem; }
 .card h3 { font-size: .9rem; margin: 0 0 .3rem; display: flex; gap: .4rem; align-items: baseline;
@@ -566,7 +568,7 @@ _JS = r"""
 (function () {
   "use strict";
   var DATA = JSON.parse(document.getElementById("records_json").textContent);
-  var pop = document.getElementById("popover");
+  var pop = document.getElementById("record_popover");
   var status = document.getElementById("marked_status");
   var segsById = {};
   var segments = Array.prototype.slice.call(document.querySelectorAll(".text .hl"));
@@ -632,7 +634,7 @@ _JS = r"""
     ids.forEach(function (id) { if (DATA[id]) pop.appendChild(card(id, markedId)); });
     pop.hidden = false;
     shownFor = seg;
-    seg.setAttribute("aria-describedby", "popover");
+    seg.setAttribute("aria-describedby", "record_popover");
     var rects = seg.getClientRects();
     var r = rects.length ? rects[0] : seg.getBoundingClientRect();
     pop.style.left = "0px";
@@ -640,8 +642,9 @@ _JS = r"""
     var pw = pop.offsetWidth, ph = pop.offsetHeight;
     var vw = document.documentElement.clientWidth, vh = window.innerHeight;
     var left = Math.max(8, Math.min(r.left, vw - pw - 8));
+    var bar = document.querySelector(".bar").getBoundingClientRect();
     var top = r.bottom + 8;
-    if (top + ph > vh - 8 && r.top - ph - 8 > 0) top = r.top - ph - 8;
+    if (top + ph > vh - 8 && r.top - ph - 8 > Math.max(0, bar.bottom)) top = r.top - ph - 8;
     pop.style.left = (left + window.scrollX) + "px";
     pop.style.top = (top + window.scrollY) + "px";
   }
@@ -691,7 +694,10 @@ _JS = r"""
       document.querySelectorAll('table.records a[href="#' + id + '"]'),
       function (a) { a.closest("tr").classList.add("current"); });
     status.textContent = "Marked: " + id;
-    segs[0].scrollIntoView({ block: "center" });
+    // the quote a third down the window, below the bar, leaving room for its popover
+    var r = segs[0].getBoundingClientRect();
+    var barBottom = Math.max(0, document.querySelector(".bar").getBoundingClientRect().bottom);
+    window.scrollTo(0, window.scrollY + r.top - Math.max(barBottom + 16, window.innerHeight / 3));
     segs[0].focus({ preventScroll: true });
     show(segs[0]);
   }

@@ -23,11 +23,13 @@ from pipeline import changelog
 from pipeline.build_record import build_record, created
 from pipeline.errors import REPO_ROOT, BuildError
 from pipeline.metadata import SCHEMAS_DIR, TableDef, frictionless_schema, pyarrow_schema
+from pipeline.page import provenance_page
 from pipeline.sources import SourceSnapshot, sha256_file
 from pipeline.yaml_lines import load_yaml, strip_lines
 
 OUTPUTS_DIR = REPO_ROOT / "outputs"
 PACKAGE_FILE = "datapackage.json"
+PAGE_FILE = "provenance.html"
 
 
 # --- writing ---------------------------------------------------------------------------
@@ -132,9 +134,28 @@ def write_package(
         parquet.append(resource_descriptor(table, parquet_path, folder, "parquet"))
         csv.append(resource_descriptor(table, csv_path, folder, "csv"))
     descriptor = package_descriptor(parquet + csv, snapshots, version)
+    write_page(tables, snapshots, folder, version)
     path = folder / PACKAGE_FILE
     path.write_text(json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
+
+
+def write_page(
+    tables: dict[str, tuple[TableDef, pd.DataFrame]],
+    snapshots: list[SourceSnapshot],
+    folder: Path,
+    version: str,
+) -> None:
+    """outputs/provenance.html: the source text with every figure and event highlighted."""
+    frames = {name: df for name, (_, df) in tables.items()}
+    try:
+        html = provenance_page(
+            frames["sources"], frames["figures"], frames["events"], frames["provenance"],
+            {s.source_id: s.text for s in snapshots}, version,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise BuildError(folder / PAGE_FILE, str(exc).rstrip("."), "fix the tables") from exc
+    (folder / PAGE_FILE).write_text(html, encoding="utf-8", newline="")
 
 
 # --- validation ----------------------------------------------------------------------

@@ -1,0 +1,336 @@
+"""The provenance page, driven in a real browser (Debian's Chromium through Playwright).
+
+The page is built from the committed outputs/ and raw/ into a temporary folder and opened
+from file://, as a reader would open outputs/provenance.html. The browser is the system's
+/usr/bin/chromium; none is downloaded. A screenshot of a marked figure is kept in
+test-artifacts/provenance-page.png.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipeline.page import provenance_page
+
+REPO = Path(__file__).parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+ARTIFACTS = REPO / "test-artifacts"
+TABLES = ("sources", "figures", "events", "provenance")
+
+# Outer quote of a nested pair: its quote contains the other figure's quote.
+NESTED_OUTER = "semar-eradication-sailors-daily-average"
+NESTED_INNER = "sedena-eradication-soldiers-daily-average"
+# An event whose quote overlaps two figures.
+OVERLAPPING_EVENT = "campaign-usa-media"
+
+
+# --- inputs and the page ---------------------------------------------------------------
+
+
+def _tables() -> dict[str, pd.DataFrame]:
+    return {name: pd.read_parquet(REPO / "outputs" / f"{name}.parquet") for name in TABLES}
+
+
+def _texts(sources: pd.DataFrame) -> dict[str, str]:
+    # bytes decoded as they are: no newline translation, so code points match char_start
+    return {
+        sid: (REPO / "raw" / sid / "source.txt").read_bytes().decode("utf-8")
+        for sid in sources["source_id"]
+    }
+
+
+def _version() -> str:
+    return json.loads((REPO / "outputs" / "datapackage.json").read_text(encoding="utf-8"))[
+        "version"
+    ]
+
+
+def _render(tables: dict[str, pd.DataFrame]) -> str:
+    return provenance_page(
+        tables["sources"],
+        tables["figures"],
+        tables["events"],
+        tables["provenance"],
+        _texts(tables["sources"]),
+        _version(),
+    )
+
+
+@pytest.fixture(scope="module")
+def tables() -> dict[str, pd.DataFrame]:
+    return _tables()
+
+
+@pytest.fixture(scope="module")
+def quotes(tables: dict[str, pd.DataFrame]) -> dict[str, str]:
+    prov = tables["provenance"]
+    return dict(zip(prov["record_id"], prov["quote"], strict=True))
+
+
+@pytest.fixture(scope="module")
+def page_file(tmp_path_factory: pytest.TempPathFactory, tables: dict[str, pd.DataFrame]) -> Path:
+    path = tmp_path_factory.mktemp("page") / "provenance.html"
+    path.write_text(_render(tables), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def page_url(page_file: Path) -> str:
+    return page_file.as_uri()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"{CHROMIUM} is missing: the browser tests need Debian's Chromium "
+            "(apt-get install -y chromium chromium-driver); no browser is downloaded."
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    tab = context.new_page()
+    tab.set_default_timeout(5000)
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield tab
+    context.close()
+    assert not errors, f"the page raised JavaScript errors: {errors}"
+
+
+# --- helpers run in the page -----------------------------------------------------------
+
+MARKED_TEXT = """() => Array.from(document.querySelectorAll('.marked'))
+    .map(s => s.textContent).join('')"""
+
+IN_VIEW = """() => {
+    const s = document.querySelector('.text .hl.marked');
+    if (!s) return false;
+    const r = s.getBoundingClientRect();
+    return r.top >= 0 && r.bottom <= window.innerHeight;
+}"""
+
+
+def _follow_row_link(page, record_id: str) -> None:
+    table = page.locator("#figures_table_1")
+    page.fill('input[data-table="figures_table_1"]', record_id)
+    visible = table.locator("tbody tr:visible")
+    assert visible.count() >= 1
+    link = table.locator(f'a[href="#{record_id}"]')
+    assert link.is_visible()
+    link.click()
+    page.wait_for_function("id => location.hash === '#' + id", arg=record_id)
+
+
+# --- the promises ----------------------------------------------------------------------
+
+
+def test_following_a_figure_link_marks_exactly_its_quote(page, page_url, quotes):
+    page.goto(page_url)
+    assert page.evaluate(MARKED_TEXT) == ""
+
+    _follow_row_link(page, "mex-cocaine-seized-1999")
+    assert page.evaluate("() => location.hash") == "#mex-cocaine-seized-1999"
+    assert page.evaluate(MARKED_TEXT) == quotes["mex-cocaine-seized-1999"]
+    assert page.evaluate(IN_VIEW), "the marked quote is not scrolled into view"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "provenance-page.png"))
+
+    # nested quotes: the outer figure marks all of its quote, inner figure included ...
+    assert quotes[NESTED_INNER] in quotes[NESTED_OUTER]
+    assert quotes[NESTED_INNER] != quotes[NESTED_OUTER]
+    _follow_row_link(page, NESTED_OUTER)
+    assert page.evaluate(MARKED_TEXT) == quotes[NESTED_OUTER]
+    # ... and following the inner one then marks only the inner quote, the outer unmarked
+    _follow_row_link(page, NESTED_INNER)
+    assert page.evaluate("() => location.hash") == f"#{NESTED_INNER}"
+    assert page.evaluate(MARKED_TEXT) == quotes[NESTED_INNER]
+    assert page.evaluate(IN_VIEW)
+
+
+def test_shared_link_marks_the_record_on_load(page, page_url, quotes):
+    page.goto(f"{page_url}#{OVERLAPPING_EVENT}")
+    page.wait_for_function("() => document.querySelector('.marked') !== null")
+    assert page.evaluate(MARKED_TEXT) == quotes[OVERLAPPING_EVENT]
+    assert page.evaluate(IN_VIEW), "the shared record is not scrolled into view"
+    # its overlap with figures is shown: a marked segment also covers a figure
+    covers = page.evaluate(
+        "() => Array.from(document.querySelectorAll('.marked')).map(s => s.dataset.records)"
+    )
+    assert any(len(c.split()) > 1 for c in covers), covers
+
+
+def test_every_figure_and_event_has_its_highlight(page, page_url, tables, quotes):
+    page.goto(page_url)
+    found = page.evaluate(
+        """() => {
+        const text = {}, classes = {}, anchors = {};
+        for (const s of document.querySelectorAll('.text span.hl')) {
+            for (const id of s.dataset.records.split(' ')) {
+                text[id] = (text[id] || '') + s.textContent;
+                (classes[id] = classes[id] || new Set()).add(s.className);
+            }
+        }
+        for (const id of Object.keys(text)) {
+            const a = document.getElementById(id);
+            let next = a && a.nextSibling;  // a node: no text between anchor and highlight
+            while (next && next.classList && next.classList.contains('anchor')) {
+                next = next.nextSibling;
+            }
+            anchors[id] = Boolean(a && a.classList.contains('anchor') && a.textContent === ''
+                && next && next.dataset && next.dataset.records.split(' ').includes(id));
+        }
+        const whole = document.querySelector('.text').textContent;
+        return {text, anchors, whole, classes: Object.fromEntries(
+            Object.entries(classes).map(([k, v]) => [k, Array.from(v)]))};
+    }"""
+    )
+    (source_text,) = _texts(tables["sources"]).values()
+    assert found["whole"] == source_text, "the text shown is not the source text as printed"
+    assert found["text"] == quotes
+    assert all(found["anchors"].values()), [k for k, ok in found["anchors"].items() if not ok]
+    types = dict(
+        zip(tables["provenance"]["record_id"], tables["provenance"]["record_type"], strict=True)
+    )
+    for record_id, class_lists in found["classes"].items():
+        assert all(f"hl-{types[record_id]}" in c.split() for c in class_lists), record_id
+
+
+def test_focusing_a_highlight_shows_its_row(page, page_url, tables):
+    figures = tables["figures"].set_index("figure_id")
+    page.goto(page_url)
+    popover = page.locator("#record_popover")
+    assert popover.is_hidden()
+
+    seen_figure = False
+    for _ in range(400):
+        page.keyboard.press("Tab")
+        records = page.evaluate(
+            "() => document.activeElement.classList.contains('hl')"
+            " ? document.activeElement.dataset.records : null"
+        )
+        if records is None:
+            continue
+        assert popover.is_visible(), f"no popover while {records} is focused"
+        shown = popover.inner_text()
+        for record_id in records.split():
+            assert record_id in shown
+            if record_id in figures.index:
+                assert figures.loc[record_id, "value_as_printed"] in shown
+                seen_figure = True
+        if seen_figure:
+            break
+    assert seen_figure, "Tab never reached a highlighted figure"
+
+    page.keyboard.press("Escape")
+    assert popover.is_hidden()
+    # hovering shows the row too
+    page.hover('.text .hl[data-records="mex-cocaine-seized-1999"]')
+    assert popover.is_visible()
+    assert "34.6" in popover.inner_text()
+
+
+def test_table_sorts_and_filters(page, page_url, tables):
+    page.goto(page_url)
+    table = page.locator("#figures_table_1")
+    rows = table.locator("tbody tr:visible")
+    total = len(tables["figures"])
+    assert rows.count() == total
+
+    page.fill('input[data-table="figures_table_1"]', "cocaine")
+    cocaine = tables["figures"]["subject"].eq("cocaine").sum()
+    assert 0 < rows.count() < total
+    assert rows.count() >= cocaine
+    assert all("cocaine" in t.lower() for t in rows.all_inner_texts())
+    assert f"{rows.count()} of {total} shown" in page.inner_text("#figures_count_1")
+    page.fill('input[data-table="figures_table_1"]', "")
+    assert rows.count() == total
+
+    def values() -> list[float]:
+        return [
+            float(v)
+            for v in table.locator("tbody tr td:nth-child(2)").evaluate_all(
+                "cells => cells.map(c => c.dataset.sort)"
+            )
+        ]
+
+    first_two = values()[:2]
+    value_header = table.locator("thead th", has_text="Value")
+    value_header.locator("button").click()
+    assert value_header.get_attribute("aria-sort") == "ascending"
+    ascending = values()
+    assert ascending == sorted(ascending)
+    assert ascending[:2] != first_two
+    assert ascending[0] == tables["figures"]["value"].min()
+
+    value_header.locator("button").focus()  # headers are buttons: the keyboard sorts too
+    page.keyboard.press("Enter")
+    assert value_header.get_attribute("aria-sort") == "descending"
+    descending = values()
+    assert descending == sorted(descending, reverse=True)
+    assert descending[0] == tables["figures"]["value"].max()
+    assert descending[:2] != ascending[:2]
+
+
+def test_page_is_self_contained_and_deterministic(browser, page_file, page_url, tables):
+    html = page_file.read_text(encoding="utf-8")
+    assert html.endswith("</html>\n")
+    external = re.findall(
+        r"<(?:script|link|img|style|iframe|source|video|audio|object|embed)\b[^>]*"
+        r"(?:src|href|data)\s*=\s*[\"']?(?:https?:)?//",
+        html,
+        flags=re.IGNORECASE,
+    )
+    assert not external, external
+    assert not re.search(r"@import|url\(", html), "the style loads something"
+    # the JSON data cannot close its script block
+    data = html.split('<script type="application/json" id="records_json">', 1)[1]
+    assert "</" not in data.split("</script>", 1)[0]
+
+    # same inputs, in any row order, give the same bytes
+    shuffled = {name: df.sample(frac=1, random_state=7) for name, df in tables.items()}
+    assert _render(tables) == html
+    assert _render(shuffled) == html
+
+    context = browser.new_context()
+    tab = context.new_page()
+    requests: list[str] = []
+    tab.on("request", lambda r: requests.append(r.url))
+    tab.goto(f"{page_url}#mex-cocaine-seized-1999")
+    tab.hover(".text .hl.marked")
+    tab.wait_for_timeout(200)
+    context.close()
+    assert requests, "the page was not requested at all"
+    assert {r.split("#")[0] for r in requests} == {page_url}, requests
+
+
+def test_markup_in_the_data_is_shown_not_run(page, tmp_path, tables):
+    """A note or title holding markup, even "</script>", shows as text and breaks nothing."""
+    hostile = '</script><script>window.pwned = 1</script><!-- <b id="bold">x</b>'
+    changed = {name: df.copy() for name, df in tables.items()}
+    figures = changed["figures"]
+    figures.loc[figures["figure_id"] == "mex-cocaine-seized-1999", "note"] = hostile
+    changed["sources"]["title"] = changed["sources"]["title"] + " <i>&amp;</i>"
+    path = tmp_path / "provenance.html"
+    path.write_text(_render(changed), encoding="utf-8")
+    page.goto(f"{path.as_uri()}#mex-cocaine-seized-1999")
+    page.wait_for_function("() => document.querySelector('.marked') !== null")
+    assert page.evaluate("() => window.pwned") is None
+    assert page.locator("#bold").count() == 0
+    assert hostile in page.locator("#record_popover").inner_text()
+    assert page.locator("h1").inner_text().endswith(" <i>&amp;</i>")
