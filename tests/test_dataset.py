@@ -144,7 +144,7 @@ def test_every_numeral_of_the_text_lies_in_an_annotated_or_ignored_span(built, p
 
 def test_misprints_are_kept_as_printed_and_explained(figures):
     assert figures.loc["mex-cocaine-seized-2000-h1", "value_as_printed"] == "15. 5"
-    assert "stray space" in figures.loc["mex-cocaine-seized-2000-h1", "note"]
+    assert 'corrected text "15.5"' in figures.loc["mex-cocaine-seized-2000-h1", "note"]
     assert "heroine" in figures.loc["mex-heroin-seized-1999", "note"]
     assert "is assets" in figures.loc["usa-cannabis-program-assets-seized", "note"]
 
