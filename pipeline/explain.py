@@ -97,13 +97,37 @@ def _git_last_change(root: Path, file: str, line: int) -> dict[str, Any] | None:
     return {"commit": commit, "date": date, "message": info.get("summary", "")}
 
 
-def _normalizations(figure: dict[str, Any], root: Path) -> list[str]:
+def _corrected_literal(prov: dict[str, Any], corrections: list[dict[str, Any]]) -> tuple[str, list]:
+    """The printed numeral with the corrections that lie inside it applied."""
+    start, end = prov["numeral_start"], prov["numeral_end"]
+    inside = sorted(
+        (c for c in corrections if start <= c["char_start"] and c["char_end"] <= end),
+        key=lambda c: c["char_start"],
+    )
+    literal = prov["quote"][start - prov["char_start"] : end - prov["char_start"]]
+    out, pos = [], start
+    for c in inside:
+        out += [literal[pos - start : c["char_start"] - start], c["corrected"]]
+        pos = c["char_end"]
+    out.append(literal[pos - start :])
+    return "".join(out), [c["correction_id"] for c in inside]
+
+
+def _normalizations(
+    figure: dict[str, Any], root: Path, prov: dict[str, Any], corrections: list[dict[str, Any]]
+) -> list[str]:
     import yaml
 
     steps = []
+    reading, applied = _corrected_literal(prov, corrections)
+    if applied:
+        steps.append(
+            f'"{figure["value_as_printed"]}" is read as "{reading}" '
+            f"(correction {', '.join(applied)})"
+        )
     try:
-        parsed = parse_numeral(figure["value_as_printed"])
-        steps.append(f'"{figure["value_as_printed"]}" parsed as {parsed.value:g}')
+        parsed = parse_numeral(reading)
+        steps.append(f'"{reading}" parsed as {parsed.value:g}')
         for flag in parsed.flags:
             steps.append(f"parser flag: {flag}")
     except NumeralError as exc:
@@ -182,6 +206,19 @@ def chain(ds: Dataset, record_id: str, raw: Path) -> dict[str, Any]:
             ),
         },
         "checks": [{"check": "the span of the source holds the quote", "passed": span_ok}],
+        "corrections": [
+            {
+                "correction_id": c["correction_id"],
+                "printed": c["printed"],
+                "corrected": c["corrected"],
+                "reason": c["reason"],
+                "reported_on": c["reported_on"].isoformat(),
+                "reported_by": c["reported_by"],
+                "where": f"{c['annotation_file']}, line {c['annotation_line']}",
+            }
+            for c in _corrections(ds)
+            if c["correction_id"] in (row.get("correction_ids") or "").split(";")
+        ],
     }
     if kind == "figure":
         numeral_ok = bool(numeral) and text[numeral[0] : numeral[1]] == row["value_as_printed"]
@@ -193,7 +230,7 @@ def chain(ds: Dataset, record_id: str, raw: Path) -> dict[str, Any]:
             "unit_as_printed": row["unit_as_printed"],
             "numeral_start": prov["numeral_start"],
             "numeral_end": prov["numeral_end"],
-            "steps": _normalizations(row, ds.root),
+            "steps": _normalizations(row, ds.root, prov, _corrections(ds)),
         }
         out["claims"] = [
             {"claim_id": c["claim_id"], "statement": c["statement"], "holds": c["holds"]}
@@ -201,6 +238,11 @@ def chain(ds: Dataset, record_id: str, raw: Path) -> dict[str, Any]:
             if record_id in c["figure_ids"].split(";")
         ]
     return out
+
+
+def _corrections(ds: Dataset) -> list[dict[str, Any]]:
+    """The corrections table; empty for a dataset published before corrections existed."""
+    return ds.rows("corrections") if (ds.outputs / "corrections.parquet").exists() else []
 
 
 # --- finding ---------------------------------------------------------------------------
@@ -291,6 +333,12 @@ def render(c: dict[str, Any]) -> str:
             f'{p["numeral_start"]}-{p["numeral_end"]}; unit as printed "{p["unit_as_printed"]}"'
         )
         lines += [f"   - {step}" for step in p["steps"]]
+    for corr in c["corrections"]:
+        lines.append(
+            f'   correction {corr["correction_id"]}: printed "{corr["printed"]}" → '
+            f'"{corr["corrected"]}" — {corr["reason"]} (reported {corr["reported_on"]} by '
+            f"{corr['reported_by']}; {corr['where']})"
+        )
     lines += ["", f"{5 if kind == 'figure' else 4}. The annotation that produced it"]
     lines.append(f"   {ann['file']}, line {ann['line']}")
     change = ann["last_change"]

@@ -119,3 +119,13 @@ def test_build_record_names_inputs_code_and_library_versions(built: Path):
     assert set(record["libraries"]) == {"dagster", "pandas", "pandera", "pyarrow", "frictionless"}
     assert record["code"]["git_commit"] and len(record["code"]["code_sha256"]) == 64
     assert isinstance(record["code"]["git_dirty"], bool)
+
+
+def test_corrections_appear_in_the_chain(capsys):
+    code, out, _ = explain(capsys, "mex-cocaine-seized-2000-h1")
+    assert '"15. 5" is read as "15.5" (correction stray-space-in-cocaine-tons-2000)' in out
+    assert "published value 15500 kilograms = parsed value × factor" in out
+    code, out, _ = explain(capsys, "--json", "mex-heroin-seized-1999")
+    chain = json.loads(out)
+    assert [c["correction_id"] for c in chain["corrections"]] == ["heroine-for-heroin"]
+    assert chain["corrections"][0]["where"].startswith("raw/ondcp-usmx-ch3/corrections.yaml, line")
