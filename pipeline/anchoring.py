@@ -37,20 +37,58 @@ def occurrences(text: str, quote: str, start: int = 0, end: int | None = None) -
     return found
 
 
-def closest_line(snapshot: SourceSnapshot, quote: str) -> str:
-    """Where the text most resembles a quote that was not found, for the error message."""
-    best_ratio, best = 0.0, ""
+@dataclass(frozen=True)
+class Candidate:
+    """The text most resembling a quote that is no longer found exactly."""
+
+    line: int
+    text: str
+    similarity: float
+
+    def __str__(self) -> str:
+        return f'line {self.line} has "{self.text}" ({self.similarity:.0%} similar)'
+
+
+def closest_candidate(snapshot: SourceSnapshot, quote: str) -> Candidate | None:
+    """The stretch of one line of the text that best matches `quote` (difflib ratio): the
+    line whose window aligned on the longest common block matches best, then the window's
+    start and length refined around it."""
+
+    def ratio(a: str) -> float:
+        return difflib.SequenceMatcher(None, quote, a, autojunk=False).ratio()
+
+    best: tuple[float, int, int, str] | None = None  # ratio, line, start, line text
     for number, line in enumerate(snapshot.text.split("\n"), start=1):
         if not line:
             continue
         matcher = difflib.SequenceMatcher(None, quote, line, autojunk=False)
         block = matcher.find_longest_match(0, len(quote), 0, len(line))
         lo = max(0, block.b - block.a)
-        candidate = line[lo : lo + len(quote)]
-        ratio = difflib.SequenceMatcher(None, quote, candidate, autojunk=False).ratio()
-        if ratio > best_ratio:
-            best_ratio, best = ratio, f'line {number} has "{candidate}" ({ratio:.0%} similar)'
-    return best
+        r = ratio(line[lo : lo + len(quote)])
+        if best is None or r > best[0]:
+            best = (r, number, lo, line)
+    if best is None:
+        return None
+    _, number, lo, line = best
+    slack = max(3, len(quote) // 4)
+
+    def edge(i: int) -> bool:  # a word boundary, so candidates do not cut words
+        return i in (0, len(line)) or not (line[i - 1].isalnum() and line[i].isalnum())
+
+    windows = (
+        (ratio(line[a:b]), -abs(b - a - len(quote)), a, b)
+        for a in range(max(0, lo - slack), min(len(line), lo + slack) + 1)
+        for b in range(a + max(1, len(quote) // 2), min(len(line), a + len(quote) + slack) + 1)
+        if edge(a) and edge(b)
+    )
+    r, _, a, b = max(windows, default=(best[0], 0, lo, lo + len(quote)))
+    return Candidate(number, line[a:b], r)
+
+
+def closest_line(snapshot: SourceSnapshot, quote: str) -> str:
+    """Where the text most resembles a quote that was not found, for the error message."""
+    best = closest_candidate(snapshot, quote)
+    return str(best) if best else ""
 
 
 def resolve_quote(

@@ -14,7 +14,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pipeline.anchoring import AnchorError, Span, resolve_nearby, resolve_quote
+from pipeline.anchoring import (
+    AnchorError,
+    Span,
+    closest_candidate,
+    resolve_nearby,
+    resolve_quote,
+)
 from pipeline.corrections import Correction, apply, read_corrections
 from pipeline.errors import BuildError
 from pipeline.metadata import vocabulary
@@ -62,8 +68,12 @@ class AnchoredSource:
 class _Reader:
     """Reads one annotation file against one snapshot, raising sentences on mistakes."""
 
-    def __init__(self, snapshot: SourceSnapshot, path: Path) -> None:
+    def __init__(
+        self, snapshot: SourceSnapshot, path: Path, previous: dict[str, tuple[int, int]]
+    ) -> None:
         self.snapshot = snapshot
+        self.previous = previous  # record id -> (char_start, line) as last published
+        self.lost: list[tuple[dict, tuple[int, int] | None]] = []
         self.path = path
         self.units = vocabulary("units.yaml")
         self.measures = vocabulary("measures.yaml")
@@ -96,16 +106,62 @@ class _Reader:
             if entry.get(key) in (None, ""):
                 raise self.fail(entry, f"the {what} has no '{key}'", f"add {key}:")
 
-    def anchor(self, entry: dict) -> Span:
+    def anchor(self, entry: dict) -> Span | None:
+        """The span of a record's quote. The position it had in the published outputs only
+        chooses among exact matches. A quote no longer found is collected (None) so that
+        every such record is reported at once; any other anchoring error stops at once."""
+        hint = self.previous.get(str(entry.get("id")))
         try:
             return resolve_quote(
                 self.snapshot,
                 str(entry["quote"]),
                 str(entry.get("prefix") or ""),
                 str(entry.get("suffix") or ""),
+                hint=hint[0] if hint else None,
             )
         except AnchorError as exc:
+            if "not in the source text" in str(exc) and "id" in entry:
+                self.lost.append((entry, hint))
+                return None
             raise self.fail(entry, str(exc), "copy the quote exactly from source.txt") from exc
+
+    def report_lost(self) -> None:
+        """Stop with one line per annotation whose quote is no longer in the text."""
+        if not self.lost:
+            return
+        if len(self.lost) == 1:  # one sentence, like every other bad input
+            entry, hint = self.lost[0]
+            best = closest_candidate(self.snapshot, str(entry["quote"]))
+            old = f", it was at line {hint[1]}" if hint else ""
+            raise self.fail(
+                entry,
+                f'the quote "{entry["quote"]}" is not in the source text{old} '
+                f"(closest: {best or 'nothing similar'})",
+                "copy the quote exactly from source.txt",
+            )
+        lines = []
+        for entry, hint in self.lost:
+            quote = str(entry["quote"])
+            best = closest_candidate(self.snapshot, quote)
+            old = f"was at line {hint[1]}" if hint else "was not published before"
+            edit = (
+                f'if it says the same, change quote: "{quote}" to "{best.text}"'
+                if best
+                else "re-annotate it"
+            )
+            lines.append(
+                f"line {entry[LINE_KEY]}, record '{entry['id']}': {old}; "
+                f"closest now: {best or 'nothing similar'}; {edit}"
+            )
+        raise BuildError(
+            self.path,
+            f"{len(self.lost)} quote(s) are no longer found exactly in "
+            f"{self.snapshot.published_path('source.txt')} and nothing is re-anchored to "
+            "changed text silently",
+            "edit each quote listed below (and its note) after reading the new text, then "
+            "build again",
+            details=lines,
+        )
 
     def nearby(self, entry: dict, key: str, near: Span) -> Span:
         try:
@@ -255,6 +311,8 @@ class _Reader:
         self.require(entry, ("id", "quote", "measure", "subject", "country"), FIGURE_KEYS, "figure")
         fid, quote = str(entry["id"]), str(entry["quote"])
         span = self.anchor(entry)
+        if span is None:
+            return
         literal, offset = self.numeral_in(entry, quote)
         numeral = Span(span.start + offset, span.start + offset + len(literal))
         touching = [c for c in self.corrections if c.overlaps(numeral)]
@@ -366,6 +424,8 @@ class _Reader:
         self.require(entry, ("id", "quote", "kind"), EVENT_KEYS, "event")
         eid, quote = str(entry["id"]), str(entry["quote"])
         span = self.anchor(entry)
+        if span is None:
+            return
         if entry["kind"] not in self.event_kinds:
             raise self.fail(
                 entry,
@@ -404,7 +464,9 @@ class _Reader:
 
     def read_ignore(self, entry: dict) -> None:
         self.require(entry, ("quote", "reason"), IGNORE_KEYS, "ignore entry")
-        self.out.covered.append((self.anchor(entry), f"ignored: {entry['reason']}"))
+        span = self.anchor(entry)
+        if span is not None:
+            self.out.covered.append((span, f"ignored: {entry['reason']}"))
 
     def read_claim(self, entry: dict, figure_ids: set[str]) -> None:
         self.require(entry, ("id", "kind", "stated"), CLAIM_KEYS, "claim")
@@ -463,6 +525,7 @@ class _Reader:
             self.read_event(entry)
         for entry in doc.get("ignore") or []:
             self.read_ignore(entry)
+        self.report_lost()
         self.check_ids()
         figure_ids = {row["figure_id"] for row in self.out.figures}
         for entry in doc.get("claims") or []:
@@ -479,9 +542,27 @@ def _event_kinds() -> list[str]:
     return list(kind.constraints["enum"])
 
 
-def anchor_annotations(snapshot: SourceSnapshot) -> AnchoredSource:
-    """Resolve and read every annotation of one source."""
-    return _Reader(snapshot, snapshot.annotations_path).read()
+def anchor_annotations(
+    snapshot: SourceSnapshot, previous: dict[str, tuple[int, int]] | None = None
+) -> AnchoredSource:
+    """Resolve and read every annotation of one source. `previous` maps record ids to the
+    (char_start, line) they had in the published outputs: a hint among exact matches."""
+    return _Reader(snapshot, snapshot.annotations_path, previous or {}).read()
+
+
+def published_positions(outputs: Path, source_id: str) -> dict[str, tuple[int, int]]:
+    """record id -> (char_start, line) from the published provenance table, if any."""
+    path = outputs / "provenance.parquet"
+    if not path.exists():
+        return {}
+    import pyarrow.parquet as pq
+
+    rows = pq.read_table(path, columns=["record_id", "source_id", "char_start", "line"])
+    return {
+        r["record_id"]: (r["char_start"], r["line"])
+        for r in rows.to_pylist()
+        if r["source_id"] == source_id
+    }
 
 
 def uncovered_numerals(snapshot: SourceSnapshot, anchored: AnchoredSource) -> list[str]:

@@ -20,7 +20,12 @@ import pandas as pd
 import pandera.errors
 
 from pipeline import tables
-from pipeline.annotations import AnchoredSource, anchor_annotations, uncovered_numerals
+from pipeline.annotations import (
+    AnchoredSource,
+    anchor_annotations,
+    published_positions,
+    uncovered_numerals,
+)
 from pipeline.errors import REPO_ROOT, display_path
 from pipeline.metadata import pandera_schema, table_defs
 from pipeline.publish import OUTPUTS_DIR, publish, validate_package
@@ -134,9 +139,12 @@ TABLE_CODE = (
     description="Hand annotations with every quote resolved to a code-point span.",
 )
 def anchored_annotations(
-    context: dg.AssetExecutionContext, source_snapshots: list[SourceSnapshot]
+    context: dg.AssetExecutionContext, layout: Layout, source_snapshots: list[SourceSnapshot]
 ) -> list:
-    anchored = [anchor_annotations(s) for s in source_snapshots]
+    outputs = Path(layout.outputs_dir)
+    anchored = [
+        anchor_annotations(s, published_positions(outputs, s.source_id)) for s in source_snapshots
+    ]
     context.add_output_metadata(
         {
             "figures": sum(len(a.figures) for a in anchored),

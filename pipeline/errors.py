@@ -22,7 +22,8 @@ def display_path(path: Path | str) -> str:
 
 
 class BuildError(Exception):
-    """A bad input that stops the build; its message is one sentence."""
+    """A bad input that stops the build; its message is one sentence, followed by one line
+    per item when several records share the problem (`details`)."""
 
     def __init__(
         self,
@@ -31,6 +32,7 @@ class BuildError(Exception):
         action: str,
         line: int | None = None,
         record: str | None = None,
+        details: list[str] | None = None,
     ) -> None:
         self.file = display_path(file)
         self.line = line
@@ -39,4 +41,6 @@ class BuildError(Exception):
         self.action = action
         where = self.file + (f", line {line}" if line else "")
         who = f", record '{record}'" if record else ""
-        super().__init__(f"{where}{who}: {problem}; {action}.")
+        self.details = details or []
+        listing = "".join(f"\n  - {d}" for d in self.details)
+        super().__init__(f"{where}{who}: {problem}; {action}.{listing}")

@@ -199,3 +199,58 @@ def test_value_breaking_the_schema_is_stopped_by_the_pandera_check(
     assert "figures_matches_schema" in msg
     assert f"annotations.yaml, line {line}, record '{fid}'" in msg
     assert "counterpart_country" in msg and "'Mexico'" in msg
+
+
+def test_a_corrected_snapshot_reports_every_lost_quote_with_its_fuzzy_candidate(
+    raw_copy, outputs_before, capsys
+):
+    """The source is replaced (sha256 updated): quotes still found keep their ids; each quote
+    no longer found is reported with its old line, the best candidate and the edit."""
+    import hashlib
+    import re
+
+    source = raw_copy / SOURCE_ID / "source.txt"
+    text = source.read_text(encoding="utf-8")
+    text = "A line inserted at the top.\n" + text.replace(
+        "Three successful Binational Conferences", "Three Binational Conferences"
+    ).replace("over 80,500 hectares of poppy", "over 80,600 hectares of poppy")
+    source.write_text(text, encoding="utf-8")
+    sidecar = raw_copy / SOURCE_ID / "source.yaml"
+    sha = hashlib.sha256(text.encode()).hexdigest()
+    sidecar.write_text(re.sub(r"sha256: [0-9a-f]{64}", f"sha256: {sha}", sidecar.read_text()))
+    before = tree_digest(outputs_before)
+    assert main(["build", "--raw", str(raw_copy), "--outputs", str(outputs_before)]) == 1
+    err = capsys.readouterr().err
+    assert tree_digest(outputs_before) == before
+    assert "2 quote(s) are no longer found exactly" in err
+    assert "nothing is re-anchored to changed text silently" in err
+    poppy = next(line for line in err.splitlines() if "mex-poppy-eradicated-1995-1999" in line)
+    assert "was at line 44" in poppy and 'line 45 has "over 80,600 hectares of poppy"' in poppy
+    assert (
+        'change quote: "over 80,500 hectares of poppy" to "over 80,600 hectares of poppy"' in poppy
+    )
+    conf = next(line for line in err.splitlines() if "binational-demand-conferences-held" in line)
+    assert 'line 23 has "Three Binational Conferences"' in conf
+
+
+def test_quotes_still_found_in_a_shifted_snapshot_keep_their_ids(raw_copy, tmp_path):
+    """Text inserted before every quote moves all spans; ids and values stay."""
+    import hashlib
+    import re
+
+    import pandas as pd
+
+    source = raw_copy / SOURCE_ID / "source.txt"
+    text = "A line inserted at the top.\n" + source.read_text(encoding="utf-8")
+    source.write_text(text, encoding="utf-8")
+    sidecar = raw_copy / SOURCE_ID / "source.yaml"
+    sha = hashlib.sha256(text.encode()).hexdigest()
+    sidecar.write_text(re.sub(r"sha256: [0-9a-f]{64}", f"sha256: {sha}", sidecar.read_text()))
+    outputs = tmp_path / "shifted"
+    assert main(["build", "--raw", str(raw_copy), "--outputs", str(outputs)]) == 0
+    new = pd.read_parquet(outputs / "provenance.parquet").set_index("record_id")
+    old = pd.read_parquet(REPO_ROOT / "outputs" / "provenance.parquet").set_index("record_id")
+    assert set(new.index) == set(old.index)
+    assert (new["line"] == old.loc[new.index, "line"] + 1).all()
+    shift = len("A line inserted at the top.\n")
+    assert (new["char_start"] == old.loc[new.index, "char_start"] + shift).all()
