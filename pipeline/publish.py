@@ -2,16 +2,24 @@
 
 Files are written to a staging folder beside `outputs/`, validated there (Frictionless
 rows, plus the bytes and sha256 of every resource, which frictionless 5.21 skips for
-Parquet), and only then swapped in. A failure leaves the previous `outputs/` as it was;
-leftovers of an interrupted publish are cleaned up (or rolled back) by the next one.
+Parquet), and only then swapped in with one atomic exchange of the two directories
+(Linux renameat2 RENAME_EXCHANGE), so `outputs/` is at every instant either all old or all
+new. Where the exchange is not available, two renames are used and the next build rolls a
+half-done swap back. Leftovers of an interrupted publish are removed by the next build.
 Nothing written here depends on the clock, so the same inputs give the same bytes.
+
+`USMX_KILL_AT=<point>` makes the process kill itself (SIGKILL) at a named point of
+publishing; the tests use it to check that a build killed there leaves a valid outputs/.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import shutil
+import signal
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +138,7 @@ def write_package(
     for name, (table, df) in tables.items():
         parquet_path, csv_path = folder / f"{name}.parquet", folder / f"{name}.csv"
         write_parquet(df, table, parquet_path)
+        checkpoint("writing")
         write_csv(df, csv_path)
         parquet.append(resource_descriptor(table, parquet_path, folder, "parquet"))
         csv.append(resource_descriptor(table, csv_path, folder, "csv"))
@@ -202,6 +211,26 @@ def validate_package(folder: Path) -> list[str]:
 
 # --- atomic swap ---------------------------------------------------------------------
 
+KILL_POINTS = ("writing", "staged", "validated", "exchanged")
+
+
+def checkpoint(point: str) -> None:
+    """Fault injection for the tests: die here, as a killed build would."""
+    if os.environ.get("USMX_KILL_AT") == point:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically exchange two directories; False where the system cannot."""
+    if sys.platform != "linux":
+        return False
+    libc = ctypes.CDLL(None, use_errno=True)
+    if not hasattr(libc, "renameat2"):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    done = libc.renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return done == 0
+
 
 def _siblings(outputs: Path, kind: str) -> list[Path]:
     return sorted(outputs.parent.glob(f"{outputs.name}.{kind}-*"))
@@ -256,6 +285,7 @@ def publish(
     shutil.rmtree(staging, ignore_errors=True)
     write_package(tables, snapshots, staging, version)
     changelog.write(staging, entries)
+    checkpoint("staged")
     if outputs.exists() and _tree(staging) == _tree(outputs):
         shutil.rmtree(staging)  # nothing changed: every published byte stays as it is
         return {"version": version, "level": None}
@@ -269,11 +299,16 @@ def publish(
             + ")",
             "fix the table or schema named there; outputs/ was left as it was",
         )
+    checkpoint("validated")
     _swap(staging, outputs)
     return {"version": version, "level": changes.level() if previous else "initial"}
 
 
 def _swap(staging: Path, outputs: Path) -> None:
+    if outputs.exists() and _exchange(staging, outputs):
+        checkpoint("exchanged")  # outputs/ is new; the old files are in staging, to remove
+        shutil.rmtree(staging, ignore_errors=True)
+        return
     previous = outputs.parent / f"{outputs.name}.previous-{os.getpid()}"
     if outputs.exists():
         os.replace(outputs, previous)
