@@ -13,6 +13,7 @@ guard what must never be published are blocking, so a failing one stops the buil
 import hashlib
 import json
 import warnings
+from collections import Counter
 from pathlib import Path
 
 import dagster as dg
@@ -365,7 +366,8 @@ def every_record_has_one_provenance_row(
     ]
     problems += [
         f"{rid}: more than one provenance row"
-        for rid in sorted({r for r in rows if rows.count(r) > 1})
+        for (_, rid), n in sorted(Counter(rows).items())
+        if n > 1
     ]
     texts = {s.source_id: s.text for s in source_snapshots}
     printed = figures_table.set_index("figure_id")["value_as_printed"]
@@ -387,15 +389,16 @@ def every_record_has_one_provenance_row(
 def figures_foreign_keys(
     figures_table: pd.DataFrame, measures_table: pd.DataFrame, sources_table: pd.DataFrame
 ) -> dg.AssetCheckResult:
+    measures, sources = set(measures_table["measure"]), set(sources_table["source_id"])
     problems = [
         f"{fid}: measure '{m}' is not in the measures table"
         for fid, m in zip(figures_table["figure_id"], figures_table["measure"], strict=True)
-        if m not in set(measures_table["measure"])
+        if m not in measures
     ]
     problems += [
         f"{fid}: source '{s}' is not in the sources table"
         for fid, s in zip(figures_table["figure_id"], figures_table["source_id"], strict=True)
-        if s not in set(sources_table["source_id"])
+        if s not in sources
     ]
     return _result(problems)
 

@@ -30,8 +30,9 @@ def _fmt(value: float) -> str:
 
 
 def evaluate_claim(spec: dict[str, Any], figures: pd.DataFrame) -> dict[str, Any]:
-    """One row of the claims table for one declared claim."""
-    fig = figures.set_index("figure_id")
+    """One row of the claims table for one declared claim. `figures` may already be indexed
+    by figure_id (as claims_table does once for all claims)."""
+    fig = figures if figures.index.name == "figure_id" else figures.set_index("figure_id")
 
     def printed(fid: str) -> str:
         return f'"{fig.at[fid, "value_as_printed"]}"'

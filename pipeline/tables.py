@@ -77,4 +77,5 @@ def measures_table() -> pd.DataFrame:
 
 
 def claims_table(anchored: list[AnchoredSource], figures: pd.DataFrame) -> pd.DataFrame:
-    return _frame("claims", (evaluate_claim(c, figures) for a in anchored for c in a.claims))
+    indexed = figures.set_index("figure_id")
+    return _frame("claims", (evaluate_claim(c, indexed) for a in anchored for c in a.claims))
