@@ -67,8 +67,10 @@ class TableDef:
         return [f.name for f in self.fields]
 
 
+@cache
 def vocabulary(file_name: str, schemas_dir: Path = SCHEMAS_DIR) -> dict[str, dict[str, Any]]:
-    """A vocabulary file of schemas/ as {term: attributes}, without line bookkeeping."""
+    """A vocabulary file of schemas/ as {term: attributes}, without line bookkeeping.
+    Read once per process: schemas/ is code, not data that changes during a build."""
     return strip_lines(load_yaml(schemas_dir / file_name))
 
 

@@ -17,7 +17,11 @@ from pipeline.errors import BuildError
 LINE_KEY = "__line__"
 
 
-class _LineLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it (several times faster), else pure Python.
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LineLoader(_Base):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[str, Any]:
         keys = [self.construct_object(k, deep=deep) for k, _ in node.value]
         duplicates = sorted({k for k in keys if keys.count(k) > 1}, key=str)
@@ -37,7 +41,7 @@ def load_yaml(path: Path) -> Any:
     except FileNotFoundError as exc:
         raise BuildError(path, "the file is missing", "create it or restore it from git") from exc
     try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
