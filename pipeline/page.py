@@ -6,7 +6,11 @@ opens from disk to audit the dataset. The page shows each source text as printed
 at every quote boundary into segments (a segment lists the records covering it, so
 overlapping and nested quotes need no nested markup), puts an empty anchor at the start of
 every record so `provenance.html#<record_id>` marks that record's quote, and lists the
-figures and events in tables that sort and filter.
+figures and events in tables that sort and filter. When the corrections table is given, each
+correction's printed characters are marked too (the same segments carry the corrections
+covering them), `#<correction_id>` marks them, their popover gives the corrected text, and a
+third table lists the corrections. The corrected text never enters the text flow: the page
+shows the source as printed.
 
 What does not belong here: reading files, parsing annotations or deciding values. The page
 only shows what the tables already say; it raises ValueError when they disagree with the
@@ -61,6 +65,16 @@ class _Record:
     record_type: str  # "figure" or "event"
     start: int
     end: int
+
+
+@dataclass(frozen=True)
+class _Correction:
+    correction_id: str
+    start: int
+    end: int
+
+    def overlaps(self, start: int, end: int) -> bool:
+        return self.start < end and start < self.end
 
 
 # --- values for display --------------------------------------------------------------
@@ -176,33 +190,60 @@ def _records_of(provenance: pd.DataFrame, text: str, source_id: str) -> list[_Re
     return sorted(records, key=lambda r: (r.start, r.record_id))
 
 
-def _highlighted_text(text: str, records: list[_Record]) -> str:
-    """The text as HTML: one <span> per stretch covered by the same records, anchors at starts."""
-    cuts = sorted({0, len(text), *(r.start for r in records), *(r.end for r in records)})
-    starting: dict[int, list[_Record]] = {}
+def _corrections_of(corrections: pd.DataFrame, text: str, source_id: str) -> list[_Correction]:
+    """The source's corrections ordered by char_start then id; checks every printed text."""
+    found = []
+    for row in corrections.itertuples(index=False):
+        start, end = int(row.char_start), int(row.char_end)
+        if not 0 <= start <= end <= len(text) or text[start:end] != row.printed:
+            raise ValueError(
+                f"correction {row.correction_id}: text[{start}:{end}] of {source_id} is not its "
+                f"printed text {row.printed!r}; rebuild outputs/ from the same raw/ text."
+            )
+        found.append(_Correction(str(row.correction_id), start, end))
+    return sorted(found, key=lambda c: (c.start, c.correction_id))
+
+
+def _highlighted_text(
+    text: str, records: list[_Record], corrections: list[_Correction] | None = None
+) -> str:
+    """The text as HTML: one <span> per stretch covered by the same records and corrections,
+    an empty anchor where each record or correction starts."""
+    corrections = corrections or []
+    spans = [(r.start, r.end) for r in records] + [(c.start, c.end) for c in corrections]
+    cuts = sorted({0, len(text), *(a for a, _ in spans), *(b for _, b in spans)})
+    starting: dict[int, list[str]] = {}
     for record in records:
-        starting.setdefault(record.start, []).append(record)
+        starting.setdefault(record.start, []).append(record.record_id)
+    for correction in corrections:
+        starting.setdefault(correction.start, []).append(correction.correction_id)
     parts: list[str] = []
     for i, here in enumerate(cuts):
-        for record in starting.get(here, []):
-            parts.append(f'<a class="anchor" id="{escape(record.record_id)}"></a>')
+        for anchor_id in starting.get(here, []):
+            parts.append(f'<a class="anchor" id="{escape(anchor_id)}"></a>')
         if i + 1 == len(cuts):
             break
         there = cuts[i + 1]
         piece = escape(text[here:there], quote=False)
         covering = [r for r in records if r.start <= here and there <= r.end]
-        if not covering:
+        corrected = [c for c in corrections if c.start <= here and there <= c.end]
+        if not covering and not corrected:
             parts.append(piece)
             continue
-        types = sorted({r.record_type for r in covering})
-        classes = ["hl", *(f"hl-{t}" for t in types)]
-        if len(covering) > 1:
-            classes.append("hl-many")
-        ids = " ".join(r.record_id for r in covering)
-        parts.append(
-            f'<span class="{" ".join(classes)}" data-records="{escape(ids)}" tabindex="0">'
-            f"{piece}</span>"
-        )
+        classes: list[str] = []
+        attributes = ""
+        if covering:
+            types = sorted({r.record_type for r in covering})
+            classes += ["hl", *(f"hl-{t}" for t in types)]
+            if len(covering) > 1:
+                classes.append("hl-many")
+            ids = " ".join(r.record_id for r in covering)
+            attributes += f' data-records="{escape(ids)}"'
+        if corrected:
+            classes.append("corr")
+            ids = " ".join(c.correction_id for c in corrected)
+            attributes += f' data-corrections="{escape(ids)}"'
+        parts.append(f'<span class="{" ".join(classes)}"{attributes} tabindex="0">{piece}</span>')
     return "".join(parts)
 
 
@@ -233,6 +274,13 @@ _EVENT_COLUMNS = (
     _Column("Date"),
     _Column("Place"),
     _Column("Parties"),
+    _Column("Line", numeric=True),
+)
+_CORRECTION_COLUMNS = (
+    _Column("Correction"),
+    _Column("Printed"),
+    _Column("Corrected"),
+    _Column("Reason"),
     _Column("Line", numeric=True),
 )
 
@@ -309,6 +357,18 @@ def _event_row(index: int, event: dict[str, Any], prov: dict[str, Any]) -> str:
     return f'<tr data-index="{index}">{"".join(cells)}</tr>\n'
 
 
+def _correction_row(index: int, correction: dict[str, Any]) -> str:
+    printed = f'<span class="printed">{escape(_text(correction["printed"]))}</span>'
+    cells = [
+        _cell(_id_link(correction["correction_id"]), correction["correction_id"], raw_html=True),
+        _cell(printed, _text(correction["printed"]), raw_html=True),
+        _cell(_text(correction["corrected"])),
+        _cell(_text(correction["reason"])),
+        _cell(str(correction["line"]), str(correction["char_start"])),
+    ]
+    return f'<tr data-index="{index}">{"".join(cells)}</tr>\n'
+
+
 # --- the page ------------------------------------------------------------------------
 
 
@@ -338,12 +398,40 @@ def _source_meta(source: dict[str, Any], text: str) -> str:
     )
 
 
-def _audit_line() -> str:
+def _listed_corrections(row: dict[str, Any]) -> list[str]:
+    """The ids in a figure's or event's correction_ids ("a;b"), none when the column is absent."""
+    return [c for c in _text(row.get("correction_ids")).split(";") if c]
+
+
+def _check_corrections(
+    record: _Record, listed: list[str], corrections: list[_Correction], known: set[str]
+) -> None:
+    """A record's correction_ids name exactly the corrections overlapping its quote."""
+    unknown = sorted(set(listed) - known)
+    if unknown:
+        raise ValueError(
+            f"{record.record_id} lists correction {', '.join(unknown)}, which is not listed."
+        )
+    overlapping = {c.correction_id for c in corrections if c.overlaps(record.start, record.end)}
+    if set(listed) != overlapping:
+        raise ValueError(
+            f"{record.record_id} lists corrections {sorted(set(listed))} but its quote overlaps "
+            f"{sorted(overlapping)}; rebuild outputs/ from the same raw/ corrections."
+        )
+
+
+def _audit_line(with_corrections: bool) -> str:
+    errata = (
+        'A <span class="corr">wavy red underline</span> marks an erratum: the text stays as '
+        "printed, the correction is in its popover and the corrections table. "
+        if with_corrections
+        else ""
+    )
     return (
         '<p class="audit"><strong>How to audit:</strong> each highlight is exactly the characters '
         "a record was read from. Hover or focus one (Tab) to see its row; follow an id in the "
         "tables to mark its quote; share the address ending in <code>#&lt;id&gt;</code> to point "
-        "at one number. For its full lineage run "
+        f"at one number. {errata}For its full lineage run "
         f"<code>{EXPLAIN_COMMAND} &lt;id&gt;</code>.</p>\n"
     )
 
@@ -355,13 +443,27 @@ def provenance_page(
     provenance: pd.DataFrame,
     texts: dict[str, str],
     version: str,
+    corrections: pd.DataFrame | None = None,
 ) -> str:
-    """The static provenance page (outputs/provenance.html) as one HTML string."""
+    """The static provenance page (outputs/provenance.html) as one HTML string.
+
+    Without `corrections` (a caller from before the corrections table) the page marks no
+    corrections and has no corrections table; with it, even empty, it has both.
+    """
     source_rows = sorted(_rows_by_id(sources, "source_id").values(), key=lambda s: s["source_id"])
     figure_rows = _rows_by_id(figures, "figure_id")
     event_rows = _rows_by_id(events, "event_id")
     prov_rows = _rows_by_id(provenance, "record_id")
+    with_corrections = corrections is not None
+    if corrections is None:
+        corrections = pd.DataFrame(columns=["correction_id", "source_id"])
+    correction_rows = _rows_by_id(corrections, "correction_id")
     known = {s["source_id"] for s in source_rows}
+    for cid, correction in correction_rows.items():
+        if correction["source_id"] not in known:
+            raise ValueError(f"correction {cid} names unknown source {correction['source_id']}.")
+        if cid in figure_rows or cid in event_rows or cid in prov_rows:
+            raise ValueError(f"correction {cid} has the id of a figure or event.")
     for rid, prov in prov_rows.items():
         table = figure_rows if prov["record_type"] == "figure" else event_rows
         if rid not in table:
@@ -375,15 +477,21 @@ def provenance_page(
     data: dict[str, Any] = {}
     sections: list[str] = []
     single = len(source_rows) == 1
-    n_figures = n_events = 0
+    n_figures = n_events = n_corrections = 0
     for number, source in enumerate(source_rows, start=1):
         sid = source["source_id"]
         if sid not in texts:
             raise ValueError(f"no text given for source {sid}.")
         text = texts[sid]
         records = _records_of(provenance[provenance["source_id"] == sid], text, sid)
+        fixes = _corrections_of(corrections[corrections["source_id"] == sid], text, sid)
         figure_html: list[str] = []
         event_html: list[str] = []
+        correction_html: list[str] = []
+        for fix in fixes:
+            row = correction_rows[fix.correction_id]
+            correction_html.append(_correction_row(len(correction_html), row))
+            data[fix.correction_id] = {"type": "correction", "row": row}
         for record in records:
             prov = prov_rows[record.record_id]
             where = {k: prov.get(k) for k in _PROVENANCE_FIELDS}
@@ -401,6 +509,8 @@ def provenance_page(
                 row = event_rows[record.record_id]
                 event_html.append(_event_row(len(event_html), row, where))
                 shown = {"date": period_label(row["date_start"], row["date_end"])}
+            if with_corrections:
+                _check_corrections(record, _listed_corrections(row), fixes, set(correction_rows))
             data[record.record_id] = {
                 "type": record.record_type,
                 "row": row,
@@ -409,6 +519,7 @@ def provenance_page(
             }
         n_figures += len(figure_html)
         n_events += len(event_html)
+        n_corrections += len(correction_html)
         heading = "" if single else f'<h2 class="source-title">{escape(source["title"])}</h2>\n'
         sections.append(
             f'<section class="source" aria-label="{escape(source["title"])}">\n'
@@ -416,10 +527,15 @@ def provenance_page(
             + ("" if single else _source_meta(source, text))
             + f'<h2 id="text_{number}">Text as printed</h2>\n'
             + f'<div class="text" id="source_text_{number}">'
-            + _highlighted_text(text, records)
+            + _highlighted_text(text, records, fixes)
             + "</div>\n"
             + _table("figures", "Figures", number, _FIGURE_COLUMNS, figure_html)
             + _table("events", "Events", number, _EVENT_COLUMNS, event_html)
+            + (
+                _table("corrections", "Corrections", number, _CORRECTION_COLUMNS, correction_html)
+                if with_corrections
+                else ""
+            )
             + "</section>\n"
         )
 
@@ -431,6 +547,13 @@ def provenance_page(
         intro = ""
     payload = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     payload = payload.replace("<", "\\u003c")  # so "</script>" or "<!--" cannot end the block
+    counts = f"{n_figures} figures, {n_events} events"
+    if with_corrections:
+        counts += f", {n_corrections} corrections"
+    correction_legend = (
+        '<span class="sw corr">correction (as printed)</span> ' if with_corrections else ""
+    )
+    correction_nav = ' <a href="#corrections_1">Corrections</a>' if with_corrections else ""
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -443,16 +566,17 @@ def provenance_page(
         '<span class="sw hl hl-event">event</span> '
         '<span class="sw hl hl-figure hl-event">figure in an event</span> '
         '<span class="sw hl hl-figure hl-many">overlapping figures</span> '
-        '<span class="sw sw-marked">marked (#id)</span></span>'
+        + correction_legend
+        + '<span class="sw sw-marked">marked (#id)</span></span>'
         '<span class="status" id="marked_status" aria-live="polite"></span>'
         '<nav aria-label="Sections"><a href="#text_1">Text</a> <a href="#figures_1">Figures</a> '
-        '<a href="#events_1">Events</a></nav></div>\n'
+        f'<a href="#events_1">Events</a>{correction_nav}</nav></div>\n'
         "<header>\n"
         f'<p class="kicker">Provenance page · dataset version <strong>{escape(version)}'
-        f"</strong> · {n_figures} figures, {n_events} events</p>\n"
+        f"</strong> · {counts}</p>\n"
         f"<h1>{escape(title)}</h1>\n"
         + intro
-        + _audit_line()
+        + _audit_line(with_corrections)
         + "</header>\n<main>\n"
         + "".join(sections)
         + "</main>\n"
@@ -473,7 +597,7 @@ _FOOTER = (
 _CSS = """
 :root { color-scheme: light; --fig: #fff0a3; --fig-edge: #c99a00; --fig-many: #ffd95a;
   --evt: #dcecff; --evt-edge: #2f6fd6; --evt-many: #b9d6ff; --mark: #b3124f; --ink: #1b1b1f;
-  --muted: #5b5b66; --line: #d9d9e0; }
+  --muted: #5b5b66; --line: #d9d9e0; --corr: #d1122e; --corr-bg: #fde9ec; }
 * { box-sizing: border-box; }
 html { scroll-padding-top: 4rem; }
 body { margin: 0; color: var(--ink); background: #fff; line-height: 1.55;
@@ -511,11 +635,16 @@ h2 .n { color: var(--muted); font-weight: 400; }
 .hl-figure.hl-event { background: var(--fig); box-shadow: inset 0 -3px 0 var(--evt-edge); }
 .hl-figure.hl-many { background: var(--fig-many); }
 .hl-event.hl-many:not(.hl-figure) { background: var(--evt-many); }
-.hl:hover { filter: brightness(.93); }
-.hl.marked, .sw-marked { background: var(--mark); color: #fff; box-shadow: none;
+.corr, .printed { text-decoration: underline wavy var(--corr); text-decoration-thickness: 1.5px;
+  text-underline-offset: .3em; text-decoration-skip-ink: none; }
+.text .corr { cursor: help; }
+.corr:not(.hl) { background: var(--corr-bg); border-radius: 2px; }
+.hl:hover, .text .corr:hover { filter: brightness(.93); }
+.hl.marked, .corr.marked, .sw-marked { background: var(--mark); color: #fff; box-shadow: none;
   outline: 2px solid var(--mark); }
-.hl:focus-visible { outline: 3px solid #111; outline-offset: 1px; }
-.hl.marked:focus-visible { outline: 3px solid #111; }
+.corr.marked { text-decoration-color: #fff; }
+.hl:focus-visible, .corr:focus-visible { outline: 3px solid #111; outline-offset: 1px; }
+.hl.marked:focus-visible, .corr.marked:focus-visible { outline: 3px solid #111; }
 .controls { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: center;
   margin-bottom: .5rem; font-size: .92rem; }
 .controls input { font: inherit; padding: .3rem .5rem; min-width: 14rem; max-width: 100%;
@@ -542,6 +671,11 @@ tr.current { background: #fbe3ec; }
 #record_popover[hidden] { display: none; }
 .card + .card { border-top: 1px solid var(--line); margin-top: .5rem; padding-top: .5rem; }
 .card.is-marked { border-left: 4px solid var(--mark); padding-left: .5rem; }
+.card.correction { border-left: 4px solid var(--corr); padding-left: .5rem; }
+.card.correction.is-marked { border-left-color: var(--mark); }
+.card .fix { margin: 0 0 .3rem; }
+.card .fix .was { text-decoration: underline wavy var(--corr); text-decoration-skip-ink: none;
+  text-underline-offset: .25em; }
 .card h3 { font-size: .9rem; margin: 0 0 .3rem; display: flex; gap: .4rem; align-items: baseline;
   flex-wrap: wrap; }
 .badge { font-size: .72rem; text-transform: uppercase; letter-spacing: .04em; padding: 0 .35rem;
@@ -570,10 +704,15 @@ _JS = r"""
   var DATA = JSON.parse(document.getElementById("records_json").textContent);
   var pop = document.getElementById("record_popover");
   var status = document.getElementById("marked_status");
+  // a segment lists the records (data-records) and corrections (data-corrections) covering it
+  function idsOf(seg, attr) {
+    var v = seg.getAttribute(attr);
+    return v ? v.split(" ") : [];
+  }
   var segsById = {};
-  var segments = Array.prototype.slice.call(document.querySelectorAll(".text .hl"));
+  var segments = Array.prototype.slice.call(document.querySelectorAll(".text .hl, .text .corr"));
   segments.forEach(function (seg) {
-    seg.getAttribute("data-records").split(" ").forEach(function (id) {
+    idsOf(seg, "data-records").concat(idsOf(seg, "data-corrections")).forEach(function (id) {
       (segsById[id] = segsById[id] || []).push(seg);
     });
   });
@@ -589,8 +728,35 @@ _JS = r"""
     dl.appendChild(el("dt", null, label));
     dl.appendChild(el("dd", cls, value));
   }
+  function fixLine(id) {
+    // Correction <id>: printed "<printed>" -> "<corrected>" - <reason> (reported <date> by <who>)
+    var row = DATA[id].row;
+    var p = el("p", "fix");
+    var head = el("strong", null, "Correction ");
+    head.appendChild(el("code", null, id));
+    head.appendChild(document.createTextNode(":"));
+    p.appendChild(head);
+    p.appendChild(document.createTextNode(" printed \""));
+    p.appendChild(el("span", "was", row.printed));
+    p.appendChild(document.createTextNode("\" \u2192 \""));
+    p.appendChild(el("span", "now", row.corrected));
+    p.appendChild(document.createTextNode("\" \u2014 " + row.reason +
+      " (reported " + row.reported_on + " by " + row.reported_by + ")"));
+    return p;
+  }
+  function correctionCard(id, markedId) {
+    var row = DATA[id].row;
+    var box = el("div", "card correction" + (id === markedId ? " is-marked" : ""));
+    box.appendChild(fixLine(id));
+    var dl = el("dl");
+    field(dl, "Printed at", "line " + row.line + ", column " + row.column);
+    field(dl, "Annotation", row.annotation_file + ":" + row.annotation_line);
+    box.appendChild(dl);
+    return box;
+  }
   function card(id, markedId) {
     var rec = DATA[id], row = rec.row, where = rec.provenance;
+    if (rec.type === "correction") return correctionCard(id, markedId);
     var box = el("div", "card" + (id === markedId ? " is-marked" : ""));
     var h = el("h3");
     h.appendChild(el("span", "badge " + rec.type, rec.type));
@@ -616,6 +782,11 @@ _JS = r"""
       field(dl, "Parties", row.parties && row.parties.split(";").join(", "));
     }
     field(dl, "Quote", "\u201c" + where.quote + "\u201d");
+    field(dl, "Corrections", (row.correction_ids || "").split(";").filter(Boolean)
+      .map(function (c) {
+        var fix = DATA[c] && DATA[c].row;
+        return fix ? c + " (\"" + fix.printed + "\" \u2192 \"" + fix.corrected + "\")" : c;
+      }).join("; "));
     field(dl, "Note", row.note);
     field(dl, "Printed at", "line " + where.line + ", column " + where.column);
     field(dl, "Annotation", where.annotation_file + ":" + where.annotation_line);
@@ -627,8 +798,10 @@ _JS = r"""
   var shownFor = null;
   function show(seg) {
     var markedId = currentId();
-    var ids = seg.getAttribute("data-records").split(" ").sort(function (a, b) {
-      return (b === markedId) - (a === markedId);  // the marked record first, else text order
+    var ids = idsOf(seg, "data-records").concat(idsOf(seg, "data-corrections"));
+    ids.sort(function (a, b) {
+      // the marked record or correction first, else records then corrections in text order
+      return (b === markedId) - (a === markedId);
     });
     pop.textContent = "";
     ids.forEach(function (id) { if (DATA[id]) pop.appendChild(card(id, markedId)); });
@@ -654,8 +827,9 @@ _JS = r"""
     shownFor = null;
   }
   function isSeg(node) {
-    return node && node.classList && node.classList.contains("hl") &&
-      node.hasAttribute("data-records");
+    return Boolean(node && node.classList &&
+      (node.classList.contains("hl") || node.classList.contains("corr")) &&
+      (node.hasAttribute("data-records") || node.hasAttribute("data-corrections")));
   }
   document.addEventListener("mouseover", function (e) {
     if (isSeg(e.target)) show(e.target);

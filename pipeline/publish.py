@@ -160,7 +160,7 @@ def write_page(
     try:
         html = provenance_page(
             frames["sources"], frames["figures"], frames["events"], frames["provenance"],
-            {s.source_id: s.text for s in snapshots}, version,
+            {s.source_id: s.text for s in snapshots}, version, frames["corrections"],
         )  # fmt: skip
     except ValueError as exc:
         raise BuildError(folder / PAGE_FILE, str(exc).rstrip("."), "fix the tables") from exc

@@ -22,13 +22,18 @@ REPO = Path(__file__).parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ARTIFACTS = REPO / "test-artifacts"
-TABLES = ("sources", "figures", "events", "provenance")
+TABLES = ("sources", "figures", "events", "provenance", "corrections")
 
 # Outer quote of a nested pair: its quote contains the other figure's quote.
 NESTED_OUTER = "semar-eradication-sailors-daily-average"
 NESTED_INNER = "sedena-eradication-soldiers-daily-average"
 # An event whose quote overlaps two figures.
 OVERLAPPING_EVENT = "campaign-usa-media"
+# A correction inside a figure's quote ("15. 5" in "15. 5 tons of cocaine") and that figure.
+CORRECTION_IN_FIGURE = "stray-space-in-cocaine-tons-2000"
+CORRECTED_FIGURE = "mex-cocaine-seized-2000-h1"
+# A correction outside every quote ("Unites States").
+CORRECTION_ALONE = "unites-states"
 
 
 # --- inputs and the page ---------------------------------------------------------------
@@ -60,6 +65,7 @@ def _render(tables: dict[str, pd.DataFrame]) -> str:
         tables["provenance"],
         _texts(tables["sources"]),
         _version(),
+        tables["corrections"],
     )
 
 
@@ -72,6 +78,11 @@ def tables() -> dict[str, pd.DataFrame]:
 def quotes(tables: dict[str, pd.DataFrame]) -> dict[str, str]:
     prov = tables["provenance"]
     return dict(zip(prov["record_id"], prov["quote"], strict=True))
+
+
+@pytest.fixture(scope="module")
+def corrections(tables: dict[str, pd.DataFrame]) -> dict[str, dict]:
+    return {row["correction_id"]: row for row in tables["corrections"].to_dict("records")}
 
 
 @pytest.fixture(scope="module")
@@ -126,9 +137,9 @@ IN_VIEW = """() => {
 }"""
 
 
-def _follow_row_link(page, record_id: str) -> None:
-    table = page.locator("#figures_table_1")
-    page.fill('input[data-table="figures_table_1"]', record_id)
+def _follow_row_link(page, record_id: str, table_id: str = "figures_table_1") -> None:
+    table = page.locator(f"#{table_id}")
+    page.fill(f'input[data-table="{table_id}"]', record_id)
     visible = table.locator("tbody tr:visible")
     assert visible.count() >= 1
     link = table.locator(f'a[href="#{record_id}"]')
@@ -334,3 +345,150 @@ def test_markup_in_the_data_is_shown_not_run(page, tmp_path, tables):
     assert page.locator("#bold").count() == 0
     assert hostile in page.locator("#record_popover").inner_text()
     assert page.locator("h1").inner_text().endswith(" <i>&amp;</i>")
+
+
+# --- corrections -----------------------------------------------------------------------
+
+MARKED_IN_VIEW = """() => {
+    const s = document.querySelector('.text .marked');
+    if (!s) return false;
+    const r = s.getBoundingClientRect();
+    return r.top >= 0 && r.bottom <= window.innerHeight;
+}"""
+
+
+def test_every_correction_is_marked_on_its_printed_text(page, page_url, tables, corrections):
+    assert corrections, "the committed outputs have no corrections to show"
+    page.goto(page_url)
+    found = page.evaluate(
+        """() => {
+        const text = {}, records = {}, anchors = {};
+        for (const s of document.querySelectorAll('.text [data-corrections]')) {
+            for (const id of s.dataset.corrections.split(' ')) {
+                text[id] = (text[id] || '') + s.textContent;
+                records[id] = (records[id] || []).concat(
+                    s.dataset.records ? s.dataset.records.split(' ') : []);
+            }
+        }
+        for (const id of Object.keys(text)) {
+            const a = document.getElementById(id);
+            let next = a && a.nextSibling;
+            while (next && next.classList && next.classList.contains('anchor')) {
+                next = next.nextSibling;
+            }
+            anchors[id] = Boolean(a && a.classList.contains('anchor') && a.textContent === ''
+                && next && next.dataset && next.dataset.corrections
+                && next.dataset.corrections.split(' ').includes(id)
+                && next.classList.contains('corr'));
+        }
+        return {text, records, anchors, whole: document.querySelector('.text').textContent};
+    }"""
+    )
+    (source_text,) = _texts(tables["sources"]).values()
+    assert found["whole"] == source_text, "a correction changed the text shown"
+    assert found["text"] == {cid: c["printed"] for cid, c in corrections.items()}
+    assert all(found["anchors"].values()), [k for k, ok in found["anchors"].items() if not ok]
+    # a correction inside a figure's quote keeps that figure's highlight on its characters
+    assert set(found["records"][CORRECTION_IN_FIGURE]) == {CORRECTED_FIGURE}
+    assert found["records"][CORRECTION_ALONE] == []
+    # every correction listed on a figure or event lies on that record's highlight
+    for df, key in ((tables["figures"], "figure_id"), (tables["events"], "event_id")):
+        for rid, ids in zip(df[key], df["correction_ids"], strict=True):
+            for cid in ids.split(";") if isinstance(ids, str) else []:
+                assert rid in found["records"][cid], (rid, cid)
+
+
+def test_following_a_correction_link_marks_the_printed_text(page, page_url, corrections, quotes):
+    page.goto(page_url)
+    table = page.locator("#corrections_table_1")
+    assert table.locator("tbody tr").count() == len(corrections)
+
+    _follow_row_link(page, CORRECTION_IN_FIGURE, "corrections_table_1")
+    assert page.evaluate(MARKED_TEXT) == corrections[CORRECTION_IN_FIGURE]["printed"] == "15. 5"
+    assert page.evaluate(MARKED_IN_VIEW), "the marked correction is not scrolled into view"
+    assert page.inner_text("#marked_status") == f"Marked: {CORRECTION_IN_FIGURE}"
+    current = table.locator("tr.current")
+    assert current.count() == 1 and CORRECTION_IN_FIGURE in current.inner_text()
+    popover = page.locator("#record_popover")
+    assert popover.is_visible()
+    marked_card = popover.locator(".card.is-marked")
+    assert marked_card.count() == 1 and CORRECTION_IN_FIGURE in marked_card.inner_text()
+
+    # a correction outside every quote is marked alone
+    _follow_row_link(page, CORRECTION_ALONE, "corrections_table_1")
+    assert page.evaluate(MARKED_TEXT) == corrections[CORRECTION_ALONE]["printed"]
+    assert page.evaluate(MARKED_IN_VIEW)
+    assert "United States" in popover.inner_text()
+
+    # the figure holding the first correction still marks its whole quote, correction included
+    _follow_row_link(page, CORRECTED_FIGURE)
+    assert page.evaluate(MARKED_TEXT) == quotes[CORRECTED_FIGURE]
+
+    # the corrections table sorts by line and filters like the others
+    line_header = table.locator("thead th", has_text="Line")
+    line_header.locator("button").click()
+    lines = [int(t) for t in table.locator("tbody tr td:nth-child(5)").all_inner_texts()]
+    assert lines == sorted(lines) and len(lines) == len(corrections)
+    page.fill('input[data-table="corrections_table_1"]', "heroin")
+    assert table.locator("tbody tr:visible").count() == 1
+    assert "1 of" in page.inner_text("#corrections_count_1")
+
+
+def test_popover_of_a_corrected_figure_shows_printed_and_corrected(page, page_url, corrections):
+    fix = corrections[CORRECTION_IN_FIGURE]
+    page.goto(page_url)
+    popover = page.locator("#record_popover")
+    segments = page.locator(f'.text .hl[data-records~="{CORRECTED_FIGURE}"]')
+    assert segments.count() >= 2  # the corrected "15. 5" and the rest of the quote
+
+    segments.first.focus()
+    assert segments.first.get_attribute("data-corrections") == CORRECTION_IN_FIGURE
+    assert popover.is_visible()
+    shown = popover.inner_text()
+    assert "15. 5" in shown and "15.5" in shown and CORRECTION_IN_FIGURE in shown
+    assert CORRECTED_FIGURE in shown
+    sentence = (
+        f'Correction {CORRECTION_IN_FIGURE}: printed "{fix["printed"]}" \u2192 '
+        f'"{fix["corrected"]}" \u2014 {fix["reason"]} '
+        f"(reported {fix['reported_on'].isoformat()} by {fix['reported_by']})"
+    )
+    assert sentence in shown
+    # the figure's card lists its correction ids, also on the segment no correction covers
+    segments.last.focus()
+    assert segments.last.get_attribute("data-corrections") is None
+    shown = popover.inner_text()
+    assert CORRECTION_IN_FIGURE in shown and "15.5" in shown
+
+    # a correction outside every quote shows its own popover when focused
+    page.locator(f'.text .corr[data-corrections="{CORRECTION_ALONE}"]').focus()
+    assert popover.is_visible()
+    assert "Unites States" in popover.inner_text() and "United States" in popover.inner_text()
+
+
+def test_page_without_corrections_still_renders(tables):
+    """Older callers pass no corrections: no marks, no corrections table, no error."""
+    html = provenance_page(
+        tables["sources"],
+        tables["figures"],
+        tables["events"],
+        tables["provenance"],
+        _texts(tables["sources"]),
+        _version(),
+    )
+    assert ' data-corrections="' not in html
+    assert "corrections_table_1" not in html
+    assert 'id="mex-cocaine-seized-1999"' in html
+
+
+def test_a_correction_off_its_printed_text_is_refused(tables):
+    changed = {name: df.copy() for name, df in tables.items()}
+    fixes = changed["corrections"]
+    fixes.loc[fixes["correction_id"] == CORRECTION_ALONE, "char_start"] += 1
+    with pytest.raises(ValueError, match=CORRECTION_ALONE):
+        _render(changed)
+
+    changed = {name: df.copy() for name, df in tables.items()}
+    figures = changed["figures"]
+    figures.loc[figures["figure_id"] == CORRECTED_FIGURE, "correction_ids"] = None
+    with pytest.raises(ValueError, match=CORRECTED_FIGURE):
+        _render(changed)
