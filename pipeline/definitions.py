@@ -1,10 +1,28 @@
-"""The one Dagster `Definitions` of the project (`dagster dev -m pipeline.definitions`)."""
+"""The one Dagster `Definitions` of the project (`dagster dev -m pipeline.definitions`).
+
+Without an explicit Layout the definitions read the project's raw/ and outputs/, or the
+folders named by the environment variables USMX_RAW_DIR and USMX_OUTPUTS_DIR when set: that
+is how a `dagster dev` or `dagster-daemon run` process (and the end-to-end test of the
+sensor) is pointed at other folders.
+"""
 
 from __future__ import annotations
+
+import os
 
 import dagster as dg
 
 from pipeline.assets import ALL_ASSETS, ALL_CHECKS, Layout
+from pipeline.automation import nightly_rebuild, raw_files_changed, rebuild_job
+
+LAYOUT_ENV = {"raw_dir": "USMX_RAW_DIR", "outputs_dir": "USMX_OUTPUTS_DIR"}
+
+
+def layout_from_environment() -> Layout:
+    """The default Layout, with each folder overridden by its environment variable if set."""
+    return Layout(
+        **{field: os.environ[var] for field, var in LAYOUT_ENV.items() if os.environ.get(var)}
+    )
 
 
 def build_definitions(layout: Layout | None = None) -> dg.Definitions:
@@ -12,7 +30,10 @@ def build_definitions(layout: Layout | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=ALL_ASSETS,
         asset_checks=ALL_CHECKS,
-        resources={"layout": layout or Layout()},
+        jobs=[rebuild_job],
+        sensors=[raw_files_changed],
+        schedules=[nightly_rebuild],
+        resources={"layout": layout or layout_from_environment()},
     )
 
 
