@@ -63,6 +63,8 @@ class AnchoredSource:
     claims: list[dict[str, Any]] = field(default_factory=list)
     corrections: list[dict[str, Any]] = field(default_factory=list)
     covered: list[tuple[Span, str]] = field(default_factory=list)  # (span, why it is covered)
+    uncovered: list[str] = field(default_factory=list)  # numerals nothing explains
+    used_published_positions: bool = False  # a published position chose among matches
 
 
 class _Reader:
@@ -111,14 +113,17 @@ class _Reader:
         chooses among exact matches. A quote no longer found is collected (None) so that
         every such record is reported at once; any other anchoring error stops at once."""
         hint = self.previous.get(str(entry.get("id")))
+        quote, prefix = str(entry["quote"]), str(entry.get("prefix") or "")
+        suffix = str(entry.get("suffix") or "")
         try:
-            return resolve_quote(
-                self.snapshot,
-                str(entry["quote"]),
-                str(entry.get("prefix") or ""),
-                str(entry.get("suffix") or ""),
-                hint=hint[0] if hint else None,
-            )
+            try:
+                return resolve_quote(self.snapshot, quote, prefix, suffix)
+            except AnchorError as exc:
+                if not hint or "occurs" not in str(exc):
+                    raise
+                span = resolve_quote(self.snapshot, quote, prefix, suffix, hint=hint[0])
+                self.out.used_published_positions = True
+                return span
         except AnchorError as exc:
             if "not in the source text" in str(exc) and "id" in entry:
                 self.lost.append((entry, hint))
@@ -547,22 +552,23 @@ def anchor_annotations(
 ) -> AnchoredSource:
     """Resolve and read every annotation of one source. `previous` maps record ids to the
     (char_start, line) they had in the published outputs: a hint among exact matches."""
-    return _Reader(snapshot, snapshot.annotations_path, previous or {}).read()
+    anchored = _Reader(snapshot, snapshot.annotations_path, previous or {}).read()
+    anchored.uncovered = uncovered_numerals(snapshot, anchored)
+    return anchored
 
 
-def published_positions(outputs: Path, source_id: str) -> dict[str, tuple[int, int]]:
-    """record id -> (char_start, line) from the published provenance table, if any."""
+def published_positions(outputs: Path) -> dict[str, dict[str, tuple[int, int]]]:
+    """source id -> record id -> (char_start, line), from the published provenance table."""
     path = outputs / "provenance.parquet"
     if not path.exists():
         return {}
     import pyarrow.parquet as pq
 
-    rows = pq.read_table(path, columns=["record_id", "source_id", "char_start", "line"])
-    return {
-        r["record_id"]: (r["char_start"], r["line"])
-        for r in rows.to_pylist()
-        if r["source_id"] == source_id
-    }
+    columns = ["record_id", "source_id", "char_start", "line"]
+    found: dict[str, dict[str, tuple[int, int]]] = {}
+    for r in pq.read_table(path, columns=columns).to_pylist():
+        found.setdefault(r["source_id"], {})[r["record_id"]] = (r["char_start"], r["line"])
+    return found
 
 
 def uncovered_numerals(snapshot: SourceSnapshot, anchored: AnchoredSource) -> list[str]:

@@ -21,11 +21,11 @@ import pandas as pd
 import pandera.errors
 
 from pipeline import tables
+from pipeline.anchor_cache import AnchorCache, source_key
 from pipeline.annotations import (
     AnchoredSource,
     anchor_annotations,
     published_positions,
-    uncovered_numerals,
 )
 from pipeline.errors import REPO_ROOT, display_path
 from pipeline.metadata import pandera_schema, table_defs
@@ -45,6 +45,7 @@ class Layout(dg.ConfigurableResource):
 
     raw_dir: str = str(RAW_DIR)
     outputs_dir: str = str(OUTPUTS_DIR)
+    cache_dir: str = str(REPO_ROOT / ".cache")
 
 
 def markdown_preview(df: pd.DataFrame, rows: int = PREVIEW_ROWS) -> str:
@@ -142,15 +143,32 @@ TABLE_CODE = (
 def anchored_annotations(
     context: dg.AssetExecutionContext, layout: Layout, source_snapshots: list[SourceSnapshot]
 ) -> list:
-    outputs = Path(layout.outputs_dir)
-    anchored = [
-        anchor_annotations(s, published_positions(outputs, s.source_id)) for s in source_snapshots
-    ]
+    positions = published_positions(Path(layout.outputs_dir))
+    cache = AnchorCache(Path(layout.cache_dir))
+    code = code_version(
+        *ANNOTATION_CODE,
+        "schemas/fields.yaml",
+        "pipeline/yaml_lines.py",
+        "pipeline/anchor_cache.py",
+    )
+    anchored, recomputed = [], []
+    for snapshot in source_snapshots:
+        previous = positions.get(snapshot.source_id, {})
+        plain, hinted = source_key(snapshot, code), source_key(snapshot, code, previous)
+        found = cache.get(plain) or cache.get(hinted)
+        if found is None:
+            found = anchor_annotations(snapshot, previous)
+            cache.put(hinted if found.used_published_positions else plain, found)
+            recomputed.append(snapshot.source_id)
+        anchored.append(found)
     context.add_output_metadata(
         {
             "figures": sum(len(a.figures) for a in anchored),
             "events": sum(len(a.events) for a in anchored),
-            **{f"sha256 {s.source_id}": s.sha256 for s in source_snapshots},
+            "sources re-anchored": len(recomputed),
+            "sources reused unchanged": len(anchored) - len(recomputed),
+            "re-anchored": ", ".join(recomputed[:20]) + (" …" if len(recomputed) > 20 else ""),
+            **{f"sha256 {s.source_id}": s.sha256 for s in source_snapshots[:20]},
         }
     )
     return anchored
@@ -165,14 +183,13 @@ def anchored_annotations(
 def every_numeral_is_explained(
     anchored_annotations: list[AnchoredSource], source_snapshots: list[SourceSnapshot]
 ) -> dg.AssetCheckResult:
-    problems = []
-    for snapshot, anchored in zip(source_snapshots, anchored_annotations, strict=True):
-        problems += [
-            f"{display_path(snapshot.text_path)}, {where} is in no figure, event, period or "
-            f"ignore entry of {anchored.annotation_file}; annotate it there, or add an ignore "
-            "entry with a reason"
-            for where in uncovered_numerals(snapshot, anchored)
-        ]
+    problems = [
+        f"{display_path(snapshot.text_path)}, {where} is in no figure, event, period or "
+        f"ignore entry of {anchored.annotation_file}; annotate it there, or add an ignore "
+        "entry with a reason"
+        for snapshot, anchored in zip(source_snapshots, anchored_annotations, strict=True)
+        for where in anchored.uncovered
+    ]
     return _result(problems)
 
 

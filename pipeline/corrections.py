@@ -56,7 +56,17 @@ def read_corrections(snapshot: SourceSnapshot) -> list[Correction]:
                 path, f"the id '{c.correction_id}' is used twice", "give each its own id",
                 line=c.line, record=c.correction_id,
             )  # fmt: skip
-    return sorted(found, key=lambda c: c.span.start)
+    found.sort(key=lambda c: c.span.start)
+    for before, after in zip(found, found[1:], strict=False):
+        if after.overlaps(before.span):
+            raise BuildError(
+                path,
+                f"it overlaps correction '{before.correction_id}' (line {before.line})",
+                "merge the two into one correction",
+                line=after.line,
+                record=after.correction_id,
+            )
+    return found
 
 
 def _read_one(snapshot: SourceSnapshot, path: Path, entry: dict) -> Correction:
