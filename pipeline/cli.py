@@ -78,6 +78,7 @@ def build(
     layout = Layout(
         **({"raw_dir": str(raw_dir)} if raw_dir else {}),
         **({"outputs_dir": str(outputs_dir)} if outputs_dir else {}),
+        **({"cache_dir": os.environ["USMX_CACHE_DIR"]} if os.environ.get("USMX_CACHE_DIR") else {}),
     )
     defs = build_definitions(layout)
     job = defs.resolve_implicit_global_asset_job_def()

@@ -1,7 +1,8 @@
 """The one Dagster `Definitions` of the project (`dagster dev -m pipeline.definitions`).
 
 Without an explicit Layout the definitions read the project's raw/ and outputs/, or the
-folders named by the environment variables USMX_RAW_DIR and USMX_OUTPUTS_DIR when set: that
+folders named by the environment variables USMX_RAW_DIR, USMX_OUTPUTS_DIR and
+USMX_CACHE_DIR when set: that
 is how a `dagster dev` or `dagster-daemon run` process (and the end-to-end test of the
 sensor) is pointed at other folders.
 """
@@ -15,7 +16,11 @@ import dagster as dg
 from pipeline.assets import ALL_ASSETS, ALL_CHECKS, Layout
 from pipeline.automation import nightly_rebuild, raw_files_changed, rebuild_job
 
-LAYOUT_ENV = {"raw_dir": "USMX_RAW_DIR", "outputs_dir": "USMX_OUTPUTS_DIR"}
+LAYOUT_ENV = {
+    "raw_dir": "USMX_RAW_DIR",
+    "outputs_dir": "USMX_OUTPUTS_DIR",
+    "cache_dir": "USMX_CACHE_DIR",
+}
 
 
 def layout_from_environment() -> Layout:

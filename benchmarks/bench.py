@@ -1,0 +1,698 @@
+"""Benchmark of the build: import floor, real dataset, synthetic corpus, explain, executors.
+
+    .venv/bin/python benchmarks/bench.py                      # N = 1, 10, 100, 1000; 3 runs
+    .venv/bin/python benchmarks/bench.py --sizes 1,10 --repeats 1 --json /tmp/r.json
+    .venv/bin/python benchmarks/bench.py --quick               # N = 1, 2; 1 run (smoke test)
+
+Every measured command runs in a fresh process started here; its wall time is taken around
+the process and its peak RSS is the kernel's high-water mark returned by wait4() for that
+process (on Linux, the largest resident set of the process or of any descendant it reaped).
+Each timing is the median of several runs, with min and max. All the files the benchmark
+makes (copies of raw/, the synthetic corpus, outputs, Dagster instances) are in one
+temporary folder, removed at the end unless --keep; the project's raw/ and outputs/ are only
+read. The figures are printed as a markdown table and written as JSON (--json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import importlib.util
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, packages_distributions, version
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+if str(ROOT / "benchmarks") not in sys.path:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+
+PY = sys.executable
+REAL_RAW = ROOT / "raw"
+FLOOR_IMPORTS = "import dagster, pandas, pyarrow, pandera.pandas, frictionless"
+EXPLAIN_ID = "mex-cocaine-seized-1999"
+INSTANCE_YAML = "telemetry:\n  enabled: false\n"
+PACKAGES = ("dagster", "pandas", "pyarrow", "pandera", "frictionless", "numpy", "PyYAML")
+DEFAULT_SIZES = (1, 10, 100, 1000)
+QUICK_SIZES = (1, 2)
+MIB = 1024 * 1024
+TARGETS = {
+    "cold_over_floor": 1.5,
+    "n1000_wall_s": 120.0,
+    "n1000_peak_rss_mib": 2048.0,
+    "growth_100_1000": 1.1,
+    "incremental_over_full_n1000": 0.10,
+    "explain_over_floor": 1.5,
+}
+
+
+class BenchError(RuntimeError):
+    """A measured command failed; the benchmark stops and says which."""
+
+
+# --- running one command ---------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    command: list[str]
+    wall_s: float
+    peak_rss_mib: float
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run(command: list[str], env: dict[str, str], timeout: float | None = None) -> Run:
+    """Run one command in a fresh process; wall time around it, peak RSS from wait4().
+
+    Output goes to temporary files (not pipes), so the child never blocks on a full pipe
+    while we wait for it. ru_maxrss is in KiB on Linux."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=err)
+        timer = threading.Timer(timeout, proc.kill) if timeout else None
+        if timer:
+            timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            if timer:
+                timer.cancel()
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return Run(
+            command,
+            wall,
+            usage.ru_maxrss / 1024,
+            proc.returncode,
+            out.read().decode("utf-8", "replace"),
+            err.read().decode("utf-8", "replace"),
+        )
+
+
+def run_ok(command: list[str], env: dict[str, str], timeout: float | None = None) -> Run:
+    result = run(command, env, timeout)
+    if result.returncode != 0:
+        tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-15:])
+        raise BenchError(
+            f"`{' '.join(command)}` exited with {result.returncode} after "
+            f"{result.wall_s:.1f} s:\n{tail}"
+        )
+    return result
+
+
+def child_env(home: Path | None = None, **extra: str) -> dict[str, str]:
+    """The environment of a measured command: its own Dagster instance, telemetry off, and
+    none of the project's USMX_* switches (fault injection, folders) from the caller."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("USMX_") and k != "DAGSTER_HOME"}
+    env["DAGSTER_DISABLE_TELEMETRY"] = "1"
+    env["PYTHONUNBUFFERED"] = "1"
+    if home is not None:
+        home.mkdir(parents=True, exist_ok=True)
+        (home / "dagster.yaml").write_text(INSTANCE_YAML, encoding="utf-8")
+        env["DAGSTER_HOME"] = str(home)
+        env["USMX_CACHE_DIR"] = str(home / "cache")  # a new home starts with a cold cache
+    env.update(extra)
+    return env
+
+
+def build_cmd(raw: Path, outputs: Path) -> list[str]:
+    return [PY, "-m", "pipeline", "build", "--raw", str(raw), "--outputs", str(outputs)]
+
+
+# --- figures ---------------------------------------------------------------------------
+
+
+def summary(values: list[float]) -> dict[str, Any]:
+    return {
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+        "runs": [round(v, 4) for v in values],
+    }
+
+
+def stats(runs: list[Run]) -> dict[str, Any]:
+    return {
+        "wall_s": summary([r.wall_s for r in runs]),
+        "peak_rss_mib": summary([r.peak_rss_mib for r in runs]),
+    }
+
+
+def fit_exponent(points: list[tuple[float, float]]) -> float | None:
+    """Least-squares slope of log(time) against log(N): 1.0 is linear growth."""
+    points = [(n, t) for n, t in points if n > 0 and t > 0]
+    if len({n for n, _ in points}) < 2:
+        return None
+    xs = [math.log(n) for n, _ in points]
+    ys = [math.log(t) for _, t in points]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    sxx = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def built_rows(stdout: str) -> dict[str, int]:
+    """The row counts printed by `python -m pipeline build` ("Built ...: claims 4, ...")."""
+    found = re.search(r"Built .*?: (.*) rows \(Dagster run", stdout)
+    if not found:
+        return {}
+    return {name: int(count) for name, count in re.findall(r"(\w+) (\d+)", found.group(1))}
+
+
+def tree_digest(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# --- machine ---------------------------------------------------------------------------
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError:
+        return ""
+
+
+def machine() -> dict[str, Any]:
+    cpuinfo = _read("/proc/cpuinfo")
+    model = re.search(r"^model name\s*:\s*(.*)$", cpuinfo, re.MULTILINE)
+    meminfo = re.search(r"^MemTotal:\s*(\d+) kB", _read("/proc/meminfo"), re.MULTILINE)
+    cpu_max = _read("/sys/fs/cgroup/cpu.max").split()
+    cgroup_cpus = (
+        int(cpu_max[0]) / int(cpu_max[1]) if len(cpu_max) == 2 and cpu_max[0] != "max" else None
+    )
+    mem_max = _read("/sys/fs/cgroup/memory.max").strip()
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = None
+    return {
+        "cpu_model": model.group(1).strip() if model else platform.processor() or None,
+        "logical_cpus": os.cpu_count(),
+        "usable_cpus": len(os.sched_getaffinity(0)),
+        "cgroup_cpu_limit": cgroup_cpus,
+        "memory_gib": round(int(meminfo.group(1)) / MIB, 1) if meminfo else None,
+        "cgroup_memory_limit_gib": round(int(mem_max) / 1024**3, 1) if mem_max.isdigit() else None,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "python_executable": PY,
+        "packages": versions,
+        "date_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+# --- the measurements ------------------------------------------------------------------
+
+
+def measure_floor(work: Path, runs: int) -> dict[str, Any]:
+    env = child_env(work / "home-floor")
+    results = [run_ok([PY, "-c", FLOOR_IMPORTS], env) for _ in range(runs)]
+    log(f"import floor: {statistics.median(r.wall_s for r in results):.2f} s")
+    return {"command": f'python -c "{FLOOR_IMPORTS}"', **stats(results)}
+
+
+def build_series(
+    raw: Path, correct: Path, work: Path, repeats: int, label: str, timeout: float | None
+) -> dict[str, Any]:
+    """Per repeat, on a fresh outputs/ and a fresh Dagster instance: a cold build, a build
+    with nothing changed, then one correction added to `correct` and a build again. The
+    correction is taken back afterwards, so every repeat starts from the same raw/."""
+    from corpus import add_correction
+
+    cold, same, incremental = [], [], []
+    identical, rows_cold, rows_incremental = True, {}, {}
+    outputs = work / "outputs"
+    for r in range(repeats):
+        shutil.rmtree(outputs, ignore_errors=True)
+        home = work / f"dagster-home-{r}"
+        env = child_env(home)
+        cold.append(run_ok(build_cmd(raw, outputs), env, timeout))
+        rows_cold = built_rows(cold[-1].stdout)
+        before = tree_digest(outputs)
+        same.append(run_ok(build_cmd(raw, outputs), env, timeout))
+        identical = identical and tree_digest(outputs) == before
+        previous = add_correction(correct, suffix="-bench")
+        try:
+            incremental.append(run_ok(build_cmd(raw, outputs), env, timeout))
+        finally:
+            (correct / "corrections.yaml").write_bytes(previous)
+        rows_incremental = built_rows(incremental[-1].stdout)
+        shutil.rmtree(home, ignore_errors=True)
+        log(
+            f"{label} repeat {r + 1}/{repeats}: cold {cold[-1].wall_s:.2f} s "
+            f"({cold[-1].peak_rss_mib:.0f} MiB), no change {same[-1].wall_s:.2f} s, "
+            f"one correction {incremental[-1].wall_s:.2f} s"
+        )
+    records = rows_cold.get("figures", 0) + rows_cold.get("events", 0)
+    return {
+        "records": records,
+        "rows": rows_cold,
+        "cold": stats(cold),
+        "no_change": {**stats(same), "outputs_unchanged": identical},
+        "incremental": {
+            **stats(incremental),
+            "corrections_added": rows_incremental.get("corrections", 0)
+            - rows_cold.get("corrections", 0),
+        },
+    }
+
+
+PROBE = """
+import sys
+before = set(sys.modules)
+import json, runpy
+sys.argv = ["pipeline", *json.loads(sys.argv[1])]
+try:
+    runpy.run_module("pipeline", run_name="__main__", alter_sys=True)
+except SystemExit:
+    pass
+mods = sorted(m for m in set(sys.modules) - before if m.split(".")[0] != "pipeline")
+print("MODULES=" + json.dumps(mods))
+"""
+
+IMPORT_ALL = """
+import importlib, json, sys
+for name in json.loads(open(sys.argv[1], encoding="utf-8").read()):
+    try:
+        importlib.import_module(name)
+    except Exception:
+        pass
+"""
+
+
+def measure_explain(raw: Path, outputs: Path, work: Path, runs: int) -> dict[str, Any]:
+    """`explain <id>` in a fresh process, and the import floor of what it imports: a fresh
+    process importing every module (standard library included) that explain loads, other
+    than the project's own, found by running explain once under a probe."""
+    env = child_env(work / "home-explain")
+    args = ["explain", EXPLAIN_ID, "--outputs", str(outputs), "--raw", str(raw)]
+    probe = run_ok([PY, "-c", PROBE, json.dumps(args)], env)
+    modules = json.loads(probe.stdout.rsplit("MODULES=", 1)[1])
+    listing = work / "explain-modules.json"
+    listing.write_text(json.dumps(modules), encoding="utf-8")
+    explain = [run_ok([PY, "-m", "pipeline", *args], env) for _ in range(runs)]
+    floor = [run_ok([PY, "-c", IMPORT_ALL, str(listing)], env) for _ in range(runs)]
+    installed = packages_distributions()  # top-level import name -> distributions
+    third_party = sorted({m.split(".")[0] for m in modules} & set(installed) - {"pipeline"})
+    log(
+        f"explain: {statistics.median(r.wall_s for r in explain):.2f} s; the floor of its "
+        f"imports: {statistics.median(r.wall_s for r in floor):.2f} s"
+    )
+    return {
+        "command": f"python -m pipeline explain {EXPLAIN_ID} --outputs ... --raw ...",
+        **stats(explain),
+        "import_floor": {
+            "modules": len(modules),
+            "third_party_packages": third_party,
+            **stats(floor),
+        },
+    }
+
+
+def measure_real(work: Path, repeats: int, cheap_runs: int, timeout: float | None) -> dict:
+    """The project's raw/ (copied: the correction is added to the copy), built and rebuilt."""
+    raw = work / "raw"
+    shutil.copytree(REAL_RAW, raw)
+    for path in raw.rglob("*"):
+        path.chmod(0o644 if path.is_file() else 0o755)
+    source = next(p for p in sorted(raw.iterdir()) if (p / "source.yaml").exists())
+    series = build_series(raw, source, work, repeats, "real dataset", timeout)
+    # explain reads the outputs of a build of this raw/ (rebuilt: the last build of the
+    # series carried the benchmark's correction, since taken back).
+    run_ok(build_cmd(raw, work / "outputs"), child_env(work / "home-last"), timeout)
+    series["explain"] = measure_explain(raw, work / "outputs", work, cheap_runs)
+    return series
+
+
+def measure_corpus(
+    n: int, seed: int, work: Path, repeats: int, timeout: float | None
+) -> dict[str, Any]:
+    from corpus import generate
+
+    start = time.perf_counter()
+    made = generate(work / "raw", n, seed)
+    generated = time.perf_counter() - start
+    log(f"N={n}: generated {made['bytes'] / MIB:.1f} MiB of text in {generated:.1f} s")
+    correct = work / "raw" / made["source_ids"][n // 2]
+    series = build_series(work / "raw", correct, work, repeats, f"N={n}", timeout)
+    cold = series["cold"]["wall_s"]["median"]
+    return {
+        "n": n,
+        "text_bytes": made["bytes"],
+        "generate_s": round(generated, 3),
+        "changed_numerals": made["changed_numerals"],
+        **series,
+        "records_per_s": series["records"] / cold,
+        "no_change_over_cold": series["no_change"]["wall_s"]["median"] / cold,
+        "incremental_over_cold": series["incremental"]["wall_s"]["median"] / cold,
+    }
+
+
+def measure_executors(
+    n: int, raw: Path, work: Path, repeats: int, cores: int, timeout: float | None
+) -> dict[str, Any]:
+    """The corpus of N sources materialized by `dagster asset materialize` on the project's
+    definitions (pointed at the corpus by USMX_RAW_DIR / USMX_OUTPUTS_DIR), once with the
+    in-process executor and once with Dagster's multiprocess executor, cold each time."""
+    dagster = str(Path(PY).parent / "dagster")
+    configs = {
+        "in_process": {"execution": {"config": {"in_process": {}}}},
+        "multiprocess": {"execution": {"config": {"multiprocess": {"max_concurrent": cores}}}},
+    }
+    found: dict[str, list[Run]] = {name: [] for name in configs}
+    outputs = work / "outputs-executors"
+    for r in range(repeats):
+        for name, config in configs.items():
+            shutil.rmtree(outputs, ignore_errors=True)
+            home = work / f"dagster-home-{name}-{r}"
+            env = child_env(home, USMX_RAW_DIR=str(raw), USMX_OUTPUTS_DIR=str(outputs))
+            command = [
+                dagster, "asset", "materialize", "--select", "*",
+                "-m", "pipeline.definitions", "--config-json", json.dumps(config),
+            ]  # fmt: skip
+            found[name].append(run_ok(command, env, timeout))
+            if not (outputs / "datapackage.json").exists():
+                raise BenchError(f"`dagster asset materialize` ({name}) published nothing")
+            shutil.rmtree(home, ignore_errors=True)
+        log(
+            f"executors at N={n}, repeat {r + 1}/{repeats}: in-process "
+            f"{found['in_process'][-1].wall_s:.2f} s, multiprocess "
+            f"{found['multiprocess'][-1].wall_s:.2f} s"
+        )
+    inproc, multi = stats(found["in_process"]), stats(found["multiprocess"])
+    return {
+        "n": n,
+        "max_concurrent": cores,
+        "command": "dagster asset materialize --select '*' -m pipeline.definitions "
+        '--config-json \'{"execution": {"config": {<executor>: ...}}}\'',
+        "in_process": inproc,
+        "multiprocess": multi,
+        "speedup": inproc["wall_s"]["median"] / multi["wall_s"]["median"],
+    }
+
+
+def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    real, corpus = results["real"], results["corpus"]
+    big = corpus.get("1000")
+    rows = [
+        ("cold build of the real dataset / import floor", real["cold_over_floor"], "x",
+         TARGETS["cold_over_floor"]),
+        ("N=1000: cold build wall time", big and big["cold"]["wall_s"]["median"], "s",
+         TARGETS["n1000_wall_s"]),
+        ("N=1000: cold build peak RSS", big and big["cold"]["peak_rss_mib"]["max"], "MiB",
+         TARGETS["n1000_peak_rss_mib"]),
+        ("growth exponent of build time, N=100 to N=1000",
+         results["growth"]["exponent_100_1000"], "", TARGETS["growth_100_1000"]),
+        ("N=1000: one correction rebuild / full build", big and big["incremental_over_cold"],
+         "x", TARGETS["incremental_over_full_n1000"]),
+        ("explain / import floor of its imports", real["explain"]["over_floor"], "x",
+         TARGETS["explain_over_floor"]),
+    ]  # fmt: skip
+    return [
+        {
+            "target": name,
+            "measured": value,
+            "unit": unit,
+            "limit": limit,
+            "met": None if value is None else bool(value <= limit),
+        }
+        for name, value, unit, limit in rows
+    ]
+
+
+# --- the report ------------------------------------------------------------------------
+
+
+def _n(value: float | None, digits: int = 2) -> str:
+    return "—" if value is None else f"{value:,.{digits}f}"
+
+
+def _timing(s: dict[str, Any]) -> str:
+    w = s["wall_s"]
+    return f"{w['median']:.2f} ({w['min']:.2f}–{w['max']:.2f})"
+
+
+def _rss(s: dict[str, Any]) -> str:
+    m = s["peak_rss_mib"]
+    return f"{m['median']:.0f} ({m['min']:.0f}–{m['max']:.0f})"
+
+
+def report(results: dict[str, Any]) -> str:
+    m, s = results["machine"], results["settings"]
+    floor = results["import_floor"]["wall_s"]["median"]
+    real = results["real"]
+    out = ["# Build benchmark", ""]
+    out.append(
+        f"Machine: {m['cpu_model']}; {m['usable_cpus']} usable of {m['logical_cpus']} logical "
+        f"CPUs; {m['memory_gib']} GiB RAM; Python {m['python']}; "
+        + ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v)
+        + f". {m['platform']}. {m['date_utc']}."
+    )
+    out.append(
+        f"Runs: {s['repeats']} per build, {s['cheap_runs']} per import floor and explain; "
+        f"seed {s['seed']}. Times are wall seconds, median (min–max); peak RSS in MiB."
+    )
+    out += ["", "## Real dataset (raw/, 1 source)", ""]
+    out.append("| measurement | wall s | peak RSS MiB | ratio |")
+    out.append("|---|---|---|---|")
+    out.append(
+        f"| import floor (`{FLOOR_IMPORTS}`) | {_timing(results['import_floor'])} | "
+        f"{_rss(results['import_floor'])} | 1.00 |"
+    )
+    out.append(
+        f"| cold build ({real['records']} records) | {_timing(real['cold'])} | "
+        f"{_rss(real['cold'])} | {_n(real['cold_over_floor'])} × import floor |"
+    )
+    unchanged = "outputs byte-identical" if real["no_change"]["outputs_unchanged"] else "CHANGED"
+    out.append(
+        f"| no-change rebuild | {_timing(real['no_change'])} | {_rss(real['no_change'])} | "
+        f"{_n(real['no_change']['wall_s']['median'] / floor)} × floor; {unchanged} |"
+    )
+    out.append(
+        f"| rebuild after one correction | {_timing(real['incremental'])} | "
+        f"{_rss(real['incremental'])} | "
+        f"{_n(real['incremental']['wall_s']['median'] / real['cold']['wall_s']['median'])} × "
+        "cold build |"
+    )
+    ex = real["explain"]
+    out.append(
+        f"| import floor of explain ({ex['import_floor']['modules']} modules: "
+        f"{', '.join(ex['import_floor']['third_party_packages'])} + stdlib) | "
+        f"{_timing(ex['import_floor'])} | {_rss(ex['import_floor'])} | 1.00 |"
+    )
+    out.append(
+        f"| `explain {EXPLAIN_ID}` | {_timing(ex)} | {_rss(ex)} | "
+        f"{_n(ex['over_floor'])} × its import floor |"
+    )
+    out += ["", "## Synthetic corpus", ""]
+    out.append(
+        "| N | text MiB | records | cold build s | peak RSS MiB | records/s | no-change s | "
+        "one correction s | correction / cold |"
+    )
+    out.append("|---|---|---|---|---|---|---|---|---|")
+    for c in results["corpus"].values():
+        out.append(
+            f"| {c['n']:,} | {c['text_bytes'] / MIB:.1f} | {c['records']:,} | "
+            f"{_timing(c['cold'])} | {_rss(c['cold'])} | {c['records_per_s']:,.0f} | "
+            f"{_timing(c['no_change'])} | {_timing(c['incremental'])} | "
+            f"{c['incremental_over_cold']:.2f} |"
+        )
+    g = results["growth"]
+    out += [
+        "",
+        f"Growth exponent of cold build time against N (1.0 is linear): N=100 to 1,000: "
+        f"{_n(g['exponent_100_1000'])}; two largest sizes ({g['largest_two']}): "
+        f"{_n(g['exponent_largest_two'])}; least squares over all sizes: {_n(g['exponent_all'])}.",
+    ]
+    ex_mp = results.get("executors")
+    if ex_mp:
+        out += ["", f"## Executors, N = {ex_mp['n']:,} (`dagster asset materialize`)", ""]
+        out.append("| executor | wall s | peak RSS MiB (largest process) |")
+        out.append("|---|---|---|")
+        out.append(f"| in-process | {_timing(ex_mp['in_process'])} | {_rss(ex_mp['in_process'])} |")
+        out.append(
+            f"| multiprocess (max_concurrent {ex_mp['max_concurrent']}) | "
+            f"{_timing(ex_mp['multiprocess'])} | {_rss(ex_mp['multiprocess'])} |"
+        )
+        out += ["", f"Speed-up of the multiprocess executor: {ex_mp['speedup']:.2f}×."]
+    out += ["", "## Targets", "", "| target | measured | limit | met |", "|---|---|---|---|"]
+    for t in results["targets"]:
+        met = {None: "not measured", True: "yes", False: "**no**"}[t["met"]]
+        unit = f" {t['unit']}" if t["unit"] not in ("", "x") else ("×" if t["unit"] else "")
+        measured = "—" if t["measured"] is None else f"{_n(t['measured'])}{unit}"
+        out.append(f"| {t['target']} | {measured} | ≤ {t['limit']:g}{unit} | {met} |")
+    return "\n".join(out)
+
+
+# --- main ------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="benchmarks/bench.py", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--sizes", help="corpus sizes N, comma-separated (default 1,10,100,1000)")
+    parser.add_argument("--repeats", type=int, help="runs of every build (default 3)")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=ROOT / "benchmarks" / "results.json",
+        help="where to write the figures (default benchmarks/results.json)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke test: N = 1, 2 and one run unless given; the executors are "
+        "compared on the largest N instead of N = 100",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic corpus")
+    parser.add_argument(
+        "--executors-n",
+        type=int,
+        default=100,
+        help="corpus size for in-process vs multiprocess (default 100; 0 skips)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=0,
+        help="kill a measured command after this many seconds (default: never)",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = parser.parse_args(argv)
+    default_sizes = QUICK_SIZES if args.quick else DEFAULT_SIZES
+    args.sizes = (
+        sorted({int(s) for s in args.sizes.split(",") if s.strip()})
+        if args.sizes
+        else list(default_sizes)
+    )
+    args.repeats = args.repeats or (1 if args.quick else 3)
+    if args.quick and args.executors_n:
+        args.executors_n = max(args.sizes)
+    if args.repeats < 1 or not args.sizes or min(args.sizes) < 1:
+        parser.error("--repeats and every size must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    timeout = args.timeout or None
+    cheap_runs = max(args.repeats, 3 if args.quick else 5)
+    cores = len(os.sched_getaffinity(0))
+    work = Path(tempfile.mkdtemp(prefix="usmx-bench-"))
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "settings": {
+            "sizes": args.sizes,
+            "repeats": args.repeats,
+            "cheap_runs": cheap_runs,
+            "seed": args.seed,
+            "quick": args.quick,
+            "executors_n": args.executors_n,
+            "peak_rss": "ru_maxrss from wait4() of each measured process (Linux: the largest "
+            "resident set of the process or any descendant it reaped), in MiB",
+        },
+        "targets_definition": TARGETS,
+    }
+    try:
+        log(f"working in {work}")
+        results["import_floor"] = measure_floor(work, cheap_runs)
+        floor = results["import_floor"]["wall_s"]["median"]
+        real = measure_real(work / "real", args.repeats, cheap_runs, timeout)
+        real["cold_over_floor"] = real["cold"]["wall_s"]["median"] / floor
+        real["explain"]["over_floor"] = (
+            real["explain"]["wall_s"]["median"]
+            / real["explain"]["import_floor"]["wall_s"]["median"]
+        )
+        results["real"] = real
+        results["corpus"] = {}
+        for n in args.sizes:
+            folder = work / f"corpus-{n}"
+            results["corpus"][str(n)] = measure_corpus(n, args.seed, folder, args.repeats, timeout)
+            if n != args.executors_n and not args.keep:
+                shutil.rmtree(folder, ignore_errors=True)
+        points = [(c["n"], c["cold"]["wall_s"]["median"]) for c in results["corpus"].values()]
+        by_n = dict(points)
+        largest = sorted(by_n)[-2:]
+        results["growth"] = {
+            "exponent_100_1000": fit_exponent([(n, by_n[n]) for n in (100, 1000) if n in by_n])
+            if {100, 1000} <= set(by_n)
+            else None,
+            "largest_two": largest,
+            "exponent_largest_two": fit_exponent([(n, by_n[n]) for n in largest]),
+            "exponent_all": fit_exponent(points),
+            "points": points,
+        }
+        if args.executors_n:
+            folder = work / f"corpus-{args.executors_n}"
+            if not (folder / "raw").exists():
+                from corpus import generate
+
+                generate(folder / "raw", args.executors_n, args.seed)
+            results["executors"] = measure_executors(
+                args.executors_n, folder / "raw", folder, args.repeats, cores, timeout
+            )
+        results["targets"] = evaluate_targets(results)
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if args.keep:
+            log(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    text = report(results)
+    print(text)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    log(f"figures written to {args.json}")
+    return 0
+
+
+def _ensure_environment() -> None:
+    """Run by a Python without the project's packages (e.g. `python3 benchmarks/bench.py` on
+    a clean clone): create or update .venv from the lock as dev.py does, and run there."""
+    if importlib.util.find_spec("dagster") is not None:
+        return
+    import dev
+
+    dev.ensure_environment()
+    os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), str(Path(__file__).resolve()), *sys.argv[1:]])
+
+
+if __name__ == "__main__":
+    _ensure_environment()
+    sys.exit(main())
