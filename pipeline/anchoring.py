@@ -82,7 +82,7 @@ def closest_candidate(snapshot: SourceSnapshot, quote: str) -> Candidate | None:
         if edge(a) and edge(b)
     )
     r, _, a, b = max(windows, default=(best[0], 0, lo, lo + len(quote)))
-    return Candidate(number, line[a:b], r)
+    return Candidate(number, line[a:b].strip(), r)
 
 
 def closest_line(snapshot: SourceSnapshot, quote: str) -> str:

@@ -138,11 +138,12 @@ class _Reader:
             entry, hint = self.lost[0]
             best = closest_candidate(self.snapshot, str(entry["quote"]))
             old = f", it was at line {hint[1]}" if hint else ""
+            edit = f', or, if it says the same, change it to "{best.text}"' if best else ""
             raise self.fail(
                 entry,
                 f'the quote "{entry["quote"]}" is not in the source text{old} '
                 f"(closest: {best or 'nothing similar'})",
-                "copy the quote exactly from source.txt",
+                f"copy the quote exactly from source.txt{edit}",
             )
         lines = []
         for entry, hint in self.lost:

@@ -73,6 +73,8 @@ def test_missing_quote(raw_copy, outputs_before, capsys):
     msg = run_build(raw_copy, outputs_before, capsys)
     assert f"{SOURCE_ID}/annotations.yaml, line {line}, record '{fid}'" in msg
     assert "is not in the source text" in msg and "copy the quote" in msg
+    assert "it was at line 22" in msg  # the published position of the record
+    assert 'change it to "Three successful Binational Conferences"' in msg
 
 
 def test_ambiguous_quote(raw_copy, outputs_before, capsys):

@@ -112,6 +112,7 @@ def test_benchmark_script_runs_at_n_2(tmp_path: Path):
     results = json.loads(out.read_text(encoding="utf-8"))
     assert {"machine", "settings", "import_floor", "real", "corpus", "growth", "executors",
             "targets"} <= set(results)  # fmt: skip
+    assert results["complete"] is True
     assert results["machine"]["cpu_model"] and results["machine"]["python"]
     real = results["real"]
     for key in ("cold", "no_change", "incremental", "explain"):
