@@ -626,10 +626,17 @@ def main(argv: list[str] | None = None) -> int:
             "resident set of the process or any descendant it reaped), in MiB",
         },
         "targets_definition": TARGETS,
+        "complete": False,
     }
+
+    def save() -> None:  # after every stage, so an interrupted run still leaves its figures
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+
     try:
         log(f"working in {work}")
         results["import_floor"] = measure_floor(work, cheap_runs)
+        save()
         floor = results["import_floor"]["wall_s"]["median"]
         real = measure_real(work / "real", args.repeats, cheap_runs, timeout)
         real["cold_over_floor"] = real["cold"]["wall_s"]["median"] / floor
@@ -639,9 +646,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         results["real"] = real
         results["corpus"] = {}
+        save()
         for n in args.sizes:
             folder = work / f"corpus-{n}"
             results["corpus"][str(n)] = measure_corpus(n, args.seed, folder, args.repeats, timeout)
+            save()
             if n != args.executors_n and not args.keep:
                 shutil.rmtree(folder, ignore_errors=True)
         points = [(c["n"], c["cold"]["wall_s"]["median"]) for c in results["corpus"].values()]
@@ -666,7 +675,10 @@ def main(argv: list[str] | None = None) -> int:
                 args.executors_n, folder / "raw", folder, args.repeats, cores, timeout
             )
         results["targets"] = evaluate_targets(results)
+        results["complete"] = True
     except BenchError as exc:
+        results["error"] = str(exc)
+        save()
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
@@ -674,10 +686,8 @@ def main(argv: list[str] | None = None) -> int:
             log(f"kept {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
-    text = report(results)
-    print(text)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(report(results))
+    save()
     log(f"figures written to {args.json}")
     return 0
 
