@@ -8,9 +8,9 @@ Every measured command runs in a fresh process started here; its wall time is ta
 the process and its peak RSS is the kernel's high-water mark returned by wait4() for that
 process (on Linux, the largest resident set of the process or of any descendant it reaped).
 Each timing is the median of several runs, with min and max. All the files the benchmark
-makes (copies of raw/, the synthetic corpus, outputs, Dagster instances) are in one
-temporary folder, removed at the end unless --keep; the project's raw/ and outputs/ are only
-read. The figures are printed as a markdown table and written as JSON (--json).
+makes (copies of raw/, the synthetic corpus, outputs, Dagster instances, anchor caches)
+are in one temporary folder, removed at the end unless --keep; the project's raw/ and
+outputs/ are only read. The figures are printed as a markdown table and written as JSON (--json).
 """
 
 from __future__ import annotations
@@ -121,8 +121,10 @@ def run_ok(command: list[str], env: dict[str, str], timeout: float | None = None
 
 
 def child_env(home: Path | None = None, **extra: str) -> dict[str, str]:
-    """The environment of a measured command: its own Dagster instance, telemetry off, and
-    none of the project's USMX_* switches (fault injection, folders) from the caller."""
+    """The environment of a measured command: its own Dagster instance and its own anchor
+    cache (USMX_CACHE_DIR), both in `home`, telemetry off, and none of the project's USMX_*
+    switches (fault injection, folders) from the caller. Nothing goes to the project's
+    .dagster_home/ or .cache/."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("USMX_") and k != "DAGSTER_HOME"}
     env["DAGSTER_DISABLE_TELEMETRY"] = "1"
     env["PYTHONUNBUFFERED"] = "1"
@@ -190,6 +192,18 @@ def tree_digest(folder: Path) -> str:
     return digest.hexdigest()
 
 
+def code_fingerprint() -> str:
+    """sha256 of the code and schemas a build runs (pipeline/, schemas/, pyproject.toml), so
+    the report can say whether they changed while the benchmark ran."""
+    digest = hashlib.sha256()
+    files = [*sorted((ROOT / "pipeline").rglob("*.py")), *sorted((ROOT / "schemas").rglob("*"))]
+    for path in [*files, ROOT / "pyproject.toml"]:
+        if path.is_file():
+            digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
@@ -247,9 +261,11 @@ def measure_floor(work: Path, runs: int) -> dict[str, Any]:
 def build_series(
     raw: Path, correct: Path, work: Path, repeats: int, label: str, timeout: float | None
 ) -> dict[str, Any]:
-    """Per repeat, on a fresh outputs/ and a fresh Dagster instance: a cold build, a build
-    with nothing changed, then one correction added to `correct` and a build again. The
-    correction is taken back afterwards, so every repeat starts from the same raw/."""
+    """Per repeat, on a fresh outputs/, a fresh Dagster instance and an empty anchor cache:
+    a cold build, a build with nothing changed, then one correction added to `correct` and
+    a build again (these two reuse the instance and the cache, as a maintainer's rebuild
+    does). The correction is taken back afterwards, so every repeat starts from the same
+    raw/."""
     from corpus import add_correction
 
     cold, same, incremental = [], [], []
@@ -483,8 +499,11 @@ def report(results: dict[str, Any]) -> str:
     )
     out.append(
         f"Runs: {s['repeats']} per build, {s['cheap_runs']} per import floor and explain; "
-        f"seed {s['seed']}. Times are wall seconds, median (min–max); peak RSS in MiB."
+        f"seed {s['seed']}. Times are wall seconds, median (min–max); peak RSS in MiB. "
+        f"Code (pipeline/, schemas/) sha256 {results['code']['sha256_at_start'][:12]}."
     )
+    if results["code"].get("changed_during_run"):
+        out.append("**WARNING: pipeline/ or schemas/ changed during the run; rerun.**")
     out += ["", "## Real dataset (raw/, 1 source)", ""]
     out.append("| measurement | wall s | peak RSS MiB | ratio |")
     out.append("|---|---|---|---|")
@@ -525,7 +544,7 @@ def report(results: dict[str, Any]) -> str:
     out.append("|---|---|---|---|---|---|---|---|---|")
     for c in results["corpus"].values():
         out.append(
-            f"| {c['n']:,} | {c['text_bytes'] / MIB:.1f} | {c['records']:,} | "
+            f"| {c['n']:,} | {c['text_bytes'] / MIB:.2f} | {c['records']:,} | "
             f"{_timing(c['cold'])} | {_rss(c['cold'])} | {c['records_per_s']:,.0f} | "
             f"{_timing(c['no_change'])} | {_timing(c['incremental'])} | "
             f"{c['incremental_over_cold']:.2f} |"
@@ -535,7 +554,9 @@ def report(results: dict[str, Any]) -> str:
         "",
         f"Growth exponent of cold build time against N (1.0 is linear): N=100 to 1,000: "
         f"{_n(g['exponent_100_1000'])}; two largest sizes ({g['largest_two']}): "
-        f"{_n(g['exponent_largest_two'])}; least squares over all sizes: {_n(g['exponent_all'])}.",
+        f"{_n(g['exponent_largest_two'])}; least squares over all sizes: {_n(g['exponent_all'])}; "
+        f"N=100 to 1,000 net of the N=1 build time (the fixed cost): "
+        f"{_n(g['exponent_100_1000_net_of_n1'])}.",
     ]
     ex_mp = results.get("executors")
     if ex_mp:
@@ -552,7 +573,8 @@ def report(results: dict[str, Any]) -> str:
     for t in results["targets"]:
         met = {None: "not measured", True: "yes", False: "**no**"}[t["met"]]
         unit = f" {t['unit']}" if t["unit"] not in ("", "x") else ("×" if t["unit"] else "")
-        measured = "—" if t["measured"] is None else f"{_n(t['measured'])}{unit}"
+        digits = 0 if t["unit"] == "MiB" else 2
+        measured = "—" if t["measured"] is None else f"{_n(t['measured'], digits)}{unit}"
         out.append(f"| {t['target']} | {measured} | ≤ {t['limit']:g}{unit} | {met} |")
     return "\n".join(out)
 
@@ -624,8 +646,12 @@ def main(argv: list[str] | None = None) -> int:
             "executors_n": args.executors_n,
             "peak_rss": "ru_maxrss from wait4() of each measured process (Linux: the largest "
             "resident set of the process or any descendant it reaped), in MiB",
+            "state": "every repeat of a build series starts with no outputs, a new "
+            "DAGSTER_HOME and an empty anchor cache (USMX_CACHE_DIR), all in the temporary "
+            "folder; its no-change and one-correction builds reuse them",
         },
         "targets_definition": TARGETS,
+        "code": {"sha256_at_start": code_fingerprint()},
         "complete": False,
     }
 
@@ -663,6 +689,13 @@ def main(argv: list[str] | None = None) -> int:
             "largest_two": largest,
             "exponent_largest_two": fit_exponent([(n, by_n[n]) for n in largest]),
             "exponent_all": fit_exponent(points),
+            # the same without the fixed cost of a build (the N=1 build): the growth of the
+            # part of the time that depends on N
+            "exponent_100_1000_net_of_n1": fit_exponent(
+                [(n, by_n[n] - by_n[1]) for n in (100, 1000)]
+            )
+            if {1, 100, 1000} <= set(by_n)
+            else None,
             "points": points,
         }
         if args.executors_n:
@@ -675,6 +708,11 @@ def main(argv: list[str] | None = None) -> int:
                 args.executors_n, folder / "raw", folder, args.repeats, cores, timeout
             )
         results["targets"] = evaluate_targets(results)
+        code = results["code"]
+        code["sha256_at_end"] = code_fingerprint()
+        code["changed_during_run"] = code["sha256_at_end"] != code["sha256_at_start"]
+        if code["changed_during_run"]:
+            log("WARNING: pipeline/ or schemas/ changed while the benchmark ran")
         results["complete"] = True
     except BenchError as exc:
         results["error"] = str(exc)
