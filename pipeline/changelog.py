@@ -63,23 +63,43 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _candidates(old: pd.DataFrame, new: pd.DataFrame, columns: list[str]) -> pd.Index:
+    """Ids (the index) of the rows that may differ in `columns`: a vectorized first pass, so
+    the exact cell-by-cell comparison below runs on those rows only. It may keep rows that
+    turn out equal (different dtypes of one value), never drop one that differs."""
+    differs = pd.Series(False, index=old.index)
+    for column in columns:
+        a, b = old[column].astype(object), new[column].astype(object)
+        a, b = a.where(a.notna(), None), b.where(b.notna(), None)
+        try:
+            same = (a == b) | (a.isna() & b.isna())
+        except (TypeError, ValueError):
+            same = pd.Series(False, index=old.index)
+        differs |= ~same.astype(bool)
+    return old.index[differs.to_numpy()]
+
+
 def compare(previous: Path, frames: dict[str, tuple[Any, pd.DataFrame]]) -> Changes:
     """Compare new tables (name -> (TableDef, DataFrame)) with the Parquet files in `previous`."""
     changes = Changes()
     for name, (table, new) in frames.items():
         path = previous / f"{name}.parquet"
+        key = table.primary_key[0]
         if not path.exists():
-            changes.added[name] = sorted(map(str, new[table.primary_key[0]]))
+            changes.added[name] = sorted(map(str, new[key]))
             continue
         old = pd.read_parquet(path)
-        key = table.primary_key[0]
         changes.columns_added[name] = [c for c in new.columns if c not in old.columns]
         changes.columns_removed[name] = [c for c in old.columns if c not in new.columns]
-        old_rows = {str(r[key]): r for r in old.to_dict("records")}
-        new_rows = {str(r[key]): r for r in new.to_dict("records")}
-        changes.added[name] = sorted(set(new_rows) - set(old_rows))
-        changes.removed[name] = sorted(set(old_rows) - set(new_rows))
+        old = old.set_axis(old[key].astype(str).to_numpy())
+        new = new.set_axis(new[key].astype(str).to_numpy())
+        changes.added[name] = sorted(set(new.index) - set(old.index))
+        changes.removed[name] = sorted(set(old.index) - set(new.index))
         shared = [c for c in new.columns if c in old.columns and c != key]
+        common = sorted(set(old.index) & set(new.index))
+        maybe = _candidates(old.loc[common, shared], new.loc[common, shared], shared)
+        old_rows = old.loc[maybe, shared].to_dict("index")
+        new_rows = new.loc[maybe, shared].to_dict("index")
         changes.changed[name] = [
             {
                 "id": rid,
@@ -87,7 +107,7 @@ def compare(previous: Path, frames: dict[str, tuple[Any, pd.DataFrame]]) -> Chan
                 "old": _plain(old_rows[rid][col]),
                 "new": _plain(new_rows[rid][col]),
             }  # fmt: skip
-            for rid in sorted(set(old_rows) & set(new_rows))
+            for rid in sorted(maybe)
             for col in shared
             if not _same(_plain(old_rows[rid][col]), _plain(new_rows[rid][col]))
         ]

@@ -13,7 +13,7 @@ import os
 
 import dagster as dg
 
-from pipeline.assets import ALL_ASSETS, ALL_CHECKS, Layout
+from pipeline.assets import ALL_ASSETS, Layout
 from pipeline.automation import nightly_rebuild, raw_files_changed, rebuild_job
 
 LAYOUT_ENV = {
@@ -34,7 +34,6 @@ def build_definitions(layout: Layout | None = None) -> dg.Definitions:
     """Assemble the definitions; tests pass a Layout pointing at temporary folders."""
     return dg.Definitions(
         assets=ALL_ASSETS,
-        asset_checks=ALL_CHECKS,
         jobs=[rebuild_job],
         sensors=[raw_files_changed],
         schedules=[nightly_rebuild],

@@ -33,6 +33,7 @@ from pipeline.errors import REPO_ROOT, BuildError
 from pipeline.metadata import SCHEMAS_DIR, TableDef, frictionless_schema, pyarrow_schema
 from pipeline.page import provenance_page
 from pipeline.sources import SourceSnapshot, sha256_file
+from pipeline.validation import RowLedger, key_problems, row_problems
 from pipeline.yaml_lines import load_yaml, strip_lines
 
 OUTPUTS_DIR = REPO_ROOT / "outputs"
@@ -223,16 +224,23 @@ def validate_package(folder: Path) -> list[str]:
     return verify_bytes_and_hashes(folder) + frictionless_errors(folder)
 
 
-def validate_staging(folder: Path, tables: dict[str, tuple[TableDef, pd.DataFrame]]) -> list[str]:
-    """Validate once, on the right format. frictionless 5.21 reads Parquet row by row through
-    pandas (about 20x slower than its CSV reader), so its row checks - types, constraints,
-    primary and foreign keys, bytes, hash - run on the CSV copies; each Parquet file is then
-    shown to hold exactly the same rows (the same DataFrame, already validated by pandera),
-    and its bytes and sha256 are verified. `frictionless validate outputs/datapackage.json`,
-    which reads both formats, passes on the result (the test suite runs it)."""
+def validate_staging(
+    folder: Path,
+    tables: dict[str, tuple[TableDef, pd.DataFrame]],
+    cache_dir: Path | None = None,
+) -> list[str]:
+    """Validate once, on the right format, in the right place (pipeline/validation.py):
+    Frictionless's row checks on the CSV copies, each row once per schema; keys on the
+    whole tables; each Parquet file shown to hold exactly the same rows (the same
+    DataFrame, already validated by pandera); bytes and sha256 of every resource; and the
+    descriptor itself. `frictionless validate outputs/datapackage.json`, which reads both
+    formats, passes on the result (the test suite runs it)."""
+    descriptor = json.loads((folder / PACKAGE_FILE).read_text(encoding="utf-8"))
     return (
         verify_bytes_and_hashes(folder)
-        + frictionless_errors(folder, formats=("csv",))
+        + frictionless_errors(folder, formats=())
+        + row_problems(folder, descriptor, RowLedger(cache_dir))
+        + key_problems(tables)
         + parquet_matches_frames(folder, tables)
     )
 
@@ -293,6 +301,7 @@ def publish(
     tables: dict[str, tuple[TableDef, pd.DataFrame]],
     snapshots: list[SourceSnapshot],
     outputs: Path = OUTPUTS_DIR,
+    cache_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Compare with the published outputs, write and validate in staging, then swap in.
     Returns the changelog entry of this build (level None when nothing changed)."""
@@ -317,7 +326,7 @@ def publish(
     if outputs.exists() and _tree(staging) == _tree(outputs):
         shutil.rmtree(staging)  # nothing changed: every published byte stays as it is
         return {"version": version, "level": None}
-    problems = validate_staging(staging, tables)
+    problems = validate_staging(staging, tables, cache_dir)
     if problems:
         shutil.rmtree(staging, ignore_errors=True)
         raise BuildError(

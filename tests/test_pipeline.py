@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from conftest import RAW, tree_digest
-from pipeline.assets import ALL_CHECKS, Layout
+from pipeline.assets import ALL_CHECK_SPECS, Layout
 from pipeline.claims import evaluate_claim
 from pipeline.definitions import build_definitions, defs
 
@@ -63,9 +63,8 @@ def test_every_check_is_blocking_and_none_is_missing():
     graph = defs.resolve_asset_graph()
     checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     assert checks == EXPECTED_CHECKS
-    specs = [spec for check in ALL_CHECKS for spec in check.check_specs]
-    assert len(specs) == len(EXPECTED_CHECKS)
-    for spec in specs:
+    assert len(ALL_CHECK_SPECS) == len(EXPECTED_CHECKS)
+    for spec in ALL_CHECK_SPECS:
         assert spec.blocking, spec.key
 
 
@@ -80,7 +79,7 @@ def test_full_in_process_materialize_passes_every_check(tmp_path: Path):
     assert all(e.passed for e in evaluations)
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert materialized == set(EXPECTED_GRAPH) - {"raw_files"}  # observed, not materialized
-    figures = result.output_for_node("figures_table")
+    figures = result.output_for_node("tables", "figures_table")
     assert len(figures) == len(pd.read_parquet(outputs / "figures.parquet"))
     assert {"figures.parquet", "figures.csv", "datapackage.json"} <= set(tree_digest(outputs))
 

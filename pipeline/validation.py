@@ -1,0 +1,162 @@
+"""Validating a new data package once, on the right format, in the right place.
+
+Frictionless is the judge of every published row: types, formats, required fields, enums,
+patterns and ranges, read from the CSV copies (its Parquet reader goes row by row through
+pandas, about 20x slower). Whether a row passes those checks depends on nothing but the
+row's cells and the schema, so a row is checked once per schema: the digest of each row
+that passed is kept in a ledger (`<cache>/validated-rows/<schema digest>.bin`), and a
+later build sends Frictionless only the rows it has not seen pass under that exact schema
+(a corrected figure, a new source). Change one field's definition and the schema digest
+changes with it, so every row is checked again. Delete the cache and the next build
+checks every row.
+
+Keys are properties of whole tables, not of rows, so they are checked here on the whole
+tables, with pandas set operations: every primary key present and unique, every foreign
+key value present in the table it references (Frictionless's rules: a row whose key fields
+are all empty references nothing). `frictionless validate outputs/datapackage.json`, which
+checks rows and keys of both formats in one pass, passes on every published package; the
+test suite runs it.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipeline.metadata import TableDef
+
+LEDGER_DIR = "validated-rows"
+DIGEST_BYTES = 32
+
+
+def row_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A resource schema without its keys: what Frictionless checks row by row."""
+    return {k: v for k, v in schema.items() if k not in ("primaryKey", "foreignKeys")}
+
+
+def schema_digest(schema: dict[str, Any]) -> str:
+    """The digest a ledger is kept under: the row schema and the Frictionless version."""
+    from frictionless import __version__
+
+    text = json.dumps([row_schema(schema), "frictionless", __version__], sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def row_digest(cells: list[str]) -> bytes:
+    return hashlib.sha256(json.dumps(cells, ensure_ascii=False).encode("utf-8")).digest()
+
+
+class RowLedger:
+    """The digests of rows that passed Frictionless's row checks, one file per schema.
+    Without a folder it remembers nothing, and every row is checked."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder / LEDGER_DIR if folder is not None else None
+
+    def _path(self, schema_key: str) -> Path | None:
+        return self.folder / f"{schema_key}.bin" if self.folder is not None else None
+
+    def passed(self, schema_key: str) -> set[bytes]:
+        path = self._path(schema_key)
+        try:
+            data = path.read_bytes() if path is not None else b""
+        except OSError:
+            return set()
+        size = DIGEST_BYTES
+        return {data[i : i + size] for i in range(0, len(data) - len(data) % size, size)}
+
+    def add(self, schema_key: str, digests: list[bytes]) -> None:
+        path = self._path(schema_key)
+        if path is None or not digests:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        known = self.passed(schema_key)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(b"".join(sorted(known | set(digests))))
+        os.replace(tmp, path)
+
+
+def _records(path: Path) -> tuple[list[str], list[list[str]]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, [])
+        return header, list(reader)
+
+
+def row_problems(folder: Path, descriptor: dict[str, Any], ledger: RowLedger) -> list[str]:
+    """Frictionless's row checks on every CSV resource of `descriptor` (in `folder`), for
+    the rows the ledger has not seen pass under the same schema. Problems name the file,
+    its line and the field."""
+    from frictionless import Resource, Schema, system
+
+    problems: list[str] = []
+    for resource in descriptor["resources"]:
+        if resource.get("format") != "csv":
+            continue
+        path = folder / resource["path"]
+        header, records = _records(path)
+        key = schema_digest(resource["schema"])
+        known = ledger.passed(key)
+        digests = [row_digest(r) for r in records]
+        fresh = [i for i, d in enumerate(digests) if d not in known]
+        if not fresh:
+            continue
+        with tempfile.TemporaryDirectory(prefix="usmx-rows-") as tmp:
+            rows_file = Path(tmp) / path.name
+            with rows_file.open("w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle, lineterminator="\n")
+                writer.writerow(header)
+                writer.writerows(records[i] for i in fresh)
+            with system.use_context(trusted=True):
+                report = Resource(
+                    path=str(rows_file),
+                    format="csv",
+                    encoding="utf-8",
+                    schema=Schema.from_descriptor(row_schema(resource["schema"])),
+                ).validate()
+        found = []
+        for row, field, kind, note in report.flatten(["rowNumber", "fieldName", "type", "note"]):
+            # row 2 of the rows file is the first fresh record, which is line fresh[0] + 2
+            # of the published file (line 1 is the header)
+            line = fresh[row - 2] + 2 if row else None
+            where = f"line {line}" if line else "header"
+            found.append(f"{resource['path']} {where}, field {field or '-'}: {kind} ({note})")
+        if found:
+            problems += found
+        else:
+            ledger.add(key, [digests[i] for i in fresh])
+    return problems
+
+
+def key_problems(tables: dict[str, tuple[TableDef, pd.DataFrame]]) -> list[str]:
+    """Primary keys present and unique, foreign keys resolved, on the whole tables."""
+    problems: list[str] = []
+    for name, (table, df) in tables.items():
+        pk = list(table.primary_key)
+        missing = df[pk].isna().any(axis=1)
+        if missing.any():
+            problems.append(f"{name}: {int(missing.sum())} row(s) without a primary key {pk}")
+        repeated = df.loc[df.duplicated(pk, keep=False) & ~missing, pk]
+        for values in sorted({tuple(v) for v in repeated.itertuples(index=False)})[:20]:
+            problems.append(f"{name}: primary key {pk} value {list(values)} is not unique")
+        for fk in table.foreign_keys:
+            fields, ref = list(fk["fields"]), fk["reference"]
+            target = tables[ref["resource"]][1]
+            wanted = df[fields].dropna(how="all")
+            have = pd.MultiIndex.from_frame(target[list(ref["fields"])])
+            absent = ~pd.MultiIndex.from_frame(wanted).isin(have)
+            for values in wanted[absent].itertuples(index=False):
+                problems.append(
+                    f"{name}: {fields} value {list(values)} is not in "
+                    f"{ref['resource']} {list(ref['fields'])}"
+                )
+                if len(problems) > 50:
+                    return problems
+    return problems
