@@ -1,0 +1,102 @@
+"""Validation once, in the right place: Frictionless checks each row once per schema (a
+ledger of the rows that passed), keys are checked on whole tables, and a bad row or key is
+named by file, line and field."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import OUTPUTS
+from pipeline.metadata import table_defs
+from pipeline.validation import RowLedger, key_problems, row_digest, row_problems, schema_digest
+
+SCHEMA = {
+    "fields": [
+        {"name": "id", "type": "string", "constraints": {"required": True}},
+        {"name": "n", "type": "integer", "constraints": {"minimum": 0}},
+    ],
+    "primaryKey": ["id"],
+}
+
+
+def _package(folder: Path, rows: list[tuple[str, str]], schema: dict = SCHEMA) -> dict:
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = ["id,n", *(f"{a},{b}" for a, b in rows)]
+    (folder / "t.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return {"resources": [{"name": "t_csv", "path": "t.csv", "format": "csv", "schema": schema}]}
+
+
+def test_a_bad_row_is_named_by_file_line_and_field(tmp_path):
+    descriptor = _package(tmp_path / "p", [("a", "1"), ("b", "-3"), ("c", "x")])
+    problems = row_problems(tmp_path / "p", descriptor, RowLedger(None))
+    assert len(problems) == 2
+    assert problems[0].startswith("t.csv line 3, field n: constraint-error")
+    assert problems[1].startswith("t.csv line 4, field n: type-error")
+
+
+def test_rows_that_passed_are_recorded_once_per_schema(tmp_path):
+    ledger = RowLedger(tmp_path / "cache")
+    descriptor = _package(tmp_path / "p", [("a", "1"), ("b", "2")])
+    assert row_problems(tmp_path / "p", descriptor, ledger) == []
+    assert ledger.passed(schema_digest(SCHEMA)) == {row_digest(["a", "1"]), row_digest(["b", "2"])}
+    # one row changes to a bad value: it is checked (it is not in the ledger) and fails,
+    # and is not recorded
+    descriptor = _package(tmp_path / "p", [("a", "1"), ("b", "-2")])
+    assert [p.split(":")[0] for p in row_problems(tmp_path / "p", descriptor, ledger)] == [
+        "t.csv line 3, field n"
+    ]
+    assert row_digest(["b", "-2"]) not in ledger.passed(schema_digest(SCHEMA))
+
+
+def test_a_row_the_ledger_lists_is_not_sent_again_but_a_new_schema_checks_it(tmp_path):
+    """The ledger is what makes validation incremental: a row it lists under this schema is
+    skipped (shown here by planting a bad row's digest), and a schema change - a new digest
+    - checks every row again."""
+    ledger = RowLedger(tmp_path / "cache")
+    descriptor = _package(tmp_path / "p", [("a", "-1")])
+    ledger.add(schema_digest(SCHEMA), [row_digest(["a", "-1"])])
+    assert row_problems(tmp_path / "p", descriptor, ledger) == []
+    stricter = json.loads(json.dumps(SCHEMA))
+    stricter["fields"][1]["constraints"]["maximum"] = 100
+    assert schema_digest(stricter) != schema_digest(SCHEMA)
+    descriptor = _package(tmp_path / "p", [("a", "-1")], stricter)
+    assert len(row_problems(tmp_path / "p", descriptor, ledger)) == 1
+
+
+def test_keys_are_schema_properties_not_row_properties():
+    assert schema_digest(SCHEMA) == schema_digest({**SCHEMA, "primaryKey": ["n"]})
+
+
+@pytest.fixture(scope="module")
+def published() -> dict[str, tuple]:
+    defs = table_defs()
+    return {n: (defs[n], pd.read_parquet(OUTPUTS / f"{n}.parquet")) for n in defs}
+
+
+def test_published_tables_have_no_key_problems(published):
+    assert key_problems(published) == []
+
+
+def test_a_repeated_primary_key_is_found(published):
+    tables = dict(published)
+    table, figures = tables["figures"]
+    tables["figures"] = (table, pd.concat([figures, figures.iloc[[0]]], ignore_index=True))
+    problems = key_problems(tables)
+    assert problems == [
+        f"figures: primary key ['figure_id'] value ['{figures.iloc[0, 0]}'] is not unique"
+    ]
+
+
+def test_a_dangling_foreign_key_is_found(published):
+    tables = dict(published)
+    table, figures = tables["figures"]
+    figures = figures.copy()
+    figures.loc[0, "measure"] = "no_such_measure"
+    tables["figures"] = (table, figures)
+    assert key_problems(tables) == [
+        "figures: ['measure'] value ['no_such_measure'] is not in measures ['measure']"
+    ]
