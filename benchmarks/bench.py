@@ -46,6 +46,22 @@ if str(ROOT / "benchmarks") not in sys.path:
 PY = sys.executable
 REAL_RAW = ROOT / "raw"
 FLOOR_IMPORTS = "import dagster, pandas, pyarrow, pandera.pandas, frictionless"
+# The least a build on a real Dagster instance can cost: the same imports, a new persistent
+# instance (SQLite run, event and schedule storage under DAGSTER_HOME, as a cold build
+# gets), and one trivial asset materialized in-process with the same console log level.
+DAGSTER_FLOOR = """\
+import pandas, pyarrow, pandera.pandas, frictionless
+import dagster as dg
+
+@dg.asset
+def one():
+    return 1
+
+job = dg.Definitions(assets=[one]).resolve_implicit_global_asset_job_def()
+with dg.DagsterInstance.get() as instance:
+    level = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+    assert job.execute_in_process(instance=instance, run_config=level).success
+"""
 EXPLAIN_ID = "mex-cocaine-seized-1999"
 INSTANCE_YAML = "telemetry:\n  enabled: false\n"
 PACKAGES = ("dagster", "pandas", "pyarrow", "pandera", "frictionless", "numpy", "PyYAML")
@@ -256,6 +272,19 @@ def measure_floor(work: Path, runs: int) -> dict[str, Any]:
     results = [run_ok([PY, "-c", FLOOR_IMPORTS], env) for _ in range(runs)]
     log(f"import floor: {statistics.median(r.wall_s for r in results):.2f} s")
     return {"command": f'python -c "{FLOOR_IMPORTS}"', **stats(results)}
+
+
+def measure_dagster_floor(work: Path, runs: int) -> dict[str, Any]:
+    """The import floor plus what Dagster itself costs: a new instance and a one-asset run."""
+    results = []
+    for r in range(runs):
+        home = work / f"home-dagster-floor-{r}"
+        home.mkdir(parents=True)
+        (home / "dagster.yaml").write_text(INSTANCE_YAML, encoding="utf-8")
+        results.append(run_ok([PY, "-c", DAGSTER_FLOOR], child_env(home)))
+        shutil.rmtree(home, ignore_errors=True)
+    log(f"Dagster floor: {statistics.median(r.wall_s for r in results):.2f} s")
+    return {"command": "python -c DAGSTER_FLOOR (benchmarks/bench.py)", **stats(results)}
 
 
 def build_series(
@@ -511,9 +540,21 @@ def report(results: dict[str, Any]) -> str:
         f"| import floor (`{FLOOR_IMPORTS}`) | {_timing(results['import_floor'])} | "
         f"{_rss(results['import_floor'])} | 1.00 |"
     )
+    dagster_floor = results.get("dagster_floor")
+    if dagster_floor:
+        out.append(
+            f"| Dagster floor (the same imports, a new instance, a one-asset run) | "
+            f"{_timing(dagster_floor)} | {_rss(dagster_floor)} | "
+            f"{_n(dagster_floor['wall_s']['median'] / floor)} × import floor |"
+        )
+    versus_dagster = (
+        f"; {_n(real['cold_over_dagster_floor'])} × Dagster floor"
+        if "cold_over_dagster_floor" in real
+        else ""
+    )
     out.append(
         f"| cold build ({real['records']} records) | {_timing(real['cold'])} | "
-        f"{_rss(real['cold'])} | {_n(real['cold_over_floor'])} × import floor |"
+        f"{_rss(real['cold'])} | {_n(real['cold_over_floor'])} × import floor{versus_dagster} |"
     )
     unchanged = "outputs byte-identical" if real["no_change"]["outputs_unchanged"] else "CHANGED"
     out.append(
@@ -662,10 +703,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         log(f"working in {work}")
         results["import_floor"] = measure_floor(work, cheap_runs)
+        results["dagster_floor"] = measure_dagster_floor(work, cheap_runs)
         save()
         floor = results["import_floor"]["wall_s"]["median"]
         real = measure_real(work / "real", args.repeats, cheap_runs, timeout)
         real["cold_over_floor"] = real["cold"]["wall_s"]["median"] / floor
+        real["cold_over_dagster_floor"] = (
+            real["cold"]["wall_s"]["median"] / results["dagster_floor"]["wall_s"]["median"]
+        )
         real["explain"]["over_floor"] = (
             real["explain"]["wall_s"]["median"]
             / real["explain"]["import_floor"]["wall_s"]["median"]
