@@ -1,38 +1,54 @@
-"""The static provenance page: every source text with every figure and event highlighted.
+"""The static provenance pages: every source text with every figure and event highlighted.
 
-What belongs here: turning the published tables (sources, figures, events, provenance) and
-the source texts into one self-contained HTML page, `outputs/provenance.html`, that a reader
-opens from disk to audit the dataset. The page shows each source text as printed, splits it
-at every quote boundary into segments (a segment lists the records covering it, so
-overlapping and nested quotes need no nested markup), puts an empty anchor at the start of
-every record so `provenance.html#<record_id>` marks that record's quote, and lists the
-figures and events in tables that sort and filter. When the corrections table is given, each
-correction's printed characters are marked too (the same segments carry the corrections
-covering them), `#<correction_id>` marks them, their popover gives the corrected text, and a
-third table lists the corrections. The corrected text never enters the text flow: the page
-shows the source as printed.
+What belongs here: turning the published tables (sources, figures, events, provenance,
+corrections) and the source texts into self-contained HTML pages that a reader opens from
+disk to audit the dataset: one page per source, `outputs/provenance/<source_id>.html`
+(`source_page`), and an index, `outputs/provenance.html` (`index_page`).
 
-What does not belong here: reading files, parsing annotations or deciding values. The page
-only shows what the tables already say; it raises ValueError when they disagree with the
-text. It loads nothing from the network (inline style and script only) and is deterministic:
-the same inputs give the same bytes, whatever the order of the rows given.
+A source's page shows its text as printed, splits it at every quote boundary into segments
+(a segment lists the records covering it, so overlapping and nested quotes need no nested
+markup), puts an empty anchor at the start of every record so `#<record_id>` marks that
+record's quote, and lists the figures and events in tables that sort and filter. When the
+corrections table is given, each correction's printed characters are marked too (the same
+segments carry the corrections covering them), `#<correction_id>` marks them, their popover
+gives the corrected text, and a third table lists the corrections. The corrected text never
+enters the text flow: the page shows the source as printed. It is made from that source's
+rows and text alone, without the dataset version, so it only changes when they do (or this
+file does: `code_version`), which lets the publisher reuse it from a cache.
+
+The index gives the dataset version and one row per source, and keeps the links shared when
+all sources were on one page working: `provenance.html#<id>` goes on to the page of the
+source holding that id.
+
+What does not belong here: reading or writing files, parsing annotations or deciding values.
+The pages only show what the tables already say; they raise ValueError when the tables
+disagree with the text or with each other. They load nothing from the network (inline style
+and script only) and are deterministic: the same inputs give the same bytes, whatever the
+order of the rows given.
 """
 
 from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
+import hashlib
 import json
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from html import escape
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 EXPLAIN_COMMAND = "python -m pipeline explain"
 NUMBER_TYPE = ' data-type="number"'
+INDEX_FILE = "provenance.html"  # the index, beside the folder of the source pages
+SOURCE_PAGES_DIR = "provenance"  # one page per source: provenance/<source_id>.html
+_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")  # every id: lowercase kebab-case (schemas/)
 # The page's own element ids all hold "_" (text_1, figures_table_1, record_popover,
 # records_json, ...), so none can collide with a record id, which is lowercase kebab-case.
 _POSITION_COLUMNS = {
@@ -291,7 +307,15 @@ def _id_link(record_id: str) -> str:
     return f'<a href="#{escape(record_id)}">{escape(record_id)}</a>'
 
 
-def _table(kind: str, label: str, number: int, columns: Iterable[_Column], rows: list[str]) -> str:
+def _table(
+    kind: str,
+    label: str,
+    number: int,
+    columns: Iterable[_Column],
+    rows: list[str],
+    caption: str = "select a column header to sort, follow an id to its place in the text.",
+    placeholder: str = "id, word or number",
+) -> str:
     heads = "".join(
         f'<th scope="col"{NUMBER_TYPE if c.numeric else ""}>'
         f'<button type="button">{escape(c.label)}</button></th>'
@@ -302,14 +326,12 @@ def _table(kind: str, label: str, number: int, columns: Iterable[_Column], rows:
         f'<h2 id="{kind}_{number}">{escape(label)} <span class="n">({total})</span></h2>\n'
         f'<div class="controls"><label>Filter {escape(label.lower())} '
         f'<input type="search" class="filter" data-table="{kind}_table_{number}" '
-        f'placeholder="id, word or number" autocomplete="off"></label>'
+        f'placeholder="{escape(placeholder)}" autocomplete="off"></label>'
         f' <span class="count" aria-live="polite" id="{kind}_count_{number}">'
         f"{total} of {total} shown</span></div>\n"
         f'<div class="table-wrap"><table id="{kind}_table_{number}" class="records">'
-        f"<caption>{escape(label)}: select a column header to sort, follow an id to its place "
-        f"in the text.</caption>\n<thead><tr>{heads}</tr></thead>\n<tbody>\n"
-        + "".join(rows)
-        + "</tbody></table></div>\n"
+        f"<caption>{escape(label)}: {escape(caption)}</caption>\n"
+        f"<thead><tr>{heads}</tr></thead>\n<tbody>\n" + "".join(rows) + "</tbody></table></div>\n"
     )
 
 
@@ -432,129 +454,138 @@ def _audit_line(with_corrections: bool) -> str:
     )
 
 
-def provenance_page(
+def source_page_path(source_id: str) -> str:
+    """Where the page of a source lies, relative to the folder of the index:
+    provenance/<source_id>.html. Refuses an id that is not lowercase kebab-case, so no id
+    can name a file elsewhere."""
+    if not isinstance(source_id, str) or not _ID.fullmatch(source_id):
+        raise ValueError(f"source id {source_id!r} is not lowercase kebab-case.")
+    return f"{SOURCE_PAGES_DIR}/{source_id}.html"
+
+
+@functools.cache
+def code_version() -> str:
+    """sha256 of this file's bytes: the part of a cached page's key that says which code
+    made it, so any change here makes every page again."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+
+
+def _foreign_rows(df: pd.DataFrame, key: str, source_id: str) -> str | None:
+    """The first row of `df` (by id) that names another source than `source_id`."""
+    if "source_id" not in df.columns or df.empty:
+        return None
+    other = df.loc[df["source_id"] != source_id, [key, "source_id"]]
+    if other.empty:
+        return None
+    first = other.sort_values(key).iloc[0]
+    return f"{first[key]} belongs to source {first['source_id']}"
+
+
+def source_page(
     sources: pd.DataFrame,
     figures: pd.DataFrame,
     events: pd.DataFrame,
     provenance: pd.DataFrame,
-    texts: dict[str, str],
-    version: str,
+    text: str,
     corrections: pd.DataFrame | None = None,
 ) -> str:
-    """The static provenance page (outputs/provenance.html) as one HTML string.
+    """The provenance page of one source (outputs/provenance/<source_id>.html) as one HTML
+    string.
 
+    `sources` holds that one source's row and the other tables that source's rows only
+    (ValueError otherwise): the page depends on nothing else, not even the dataset version,
+    so a source whose rows and text did not change gives the same bytes in every build.
     Without `corrections` (a caller from before the corrections table) the page marks no
     corrections and has no corrections table; with it, even empty, it has both.
     """
-    source_rows = sorted(_rows_by_id(sources, "source_id").values(), key=lambda s: s["source_id"])
-    figure_rows = _rows_by_id(figures, "figure_id")
-    event_rows = _rows_by_id(events, "event_id")
-    prov_rows = _rows_by_id(provenance, "record_id")
+    source_rows = list(_rows_by_id(sources, "source_id").values())
+    if len(source_rows) != 1:
+        raise ValueError(f"a source page shows one source; {len(source_rows)} were given.")
+    source = source_rows[0]
+    sid = source["source_id"]
+    source_page_path(sid)  # a usable file name
     with_corrections = corrections is not None
     if corrections is None:
         corrections = pd.DataFrame(columns=["correction_id", "source_id"])
+    for kind, df, key in (
+        ("figure", figures, "figure_id"),
+        ("event", events, "event_id"),
+        ("provenance of", provenance, "record_id"),
+        ("correction", corrections, "correction_id"),
+    ):
+        foreign = _foreign_rows(df, key, sid)
+        if foreign:
+            raise ValueError(f"{kind} {foreign}, not {sid}; a page shows one source's rows.")
+    figure_rows = _rows_by_id(figures, "figure_id")
+    event_rows = _rows_by_id(events, "event_id")
+    prov_rows = _rows_by_id(provenance, "record_id")
     correction_rows = _rows_by_id(corrections, "correction_id")
-    known = {s["source_id"] for s in source_rows}
-    for cid, correction in correction_rows.items():
-        if correction["source_id"] not in known:
-            raise ValueError(f"correction {cid} names unknown source {correction['source_id']}.")
+    for cid in correction_rows:
         if cid in figure_rows or cid in event_rows or cid in prov_rows:
             raise ValueError(f"correction {cid} has the id of a figure or event.")
     for rid, prov in prov_rows.items():
         table = figure_rows if prov["record_type"] == "figure" else event_rows
         if rid not in table:
             raise ValueError(f"provenance names {prov['record_type']} {rid}, which is not listed.")
-        if prov["source_id"] not in known:
-            raise ValueError(f"provenance of {rid} names unknown source {prov['source_id']}.")
     for rid in sorted(set(figure_rows) | set(event_rows)):
         if rid not in prov_rows:
             raise ValueError(f"{rid} has no provenance row.")
 
+    records = _records_of(provenance, text, sid)
+    fixes = _corrections_of(corrections, text, sid)
     data: dict[str, Any] = {}
-    sections: list[str] = []
-    single = len(source_rows) == 1
-    n_figures = n_events = n_corrections = 0
-    for number, source in enumerate(source_rows, start=1):
-        sid = source["source_id"]
-        if sid not in texts:
-            raise ValueError(f"no text given for source {sid}.")
-        text = texts[sid]
-        records = _records_of(provenance[provenance["source_id"] == sid], text, sid)
-        fixes = _corrections_of(corrections[corrections["source_id"] == sid], text, sid)
-        figure_html: list[str] = []
-        event_html: list[str] = []
-        correction_html: list[str] = []
-        for fix in fixes:
-            row = correction_rows[fix.correction_id]
-            correction_html.append(_correction_row(len(correction_html), row))
-            data[fix.correction_id] = {"type": "correction", "row": row}
-        for record in records:
-            prov = prov_rows[record.record_id]
-            where = {k: prov.get(k) for k in _PROVENANCE_FIELDS}
-            for k in _POSITION_COLUMNS & where.keys():
-                if where[k] is not None:
-                    where[k] = int(where[k])
-            if record.record_type == "figure":
-                row = figure_rows[record.record_id]
-                figure_html.append(_figure_row(len(figure_html), row, where))
-                shown = {
-                    "value": _number(row["value"]),
-                    "period": period_label(row["period_start"], row["period_end"]),
-                }
-            else:
-                row = event_rows[record.record_id]
-                event_html.append(_event_row(len(event_html), row, where))
-                shown = {"date": period_label(row["date_start"], row["date_end"])}
-            if with_corrections:
-                _check_corrections(record, _listed_corrections(row), fixes, set(correction_rows))
-            data[record.record_id] = {
-                "type": record.record_type,
-                "row": row,
-                "provenance": where,
-                "shown": shown,
+    figure_html: list[str] = []
+    event_html: list[str] = []
+    correction_html: list[str] = []
+    for fix in fixes:
+        row = correction_rows[fix.correction_id]
+        correction_html.append(_correction_row(len(correction_html), row))
+        data[fix.correction_id] = {"type": "correction", "row": row}
+    for record in records:
+        prov = prov_rows[record.record_id]
+        where = {k: prov.get(k) for k in _PROVENANCE_FIELDS}
+        for k in _POSITION_COLUMNS & where.keys():
+            if where[k] is not None:
+                where[k] = int(where[k])
+        if record.record_type == "figure":
+            row = figure_rows[record.record_id]
+            figure_html.append(_figure_row(len(figure_html), row, where))
+            shown = {
+                "value": _number(row["value"]),
+                "period": period_label(row["period_start"], row["period_end"]),
             }
-        n_figures += len(figure_html)
-        n_events += len(event_html)
-        n_corrections += len(correction_html)
-        heading = "" if single else f'<h2 class="source-title">{escape(source["title"])}</h2>\n'
-        sections.append(
-            f'<section class="source" aria-label="{escape(source["title"])}">\n'
-            + heading
-            + ("" if single else _source_meta(source, text))
-            + f'<h2 id="text_{number}">Text as printed</h2>\n'
-            + f'<div class="text" id="source_text_{number}">'
-            + _highlighted_text(text, records, fixes)
-            + "</div>\n"
-            + _table("figures", "Figures", number, _FIGURE_COLUMNS, figure_html)
-            + _table("events", "Events", number, _EVENT_COLUMNS, event_html)
-            + (
-                _table("corrections", "Corrections", number, _CORRECTION_COLUMNS, correction_html)
-                if with_corrections
-                else ""
-            )
-            + "</section>\n"
-        )
+        else:
+            row = event_rows[record.record_id]
+            event_html.append(_event_row(len(event_html), row, where))
+            shown = {"date": period_label(row["date_start"], row["date_end"])}
+        if with_corrections:
+            _check_corrections(record, _listed_corrections(row), fixes, set(correction_rows))
+        data[record.record_id] = {
+            "type": record.record_type,
+            "row": row,
+            "provenance": where,
+            "shown": shown,
+        }
 
-    if single:
-        title = _text(source_rows[0]["title"])
-        intro = _source_meta(source_rows[0], texts[source_rows[0]["source_id"]])
-    else:
-        title = f"Provenance of {len(source_rows)} sources"
-        intro = ""
+    title = _text(source["title"])
+    short = _text(source.get("sha256"))[:12]
     payload = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     payload = payload.replace("<", "\\u003c")  # so "</script>" or "<!--" cannot end the block
-    counts = f"{n_figures} figures, {n_events} events"
+    counts = f"{len(figure_html)} figures, {len(event_html)} events"
     if with_corrections:
-        counts += f", {n_corrections} corrections"
+        counts += f", {len(correction_html)} corrections"
     correction_legend = (
         '<span class="sw corr">correction (as printed)</span> ' if with_corrections else ""
     )
     correction_nav = ' <a href="#corrections_1">Corrections</a>' if with_corrections else ""
+    edition = f" · text sha256 <code>{escape(short)}</code>" if short else ""
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>Provenance: {escape(title)} (version {escape(version)})</title>\n"
+        f"<title>Provenance: {escape(title)}"
+        + (f" (sha256 {escape(short)})" if short else "")
+        + "</title>\n"
         f"<style>{_CSS}</style>\n</head>\n<body>\n"
         '<a class="skip" href="#figures_1">Skip to the figures table</a>\n'
         '<div class="bar" role="region" aria-label="Legend">'
@@ -565,21 +596,169 @@ def provenance_page(
         + correction_legend
         + '<span class="sw sw-marked">marked (#id)</span></span>'
         '<span class="status" id="marked_status" aria-live="polite"></span>'
-        '<nav aria-label="Sections"><a href="#text_1">Text</a> <a href="#figures_1">Figures</a> '
+        f'<nav aria-label="Sections"><a href="../{INDEX_FILE}">All sources</a> '
+        '<a href="#text_1">Text</a> <a href="#figures_1">Figures</a> '
         f'<a href="#events_1">Events</a>{correction_nav}</nav></div>\n'
         "<header>\n"
-        f'<p class="kicker">Provenance page · dataset version <strong>{escape(version)}'
-        f"</strong> · {counts}</p>\n"
+        f'<p class="kicker">Provenance page{edition} · {counts}</p>\n'
         f"<h1>{escape(title)}</h1>\n"
-        + intro
+        + _source_meta(source, text)
         + _audit_line(with_corrections)
         + "</header>\n<main>\n"
-        + "".join(sections)
-        + "</main>\n"
+        + f'<section class="source" aria-label="{escape(title)}">\n'
+        + '<h2 id="text_1">Text as printed</h2>\n'
+        + '<div class="text" id="source_text_1">'
+        + _highlighted_text(text, records, fixes)
+        + "</div>\n"
+        + _table("figures", "Figures", 1, _FIGURE_COLUMNS, figure_html)
+        + _table("events", "Events", 1, _EVENT_COLUMNS, event_html)
+        + (
+            _table("corrections", "Corrections", 1, _CORRECTION_COLUMNS, correction_html)
+            if with_corrections
+            else ""
+        )
+        + "</section>\n</main>\n"
         + _FOOTER
         + '<div id="record_popover" role="tooltip" hidden></div>\n'
         f'<script type="application/json" id="records_json">{payload}</script>\n'
-        f"<script>{_JS}</script>\n"
+        f"<script>{_JS}{_TABLE_JS}</script>\n"
+        "</body>\n</html>\n"
+    )
+
+
+# --- the index -------------------------------------------------------------------------
+
+_SOURCE_COLUMNS = (
+    _Column("Source"),
+    _Column("Source id"),
+    _Column("Figures", numeric=True),
+    _Column("Events", numeric=True),
+    _Column("Corrections", numeric=True),
+)
+
+
+def _ids_by_source(
+    provenance: pd.DataFrame, corrections: pd.DataFrame, known: set[str]
+) -> dict[str, str]:
+    """{source_id: "id id ..."}: every record and correction id, sorted, under its source.
+    Refuses an id used twice, an id that is not kebab-case (the map is space-separated)
+    and an id of an unknown source."""
+    frames = [
+        df[[key, "source_id"]].set_axis(["id", "source_id"], axis=1)
+        for df, key in ((provenance, "record_id"), (corrections, "correction_id"))
+    ]
+    ids = pd.concat(frames, ignore_index=True).astype(str)
+    twice = ids.loc[ids["id"].duplicated(), "id"]
+    if not twice.empty:
+        raise ValueError(
+            f"id {sorted(twice)[0]} names two records or corrections; ids are unique across "
+            "all sources."
+        )
+    bad = ids.loc[~ids["id"].str.fullmatch(_ID.pattern), "id"]
+    if not bad.empty:
+        raise ValueError(f"id {sorted(bad)[0]!r} is not lowercase kebab-case.")
+    unknown = ids.loc[~ids["source_id"].isin(known)]
+    if not unknown.empty:
+        first = unknown.sort_values("id").iloc[0]
+        raise ValueError(f"{first['id']} names unknown source {first['source_id']}.")
+    ids = ids.sort_values(["source_id", "id"])
+    return {sid: " ".join(group) for sid, group in ids.groupby("source_id", sort=True)["id"]}
+
+
+def _counts(df: pd.DataFrame, kind: str, key: str, known: set[str]) -> dict[str, int]:
+    counts = df["source_id"].value_counts()
+    unknown = sorted(set(counts.index) - known)
+    if unknown:
+        first = df.loc[df["source_id"] == unknown[0], key].min()
+        raise ValueError(f"{kind} {first} names unknown source {unknown[0]}.")
+    return {str(k): int(v) for k, v in counts.items()}
+
+
+def index_page(
+    sources: pd.DataFrame,
+    figures: pd.DataFrame,
+    events: pd.DataFrame,
+    provenance: pd.DataFrame,
+    corrections: pd.DataFrame,
+    version: str,
+) -> str:
+    """The index of the provenance pages (outputs/provenance.html) as one HTML string: the
+    dataset version and one row per source (its title, id, counts and a link to its page).
+
+    Links shared before there was one page per source keep working: an inline map of every
+    record and correction id to its source sends `provenance.html#<id>` on to
+    `provenance/<source_id>.html#<id>`; an empty or unknown fragment shows the index. The
+    tables are checked as a whole here (ids unique across sources, every row of a known
+    source), which no single source page can do.
+    """
+    source_rows = sorted(_rows_by_id(sources, "source_id").values(), key=lambda s: s["source_id"])
+    known = {s["source_id"] for s in source_rows}
+    for sid in sorted(known):
+        source_page_path(sid)
+    n_figures = _counts(figures, "figure", "figure_id", known)
+    n_events = _counts(events, "event", "event_id", known)
+    n_corrections = _counts(corrections, "correction", "correction_id", known)
+    _counts(provenance, "provenance of", "record_id", known)
+    ids = _ids_by_source(provenance, corrections, known)
+
+    rows = []
+    for index, source in enumerate(source_rows):
+        sid, title = source["source_id"], _text(source["title"])
+        link = f'<a href="{escape(source_page_path(sid))}">{escape(title)}</a>'
+        cells = [
+            _cell(link, title.lower(), raw_html=True),
+            _cell(f"<code>{escape(sid)}</code>", sid, raw_html=True),
+            _cell(str(n_figures.get(sid, 0))),
+            _cell(str(n_events.get(sid, 0))),
+            _cell(str(n_corrections.get(sid, 0))),
+        ]
+        rows.append(f'<tr data-index="{index}">{"".join(cells)}</tr>\n')
+    totals = (
+        f"{len(source_rows)} sources, {len(figures)} figures, {len(events)} events, "
+        f"{len(corrections)} corrections"
+    )
+    payload = json.dumps(
+        {"dir": SOURCE_PAGES_DIR, "ids": ids},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).replace("<", "\\u003c")
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>Provenance of {len(source_rows)} sources (version {escape(version)})</title>\n"
+        f"<style>{_CSS}</style>\n"
+        # before <body>: an old link is sent on before the index is drawn
+        f'<script type="application/json" id="ids_json">{payload}</script>\n'
+        f"<script>{_INDEX_JS}</script>\n"
+        "</head>\n<body>\n"
+        "<header>\n"
+        f'<p class="kicker">Provenance pages · dataset version <strong>{escape(version)}'
+        f"</strong> · {totals}</p>\n"
+        "<h1>Where every figure and event was read</h1>\n"
+        '<p class="audit"><strong>How to audit:</strong> each source has its own page: its text '
+        "as printed with every figure and event highlighted, their rows in popovers and tables "
+        "that sort and filter. An address ending in <code>#&lt;id&gt;</code>, on this page or "
+        "on a source's page, opens the source holding that figure, event or correction and "
+        f"marks it. For the full lineage of one number run <code>{EXPLAIN_COMMAND} &lt;id&gt;"
+        "</code>.</p>\n"
+        '<p class="status" id="index_status" aria-live="polite"></p>\n'
+        "</header>\n<main>\n"
+        + _table(
+            "sources",
+            "Sources",
+            1,
+            _SOURCE_COLUMNS,
+            rows,
+            caption="select a column header to sort, follow a title to the source's page.",
+            placeholder="title, id or number",
+        )
+        + "</main>\n"
+        "<footer>Made by <code>pipeline/page.py</code> from the published tables "
+        "(<code>outputs/*.parquet</code>). One page per source: "
+        f"<code>{SOURCE_PAGES_DIR}/&lt;source_id&gt;.html</code>.</footer>\n"
+        f"<script>{_TABLE_JS}</script>\n"
         "</body>\n</html>\n"
     )
 
@@ -589,6 +768,7 @@ _FOOTER = (
     "(<code>outputs/*.parquet</code>) and the source snapshots (<code>raw/&lt;source_id&gt;/"
     "source.txt</code>). Positions are code points of the snapshot, end exclusive.</footer>\n"
 )
+
 
 _CSS = """
 :root { color-scheme: light; --fig: #fff0a3; --fig-edge: #c99a00; --fig-many: #ffd95a;
@@ -877,6 +1057,16 @@ _JS = r"""
     if (a && a.getAttribute("href") === location.hash) { e.preventDefault(); mark(); }
   });
 
+  // After the browser's own jump to the fragment, which would put the quote under the bar.
+  if (document.readyState === "complete") mark();
+  else window.addEventListener("load", function () { setTimeout(mark, 0); });
+})();
+"""
+
+# Filtering and sorting of every table.records, on the source pages and the index.
+_TABLE_JS = r"""
+(function () {
+  "use strict";
   Array.prototype.forEach.call(document.querySelectorAll("input.filter"), function (input) {
     var table = document.getElementById(input.getAttribute("data-table"));
     var count = document.getElementById(table.id.replace("_table_", "_count_"));
@@ -921,9 +1111,43 @@ _JS = r"""
       });
     });
   });
+})();
+"""
 
-  // After the browser's own jump to the fragment, which would put the quote under the bar.
-  if (document.readyState === "complete") mark();
-  else window.addEventListener("load", function () { setTimeout(mark, 0); });
+# The index: sends a link of the time of the single page (provenance.html#<id>) on to the page
+# of the source holding that id. Runs in <head>, before the index is drawn.
+_INDEX_JS = r"""
+(function () {
+  "use strict";
+  var MAP = JSON.parse(document.getElementById("ids_json").textContent);
+  var ID = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+  function wanted() {
+    var raw = location.hash.slice(1);
+    try { return decodeURIComponent(raw); } catch (err) { return raw; }
+  }
+  function sourceOf(id) {
+    if (!ID.test(id)) return null;
+    var needle = " " + id + " ";
+    var sources = Object.keys(MAP.ids);
+    for (var i = 0; i < sources.length; i++) {
+      if ((" " + MAP.ids[sources[i]] + " ").indexOf(needle) !== -1) return sources[i];
+    }
+    return null;
+  }
+  function forward() {
+    var id = wanted();
+    var source = id ? sourceOf(id) : null;
+    if (source) location.replace(MAP.dir + "/" + source + ".html#" + id);
+    return Boolean(source);
+  }
+  function note() {
+    if (forward()) return;
+    var id = wanted();
+    document.getElementById("index_status").textContent = id
+      ? "No figure, event or correction has the id \u201c" + id + "\u201d in this version."
+      : "";
+  }
+  if (!forward()) document.addEventListener("DOMContentLoaded", note);
+  window.addEventListener("hashchange", note);
 })();
 """

@@ -15,11 +15,13 @@ publishing; the tests use it to check that a build killed there leaves a valid o
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import json
 import os
 import shutil
 import signal
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +33,7 @@ from pipeline import changelog
 from pipeline.build_record import build_record, created
 from pipeline.errors import REPO_ROOT, BuildError
 from pipeline.metadata import SCHEMAS_DIR, TableDef, frictionless_schema, pyarrow_schema
-from pipeline.page import provenance_page
+from pipeline.page import SOURCE_PAGES_DIR, code_version, index_page, source_page, source_page_path
 from pipeline.sources import SourceSnapshot, sha256_file
 from pipeline.validation import RowLedger, key_problems, row_problems
 from pipeline.yaml_lines import load_yaml, strip_lines
@@ -155,17 +157,125 @@ def write_page(
     snapshots: list[SourceSnapshot],
     folder: Path,
     version: str,
+    cache_dir: Path | None = None,
 ) -> None:
-    """outputs/provenance.html: the source text with every figure and event highlighted."""
-    frames = {name: df for name, (_, df) in tables.items()}
+    """The provenance pages: outputs/provenance.html, the index of the sources (it also sends
+    a shared `provenance.html#<id>` on to the right page), and outputs/provenance/
+    <source_id>.html, one page per source with its text and every figure and event
+    highlighted.
+
+    A source's page depends only on that source's rows, its text and pipeline/page.py, so
+    with a `cache_dir` it is made once per content: its key is the sha256 of those three, and
+    a page already in `cache_dir/pages/<key>.html` is hard-linked into `folder` (copied where
+    it cannot be linked) instead of being made again. The rows are grouped by source once,
+    never looked up source by source."""
+    frames = {name: tables[name][1] for name in _PAGE_TABLES}
     try:
-        html = provenance_page(
+        index = index_page(
             frames["sources"], frames["figures"], frames["events"], frames["provenance"],
-            {s.source_id: s.text for s in snapshots}, version, frames["corrections"],
+            frames["corrections"], version,
         )  # fmt: skip
     except ValueError as exc:
         raise BuildError(folder / PAGE_FILE, str(exc).rstrip("."), "fix the tables") from exc
-    (folder / PAGE_FILE).write_text(html, encoding="utf-8", newline="")
+    texts = {s.source_id: s.text for s in snapshots}
+    groups = {name: _RowsBySource(df) for name, df in frames.items()}
+    store = None if cache_dir is None else cache_dir / "pages"
+    pages = folder / SOURCE_PAGES_DIR
+    pages.mkdir(parents=True, exist_ok=True)
+    if store is not None:
+        store.mkdir(parents=True, exist_ok=True)
+    source_ids = sorted(frames["sources"]["source_id"])
+    for sid in source_ids:
+        path = folder / source_page_path(sid)
+        try:
+            if sid not in texts:
+                raise ValueError(f"no text given for source {sid}")
+            if store is None:
+                path.write_text(_render_source_page(groups, sid, texts[sid]), **_UTF8)
+                continue
+            cached = store / f"{_page_key(groups, sid, texts[sid])}.html"
+            if not cached.is_file():
+                _write_atomically(cached, _render_source_page(groups, sid, texts[sid]))
+        except ValueError as exc:
+            raise BuildError(path, str(exc).rstrip("."), "fix the tables") from exc
+        _link_or_copy(cached, path)
+    current = {f"{sid}.html" for sid in source_ids}
+    for stale in sorted(pages.glob("*.html")):  # a source that left since the last write here
+        if stale.name not in current:
+            stale.unlink()
+    (folder / PAGE_FILE).write_text(index, **_UTF8)
+
+
+_PAGE_TABLES = ("sources", "figures", "events", "provenance", "corrections")
+_UTF8: dict[str, Any] = {"encoding": "utf-8", "newline": ""}
+
+
+class _RowsBySource:
+    """One table's rows grouped by source once (positions per source_id), so that a source's
+    rows cost what they hold, not a scan of the whole table."""
+
+    def __init__(self, df: pd.DataFrame) -> None:
+        self.df = df
+        self.positions = df.groupby("source_id", sort=False).indices if len(df) else {}
+        self.header = repr([(str(c), str(t)) for c, t in df.dtypes.items()])
+        self._lines: list[str] | None = None
+
+    def frame(self, source_id: str) -> pd.DataFrame:
+        found = self.positions.get(source_id)
+        return self.df.iloc[found] if found is not None else self.df.iloc[0:0]
+
+    def lines(self, source_id: str) -> list[str]:
+        """The source's rows as text, one line each (repr of the row's values: types and
+        missing values kept apart, no newline inside), sorted so row order does not count."""
+        if self._lines is None:  # the whole table at once: far faster than per source
+            columns = [self.df[c].tolist() for c in self.df.columns]
+            self._lines = [repr(row) for row in zip(*columns, strict=True)]
+        return sorted(self._lines[i] for i in self.positions.get(source_id, ()))
+
+
+def _page_key(groups: dict[str, _RowsBySource], source_id: str, text: str) -> str:
+    """The content key of a source's page: sha256 of the page code, the text and the
+    source's rows of every table the page shows."""
+    digest = hashlib.sha256()
+    digest.update(f"page.py {code_version()}\n".encode())
+    text_sha256 = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    digest.update(f"text {text_sha256}\n".encode())
+    for name, group in groups.items():
+        rows = group.lines(source_id)
+        digest.update(f"table {name} {group.header} {len(rows)}\n".encode())
+        digest.update("".join(f"{row}\n" for row in rows).encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def _render_source_page(groups: dict[str, _RowsBySource], source_id: str, text: str) -> str:
+    rows = {name: group.frame(source_id) for name, group in groups.items()}
+    return source_page(
+        rows["sources"], rows["figures"], rows["events"], rows["provenance"], text,
+        rows["corrections"],
+    )  # fmt: skip
+
+
+def _write_atomically(path: Path, content: str) -> None:
+    """Write through a temporary file in the same folder and one rename: a reader (another
+    build sharing the cache) sees the whole file or none."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", **_UTF8) as out:
+            out.write(content)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _link_or_copy(cached: Path, path: Path) -> None:
+    """Hard-link the cached page to `path` (no bytes copied), or copy it where a link cannot
+    be made (another file system, no hard links)."""
+    path.unlink(missing_ok=True)
+    try:
+        os.link(cached, path)
+    except OSError:
+        shutil.copyfile(cached, path)
 
 
 # --- validation ----------------------------------------------------------------------

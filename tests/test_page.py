@@ -1,14 +1,17 @@
-"""The provenance page, driven in a real browser (Debian's Chromium through Playwright).
+"""The provenance pages, driven in a real browser (Debian's Chromium through Playwright).
 
-The page is built from the committed outputs/ and raw/ into a temporary folder and opened
-from file://, as a reader would open outputs/provenance.html. The browser is the system's
-/usr/bin/chromium; none is downloaded. A screenshot of a marked figure is kept in
+The pages are written by `write_page` from the committed outputs/ and raw/ into a temporary
+folder and opened from file://, as a reader would open outputs/provenance.html (the index)
+and outputs/provenance/<source_id>.html (the page of one source). The browser is the
+system's /usr/bin/chromium; none is downloaded. A screenshot of a marked figure is kept in
 test-artifacts/provenance-page.png.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,13 +19,26 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.page import provenance_page
+from pipeline import publish
+from pipeline.errors import BuildError
+from pipeline.metadata import table_defs
+from pipeline.page import source_page
+from pipeline.sources import SourceSnapshot, load_snapshot
 
 REPO = Path(__file__).parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ARTIFACTS = REPO / "test-artifacts"
 TABLES = ("sources", "figures", "events", "provenance", "corrections")
+KEYS = {
+    "sources": "source_id",
+    "figures": "figure_id",
+    "events": "event_id",
+    "provenance": "record_id",
+    "corrections": "correction_id",
+}
+SOURCE_ID = "ondcp-usmx-ch3"  # the one source of the real dataset
+COPY_ID = f"{SOURCE_ID}-copy"  # the same source again, its ids suffixed "-copy"
 
 # Outer quote of a nested pair: its quote contains the other figure's quote.
 NESTED_OUTER = "semar-eradication-sailors-daily-average"
@@ -58,15 +74,53 @@ def _version() -> str:
 
 
 def _render(tables: dict[str, pd.DataFrame]) -> str:
-    return provenance_page(
+    """The page of the one source of `tables`."""
+    (text,) = _texts(tables["sources"]).values()
+    return source_page(
         tables["sources"],
         tables["figures"],
         tables["events"],
         tables["provenance"],
-        _texts(tables["sources"]),
-        _version(),
+        text,
         tables["corrections"],
     )
+
+
+def _snapshots(source_ids: Iterator[str] | list[str]) -> list[SourceSnapshot]:
+    """The real snapshot, once per id: a copy holds the same text under another id."""
+    real = load_snapshot(REPO / "raw" / SOURCE_ID)
+    return [dataclasses.replace(real, source_id=sid) for sid in source_ids]
+
+
+def _with_copy(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The real tables plus a second source: the same rows under COPY_ID, ids suffixed."""
+
+    def suffixed(ids: object) -> object:
+        return ";".join(f"{c}-copy" for c in ids.split(";")) if isinstance(ids, str) else ids
+
+    both = {}
+    for name, df in tables.items():
+        copy = df.copy()
+        copy[KEYS[name]] = copy[KEYS[name]] + "-copy"
+        copy["source_id"] = COPY_ID
+        if "correction_ids" in copy.columns:
+            copy["correction_ids"] = copy["correction_ids"].map(suffixed)
+        both[name] = pd.concat([df, copy], ignore_index=True)
+    return both
+
+
+def _write(
+    tables: dict[str, pd.DataFrame], folder: Path, version: str, cache: Path | None = None
+) -> Path:
+    defs = table_defs()
+    publish.write_page(
+        {name: (defs[name], df) for name, df in tables.items()},
+        _snapshots(sorted(tables["sources"]["source_id"])),
+        folder,
+        version,
+        cache_dir=cache,
+    )
+    return folder
 
 
 @pytest.fixture(scope="module")
@@ -86,10 +140,14 @@ def corrections(tables: dict[str, pd.DataFrame]) -> dict[str, dict]:
 
 
 @pytest.fixture(scope="module")
-def page_file(tmp_path_factory: pytest.TempPathFactory, tables: dict[str, pd.DataFrame]) -> Path:
-    path = tmp_path_factory.mktemp("page") / "provenance.html"
-    path.write_text(_render(tables), encoding="utf-8")
-    return path
+def site(tmp_path_factory: pytest.TempPathFactory, tables: dict[str, pd.DataFrame]) -> Path:
+    """The pages as publishing writes them: provenance.html and provenance/<id>.html."""
+    return _write(tables, tmp_path_factory.mktemp("site") / "outputs", _version())
+
+
+@pytest.fixture(scope="module")
+def page_file(site: Path) -> Path:
+    return site / "provenance" / f"{SOURCE_ID}.html"
 
 
 @pytest.fixture(scope="module")
@@ -313,10 +371,13 @@ def test_page_is_self_contained_and_deterministic(browser, page_file, page_url, 
     data = html.split('<script type="application/json" id="records_json">', 1)[1]
     assert "</" not in data.split("</script>", 1)[0]
 
-    # same inputs, in any row order, give the same bytes
+    # same inputs, in any row order, give the same bytes; the title names the text's sha256
     shuffled = {name: df.sample(frac=1, random_state=7) for name, df in tables.items()}
     assert _render(tables) == html
     assert _render(shuffled) == html
+    sha256 = tables["sources"]["sha256"].iloc[0]
+    assert f"(sha256 {sha256[:12]})</title>" in html
+    assert _version() not in html.split("<style>", 1)[0]
 
     context = browser.new_context()
     tab = context.new_page()
@@ -337,7 +398,7 @@ def test_markup_in_the_data_is_shown_not_run(page, tmp_path, tables):
     figures = changed["figures"]
     figures.loc[figures["figure_id"] == "mex-cocaine-seized-1999", "note"] = hostile
     changed["sources"]["title"] = changed["sources"]["title"] + " <i>&amp;</i>"
-    path = tmp_path / "provenance.html"
+    path = tmp_path / f"{SOURCE_ID}.html"
     path.write_text(_render(changed), encoding="utf-8")
     page.goto(f"{path.as_uri()}#mex-cocaine-seized-1999")
     page.wait_for_function("() => document.querySelector('.marked') !== null")
@@ -467,13 +528,12 @@ def test_popover_of_a_corrected_figure_shows_printed_and_corrected(page, page_ur
 
 def test_page_without_corrections_still_renders(tables):
     """Older callers pass no corrections: no marks, no corrections table, no error."""
-    html = provenance_page(
+    html = source_page(
         tables["sources"],
         tables["figures"],
         tables["events"],
         tables["provenance"],
-        _texts(tables["sources"]),
-        _version(),
+        _texts(tables["sources"])[SOURCE_ID],
     )
     assert ' data-corrections="' not in html
     assert "corrections_table_1" not in html
@@ -492,3 +552,141 @@ def test_a_correction_off_its_printed_text_is_refused(tables):
     figures.loc[figures["figure_id"] == CORRECTED_FIGURE, "correction_ids"] = None
     with pytest.raises(ValueError, match=CORRECTED_FIGURE):
         _render(changed)
+
+
+# --- the index, one page per source, the cache ------------------------------------------
+
+
+def test_index_lists_the_sources_and_forwards_old_links(page, site, tables, quotes, corrections):
+    index = site / "provenance.html"
+    html = index.read_text(encoding="utf-8")
+    assert f"dataset version <strong>{_version()}</strong>" in html
+    assert not re.search(r"(?:src|href)\s*=\s*[\"']?(?:https?:)?//", html), "loads something"
+    page_size = (site / "provenance" / f"{SOURCE_ID}.html").stat().st_size
+    assert len(html.encode()) < page_size / 4, "the index is not small"
+    assert quotes["mex-cocaine-seized-1999"] not in html, "the index holds a text"
+
+    # an old shared link goes on to the source's page, which marks that quote
+    page.goto(f"{index.as_uri()}#mex-cocaine-seized-1999")
+    page.wait_for_url(f"**/provenance/{SOURCE_ID}.html#mex-cocaine-seized-1999")
+    page.wait_for_function("() => document.querySelector('.text .hl.marked') !== null")
+    assert page.evaluate(MARKED_TEXT) == quotes["mex-cocaine-seized-1999"]
+    assert page.evaluate(IN_VIEW)
+    page.go_back()  # the index replaced itself: back leaves the pages, no loop
+    assert page.url in ("about:blank", "")
+
+    # so does a correction's id
+    page.goto(f"{index.as_uri()}#{CORRECTION_ALONE}")
+    page.wait_for_url(f"**/provenance/{SOURCE_ID}.html#{CORRECTION_ALONE}")
+    page.wait_for_function("() => document.querySelector('.text .marked') !== null")
+    assert page.evaluate(MARKED_TEXT) == corrections[CORRECTION_ALONE]["printed"]
+
+    # an unknown or missing fragment shows the index, whose row links to the page
+    for fragment in ("#no-such-record", "#", ""):
+        page.goto(f"{index.as_uri()}{fragment}")
+        page.wait_for_load_state("load")
+        assert page.url.split("#")[0] == index.as_uri()
+        status = page.inner_text("#index_status")
+        assert ("no-such-record" in status) == (fragment == "#no-such-record")
+    rows = page.locator("#sources_table_1 tbody tr")
+    assert rows.count() == 1
+    assert rows.locator("td").nth(1).inner_text() == SOURCE_ID
+    counts = [int(t) for t in rows.locator("td").all_inner_texts()[2:]]
+    assert counts == [len(tables["figures"]), len(tables["events"]), len(tables["corrections"])]
+    rows.locator("a").click()
+    page.wait_for_url(f"**/provenance/{SOURCE_ID}.html")
+    page.locator(".bar nav a", has_text="All sources").click()
+    page.wait_for_url("**/provenance.html")
+
+
+def test_a_source_page_depends_on_nothing_but_its_source(page, tmp_path, site, tables):
+    """Another source beside it and another version leave the page of a source byte for
+    byte as it was; the index lists both and forwards the other source's ids to its page."""
+    both = _write(_with_copy(tables), tmp_path / "outputs", "99.0.0")
+    alone = (site / "provenance" / f"{SOURCE_ID}.html").read_bytes()
+    assert (both / "provenance" / f"{SOURCE_ID}.html").read_bytes() == alone
+    copy = (both / "provenance" / f"{COPY_ID}.html").read_text(encoding="utf-8")
+    assert 'id="mex-cocaine-seized-1999-copy"' in copy
+    assert 'id="mex-cocaine-seized-1999"' not in copy
+    assert sorted(p.name for p in (both / "provenance").iterdir()) == [
+        f"{COPY_ID}.html",
+        f"{SOURCE_ID}.html",
+    ]
+
+    index = both / "provenance.html"
+    assert "dataset version <strong>99.0.0</strong>" in index.read_text(encoding="utf-8")
+    page.goto(f"{index.as_uri()}#mex-cocaine-seized-1999-copy")
+    page.wait_for_url(f"**/provenance/{COPY_ID}.html#mex-cocaine-seized-1999-copy")
+    page.wait_for_function("() => document.querySelector('.text .hl.marked') !== null")
+    page.goto(index.as_uri())
+    assert page.locator("#sources_table_1 tbody tr").count() == 2
+
+
+def test_the_cache_makes_each_page_once(tmp_path, tables, monkeypatch):
+    made: list[str] = []
+
+    def counting(sources, *args, **kwargs):
+        made.extend(sources["source_id"])
+        return source_page(sources, *args, **kwargs)
+
+    monkeypatch.setattr(publish, "source_page", counting)
+    cache = tmp_path / "cache"
+    both = _with_copy(tables)
+
+    def page_of(folder: Path, sid: str) -> Path:
+        return folder / "provenance" / f"{sid}.html"
+
+    first = _write(both, tmp_path / "first", "1.0.0", cache)
+    assert sorted(made) == [SOURCE_ID, COPY_ID]
+    assert len(list((cache / "pages").glob("*.html"))) == 2
+
+    # same rows (in another order), another version: both pages come from the cache
+    made.clear()
+    shuffled = {name: df.sample(frac=1, random_state=3) for name, df in both.items()}
+    second = _write(shuffled, tmp_path / "second", "1.0.1", cache)
+    assert made == []
+    for sid in (SOURCE_ID, COPY_ID):
+        assert os.path.samefile(page_of(first, sid), page_of(second, sid))
+    assert "1.0.1" in (second / "provenance.html").read_text(encoding="utf-8")
+
+    # a changed row of one source makes that source's page only
+    made.clear()
+    changed = {name: df.copy() for name, df in both.items()}
+    figures = changed["figures"]
+    figures.loc[figures["figure_id"] == "mex-cocaine-seized-1999-copy", "note"] = "Checked."
+    third = _write(changed, tmp_path / "third", "1.1.0", cache)
+    assert made == [COPY_ID]
+    assert os.path.samefile(page_of(first, SOURCE_ID), page_of(third, SOURCE_ID))
+    assert "Checked." in page_of(third, COPY_ID).read_text(encoding="utf-8")
+    assert page_of(third, COPY_ID).read_bytes() != page_of(first, COPY_ID).read_bytes()
+
+    # other page code (pipeline/page.py changed) makes every page again, to the same bytes
+    made.clear()
+    monkeypatch.setattr(publish, "code_version", lambda: "another page.py")
+    fourth = _write(both, tmp_path / "fourth", "1.0.0", cache)
+    assert sorted(made) == [SOURCE_ID, COPY_ID]
+    for sid in (SOURCE_ID, COPY_ID):
+        assert page_of(fourth, sid).read_bytes() == page_of(first, sid).read_bytes()
+    assert not list((cache / "pages").glob(".*")), "a temporary file was left in the cache"
+
+
+def test_write_page_refuses_tables_the_pages_cannot_show(tmp_path, tables):
+    changed = {name: df.copy() for name, df in tables.items()}
+    fixes = changed["corrections"]
+    fixes.loc[fixes["correction_id"] == CORRECTION_ALONE, "char_start"] += 1
+    with pytest.raises(BuildError, match=rf"provenance/{SOURCE_ID}\.html: .*{CORRECTION_ALONE}"):
+        _write(changed, tmp_path / "a", "1.0.0", tmp_path / "cache")
+
+    changed = {name: df.copy() for name, df in tables.items()}
+    prov = changed["provenance"]
+    prov.loc[prov["record_id"] == CORRECTED_FIGURE, "source_id"] = "no-such-source"
+    with pytest.raises(
+        BuildError, match=rf"provenance\.html: .*{CORRECTED_FIGURE}.*no-such-source"
+    ):
+        _write(changed, tmp_path / "b", "1.0.0")
+
+    changed = _with_copy(tables)
+    prov = changed["provenance"]
+    prov.loc[prov["record_id"] == "campaign-usa-media-copy", "record_id"] = OVERLAPPING_EVENT
+    with pytest.raises(BuildError, match=rf"id {OVERLAPPING_EVENT} names two"):
+        _write(changed, tmp_path / "c", "1.0.0")
