@@ -134,6 +134,7 @@ def write_package(
     snapshots: list[SourceSnapshot],
     folder: Path,
     version: str,
+    cache_dir: Path | None = None,
 ) -> Path:
     """Write every table as Parquet and CSV plus datapackage.json into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -146,7 +147,7 @@ def write_package(
         parquet.append(resource_descriptor(table, parquet_path, folder, "parquet"))
         csv.append(resource_descriptor(table, csv_path, folder, "csv"))
     descriptor = package_descriptor(parquet + csv, snapshots, version)
-    write_page(tables, snapshots, folder, version)
+    write_page(tables, snapshots, folder, version, cache_dir)
     path = folder / PACKAGE_FILE
     path.write_text(json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
@@ -403,8 +404,23 @@ def _reasons(tables: dict[str, tuple[TableDef, pd.DataFrame]]) -> dict[str, str]
     }
 
 
-def _tree(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+def _files(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def same_tree(a: Path, b: Path) -> bool:
+    """The two folders hold the same files with the same bytes (subfolders included). A
+    page hard-linked from the cache into both is the same file, and is not read."""
+    names = _files(a)
+    if names != _files(b):
+        return False
+    for name in names:
+        x, y = a / name, b / name
+        if x.stat().st_size != y.stat().st_size:
+            return False
+        if not os.path.samefile(x, y) and x.read_bytes() != y.read_bytes():
+            return False
+    return True
 
 
 def publish(
@@ -430,10 +446,10 @@ def publish(
         entries = [changelog.entry(version, None, changes, {})]
     staging = outputs.parent / f"{outputs.name}.staging-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
-    write_package(tables, snapshots, staging, version)
+    write_package(tables, snapshots, staging, version, cache_dir)
     changelog.write(staging, entries)
     checkpoint("staged")
-    if outputs.exists() and _tree(staging) == _tree(outputs):
+    if outputs.exists() and same_tree(staging, outputs):
         shutil.rmtree(staging)  # nothing changed: every published byte stays as it is
         return {"version": version, "level": None}
     problems = validate_staging(staging, tables, cache_dir)

@@ -73,3 +73,20 @@ def test_a_build_killed_while_publishing_leaves_outputs_all_old_or_all_new(scena
     assert tree_digest(outputs) == tree_digest(scenario["new"])
     leftovers = [p.name for p in outputs.parent.iterdir() if p.name.startswith(outputs.name + ".")]
     assert leftovers == []
+
+
+def test_no_change_is_judged_on_every_file_subfolders_included(tmp_path):
+    """A build whose only change is in a subfolder (a source's provenance page) is a change."""
+    from pipeline.publish import same_tree
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    for folder in (a, b):
+        (folder / "provenance").mkdir(parents=True)
+        (folder / "datapackage.json").write_text("{}")
+        (folder / "provenance" / "s.html").write_text("<p>one</p>")
+    assert same_tree(a, b)
+    (b / "provenance" / "s.html").write_text("<p>two</p>")
+    assert not same_tree(a, b)
+    (b / "provenance" / "s.html").unlink()
+    (b / "provenance" / "t.html").write_text("<p>one</p>")
+    assert not same_tree(a, b)
