@@ -555,6 +555,7 @@ def anchor_annotations(
     (char_start, line) they had in the published outputs: a hint among exact matches."""
     anchored = _Reader(snapshot, snapshot.annotations_path, previous or {}).read()
     anchored.uncovered = uncovered_numerals(snapshot, anchored)
+    anchored.covered = []  # only needed to find the uncovered ones; kept out of the cache
     return anchored
 
 

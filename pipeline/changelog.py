@@ -63,20 +63,25 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _candidates(old: pd.DataFrame, new: pd.DataFrame, columns: list[str]) -> pd.Index:
-    """Ids (the index) of the rows that may differ in `columns`: a vectorized first pass, so
-    the exact cell-by-cell comparison below runs on those rows only. It may keep rows that
-    turn out equal (different dtypes of one value), never drop one that differs."""
-    differs = pd.Series(False, index=old.index)
+def _candidates(old: pd.DataFrame, new: pd.DataFrame, columns: list[str]) -> list[str]:
+    """Ids (the index, aligned in both) of the rows that may differ in `columns`: a
+    vectorized first pass in Arrow, so the exact cell-by-cell comparison runs on those rows
+    only. It may keep a row that turns out equal, never drops one that differs."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    differs = pa.array([False] * len(old))
     for column in columns:
-        a, b = old[column].astype(object), new[column].astype(object)
-        a, b = a.where(a.notna(), None), b.where(b.notna(), None)
         try:
-            same = (a == b) | (a.isna() & b.isna())
-        except (TypeError, ValueError):
-            same = pd.Series(False, index=old.index)
-        differs |= ~same.astype(bool)
-    return old.index[differs.to_numpy()]
+            a = pa.array(old[column].astype(object), from_pandas=True)
+            b = pa.array(new[column].astype(object), from_pandas=True)
+            same = pc.or_kleene(
+                pc.fill_null(pc.equal(a, b), False), pc.and_(pc.is_null(a), pc.is_null(b))
+            )
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, TypeError):
+            same = pa.array([False] * len(old))
+        differs = pc.or_(differs, pc.invert(same))
+    return [rid for rid, d in zip(old.index, differs.to_pylist(), strict=True) if d]
 
 
 def compare(previous: Path, frames: dict[str, tuple[Any, pd.DataFrame]]) -> Changes:
@@ -97,6 +102,9 @@ def compare(previous: Path, frames: dict[str, tuple[Any, pd.DataFrame]]) -> Chan
         changes.removed[name] = sorted(set(old.index) - set(new.index))
         shared = [c for c in new.columns if c in old.columns and c != key]
         common = sorted(set(old.index) & set(new.index))
+        if len(common) == len(old) == len(new) and old[shared].equals(new[shared]):
+            changes.changed[name] = []
+            continue
         maybe = _candidates(old.loc[common, shared], new.loc[common, shared], shared)
         old_rows = old.loc[maybe, shared].to_dict("index")
         new_rows = new.loc[maybe, shared].to_dict("index")

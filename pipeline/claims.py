@@ -29,27 +29,38 @@ def _fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
-def evaluate_claim(spec: dict[str, Any], figures: pd.DataFrame) -> dict[str, Any]:
-    """One row of the claims table for one declared claim. `figures` may already be indexed
-    by figure_id (as claims_table does once for all claims)."""
-    fig = figures if figures.index.name == "figure_id" else figures.set_index("figure_id")
+def evaluate_claim(
+    spec: dict[str, Any], figures: pd.DataFrame | dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """One row of the claims table for one declared claim. `figures` is the figures table
+    (indexed by figure_id or not) or, as claims_table passes it, {figure_id: row}."""
+    if isinstance(figures, dict):
+        rows = figures
+
+        def cell(fid: str, column: str) -> Any:
+            return rows[fid][column]
+    else:
+        fig = figures if figures.index.name == "figure_id" else figures.set_index("figure_id")
+
+        def cell(fid: str, column: str) -> Any:
+            return fig.at[fid, column]
 
     def printed(fid: str) -> str:
-        return f'"{fig.at[fid, "value_as_printed"]}"'
+        return f'"{cell(fid, "value_as_printed")}"'
 
     stated_id = spec["stated"]
-    stated = float(fig.at[stated_id, "value"])
+    stated = float(cell(stated_id, "value"))
     tolerance = float(spec.get("tolerance", 0.0))
     kind = spec["kind"]
     if kind == "sum":
         parts = list(spec["parts"])
-        computed = float(sum(fig.at[p, "value"] for p in parts))
+        computed = float(sum(cell(p, "value") for p in parts))
         ids = [stated_id, *parts]
         holds = abs(computed - stated) <= tolerance * abs(stated)
         statement = f"{' + '.join(printed(p) for p in parts)} = {printed(stated_id)}"
     elif kind == "ratio":
         num, den = spec["numerator"], spec["denominator"]
-        computed = float(fig.at[num, "value"]) / float(fig.at[den, "value"])
+        computed = float(cell(num, "value")) / float(cell(den, "value"))
         ids = [stated_id, num, den]
         holds = abs(computed - stated) <= tolerance * abs(stated)
         statement = (
@@ -58,8 +69,8 @@ def evaluate_claim(spec: dict[str, Any], figures: pd.DataFrame) -> dict[str, Any
         )
     else:  # bound
         other = spec["computed"]
-        computed = float(fig.at[other, "value"])
-        qualifier = str(fig.at[stated_id, "qualifier"])
+        computed = float(cell(other, "value"))
+        qualifier = str(cell(stated_id, "qualifier"))
         ids = [stated_id, other]
         holds = BOUND_TESTS[qualifier](computed, stated, tolerance)
         word = QUALIFIER_WORDS.get(qualifier, qualifier.replace("_", " "))

@@ -77,5 +77,14 @@ def measures_table() -> pd.DataFrame:
 
 
 def claims_table(anchored: list[AnchoredSource], figures: pd.DataFrame) -> pd.DataFrame:
-    indexed = figures.set_index("figure_id")
-    return _frame("claims", (evaluate_claim(c, indexed) for a in anchored for c in a.claims))
+    specs = [c for a in anchored for c in a.claims]
+    named = {
+        fid
+        for c in specs
+        for key in ("stated", "numerator", "denominator", "computed", "parts")
+        for fid in ([c[key]] if isinstance(c.get(key), str) else c.get(key) or [])
+    }
+    columns = ["figure_id", "value", "value_as_printed", "qualifier"]
+    rows = figures.loc[figures["figure_id"].isin(named), columns].to_dict("records")
+    by_id = {row["figure_id"]: row for row in rows}
+    return _frame("claims", (evaluate_claim(c, by_id) for c in specs))
