@@ -50,7 +50,8 @@ def schema_digest(schema: dict[str, Any]) -> str:
 
 
 def row_digest(cells: list[str]) -> bytes:
-    return hashlib.sha256(json.dumps(cells, ensure_ascii=False).encode("utf-8")).digest()
+    """sha256 of a row's cells; repr() of a list of strings is unambiguous (quotes escaped)."""
+    return hashlib.sha256(repr(cells).encode("utf-8", "surrogatepass")).digest()
 
 
 class RowLedger:
@@ -72,6 +73,28 @@ class RowLedger:
         size = DIGEST_BYTES
         return {data[i : i + size] for i in range(0, len(data) - len(data) % size, size)}
 
+    def passed_file(self, schema_key: str, file_sha256: str) -> bool:
+        """Whether a whole file with this sha256 passed under this schema."""
+        path = self._path(schema_key)
+        try:
+            return (
+                path is not None
+                and file_sha256 in path.with_suffix(".files").read_text(encoding="ascii").split()
+            )
+        except OSError:
+            return False
+
+    def add_file(self, schema_key: str, file_sha256: str) -> None:
+        path = self._path(schema_key)
+        if path is None or not file_sha256 or self.passed_file(schema_key, file_sha256):
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        files = path.with_suffix(".files")
+        known = files.read_text(encoding="ascii") if files.exists() else ""
+        tmp = files.with_name(f".{files.name}.{os.getpid()}.tmp")
+        tmp.write_text(known + file_sha256 + "\n", encoding="ascii")
+        os.replace(tmp, files)
+
     def add(self, schema_key: str, digests: list[bytes]) -> None:
         path = self._path(schema_key)
         if path is None or not digests:
@@ -92,8 +115,10 @@ def _records(path: Path) -> tuple[list[str], list[list[str]]]:
 
 def row_problems(folder: Path, descriptor: dict[str, Any], ledger: RowLedger) -> list[str]:
     """Frictionless's row checks on every CSV resource of `descriptor` (in `folder`), for
-    the rows the ledger has not seen pass under the same schema. Problems name the file,
-    its line and the field."""
+    the rows the ledger has not seen pass under the same schema (a file whose sha256 passed
+    whole is not even read). The hash is the one `descriptor` declares, which
+    verify_bytes_and_hashes() checks against the file. Problems name the file, its line and
+    the field."""
     from frictionless import Resource, Schema, system
 
     problems: list[str] = []
@@ -101,12 +126,16 @@ def row_problems(folder: Path, descriptor: dict[str, Any], ledger: RowLedger) ->
         if resource.get("format") != "csv":
             continue
         path = folder / resource["path"]
-        header, records = _records(path)
         key = schema_digest(resource["schema"])
+        file_sha256 = resource.get("hash", "").removeprefix("sha256:")
+        if file_sha256 and ledger.passed_file(key, file_sha256):
+            continue  # this very file passed before: every one of its rows did
+        header, records = _records(path)
         known = ledger.passed(key)
         digests = [row_digest(r) for r in records]
         fresh = [i for i, d in enumerate(digests) if d not in known]
         if not fresh:
+            ledger.add_file(key, file_sha256)
             continue
         with tempfile.TemporaryDirectory(prefix="usmx-rows-") as tmp:
             rows_file = Path(tmp) / path.name
@@ -132,6 +161,7 @@ def row_problems(folder: Path, descriptor: dict[str, Any], ledger: RowLedger) ->
             problems += found
         else:
             ledger.add(key, [digests[i] for i in fresh])
+            ledger.add_file(key, file_sha256)
     return problems
 
 

@@ -100,3 +100,23 @@ def test_a_dangling_foreign_key_is_found(published):
     assert key_problems(tables) == [
         "figures: ['measure'] value ['no_such_measure'] is not in measures ['measure']"
     ]
+
+
+def test_a_file_that_passed_whole_is_not_read_again(tmp_path):
+    """The file-level ledger: the sha256 the descriptor declares (verified against the file
+    by verify_bytes_and_hashes) is enough to skip a file that passed under this schema."""
+    import hashlib
+
+    ledger = RowLedger(tmp_path / "cache")
+    descriptor = _package(tmp_path / "p", [("a", "-1")])
+    digest = hashlib.sha256((tmp_path / "p" / "t.csv").read_bytes()).hexdigest()
+    descriptor["resources"][0]["hash"] = f"sha256:{digest}"
+    assert len(row_problems(tmp_path / "p", descriptor, ledger)) == 1  # not recorded
+    assert not ledger.passed_file(schema_digest(SCHEMA), digest)
+    ledger.add_file(schema_digest(SCHEMA), digest)  # planted: the file is skipped
+    assert row_problems(tmp_path / "p", descriptor, ledger) == []
+    good = _package(tmp_path / "q", [("a", "1")])
+    good_digest = hashlib.sha256((tmp_path / "q" / "t.csv").read_bytes()).hexdigest()
+    good["resources"][0]["hash"] = f"sha256:{good_digest}"
+    assert row_problems(tmp_path / "q", good, ledger) == []
+    assert ledger.passed_file(schema_digest(SCHEMA), good_digest)
