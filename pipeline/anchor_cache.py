@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import pickle
 from pathlib import Path
 
 from pipeline.annotations import AnchoredSource
-from pipeline.sources import SourceSnapshot
+from pipeline.sources import SourceSnapshot, write_atomically
 
 
 def source_key(snapshot: SourceSnapshot, code: str, positions: dict | None = None) -> str:
@@ -46,7 +45,5 @@ class AnchorCache:
         return value if isinstance(value, AnchoredSource) else None
 
     def put(self, key: str, value: AnchoredSource) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self.folder / f".{key}.{os.getpid()}.tmp"
-        tmp.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
-        os.replace(tmp, self.folder / f"{key}.pickle")
+        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        write_atomically(self.folder / f"{key}.pickle", data)

@@ -21,7 +21,6 @@ import os
 import shutil
 import signal
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +33,7 @@ from pipeline.build_record import build_record, created
 from pipeline.errors import REPO_ROOT, BuildError
 from pipeline.metadata import SCHEMAS_DIR, TableDef, frictionless_schema, pyarrow_schema
 from pipeline.page import SOURCE_PAGES_DIR, code_version, index_page, source_page, source_page_path
-from pipeline.sources import SourceSnapshot, sha256_file
+from pipeline.sources import SourceSnapshot, sha256_file, write_atomically
 from pipeline.validation import RowLedger, key_problems, row_problems
 from pipeline.yaml_lines import load_yaml, strip_lines
 
@@ -196,7 +195,7 @@ def write_page(
                 continue
             cached = store / f"{_page_key(groups, sid, texts[sid])}.html"
             if not cached.is_file():
-                _write_atomically(cached, _render_source_page(groups, sid, texts[sid]))
+                write_atomically(cached, _render_source_page(groups, sid, texts[sid]).encode())
         except ValueError as exc:
             raise BuildError(path, str(exc).rstrip("."), "fix the tables") from exc
         _link_or_copy(cached, path)
@@ -254,19 +253,6 @@ def _render_source_page(groups: dict[str, _RowsBySource], source_id: str, text: 
         rows["sources"], rows["figures"], rows["events"], rows["provenance"], text,
         rows["corrections"],
     )  # fmt: skip
-
-
-def _write_atomically(path: Path, content: str) -> None:
-    """Write through a temporary file in the same folder and one rename: a reader (another
-    build sharing the cache) sees the whole file or none."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", **_UTF8) as out:
-            out.write(content)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _link_or_copy(cached: Path, path: Path) -> None:

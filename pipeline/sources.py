@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -112,3 +113,19 @@ def load_snapshot(folder: Path) -> SourceSnapshot:
             text_path, f"the text does not decode as {meta['encoding']}", "fix the encoding"
         ) from exc
     return SourceSnapshot(meta["source_id"], folder, text, meta, digest, len(data))
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write through a temporary file in the same folder and one rename: a reader (another
+    build sharing the cache) sees the whole file or none."""
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

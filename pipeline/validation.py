@@ -23,7 +23,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.metadata import TableDef
+from pipeline.sources import write_atomically
 
 LEDGER_DIR = "validated-rows"
 DIGEST_BYTES = 32
@@ -88,22 +88,16 @@ class RowLedger:
         path = self._path(schema_key)
         if path is None or not file_sha256 or self.passed_file(schema_key, file_sha256):
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
         files = path.with_suffix(".files")
         known = files.read_text(encoding="ascii") if files.exists() else ""
-        tmp = files.with_name(f".{files.name}.{os.getpid()}.tmp")
-        tmp.write_text(known + file_sha256 + "\n", encoding="ascii")
-        os.replace(tmp, files)
+        write_atomically(files, (known + file_sha256 + "\n").encode("ascii"))
 
     def add(self, schema_key: str, digests: list[bytes]) -> None:
         path = self._path(schema_key)
         if path is None or not digests:
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
         known = self.passed(schema_key)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(b"".join(sorted(known | set(digests))))
-        os.replace(tmp, path)
+        write_atomically(path, b"".join(sorted(known | set(digests))))
 
 
 def _records(path: Path) -> tuple[list[str], list[list[str]]]:
