@@ -203,7 +203,12 @@ def _follow_row_link(page, record_id: str, table_id: str = "figures_table_1") ->
     link = table.locator(f'a[href="#{record_id}"]')
     assert link.is_visible()
     link.click()
-    page.wait_for_function("id => location.hash === '#' + id", arg=record_id)
+    # the hash changes first; the page marks the quote in its hashchange handler, and says so
+    page.wait_for_function(
+        "id => location.hash === '#' + id && "
+        "document.getElementById('marked_status').textContent === 'Marked: ' + id",
+        arg=record_id,
+    )
 
 
 # --- the promises ----------------------------------------------------------------------
