@@ -1,7 +1,8 @@
-"""A content-addressed cache of anchored sources, so a rebuild re-reads only what changed.
+"""A content-addressed cache of each source's typed and checked rows (pipeline/records.py),
+so a rebuild re-reads only what changed.
 
 The key of one source is the sha256 of everything its anchoring reads: the code and
-vocabularies (ANNOTATION_CODE), the snapshot, its annotations and corrections, and - only
+vocabularies and table schemas, the snapshot, its annotations and corrections, and - only
 when anchoring needed them - the positions its records had in the published outputs. Correcting
 one source among a thousand re-anchors that one; the others are loaded as they were. A
 corrupt or unreadable entry is ignored and recomputed. Entries live under `.cache/`
@@ -15,7 +16,7 @@ import json
 import pickle
 from pathlib import Path
 
-from pipeline.annotations import AnchoredSource
+from pipeline.records import SourceRows
 from pipeline.sources import SourceSnapshot, write_atomically
 
 
@@ -34,16 +35,16 @@ def source_key(snapshot: SourceSnapshot, code: str, positions: dict | None = Non
 
 class AnchorCache:
     def __init__(self, folder: Path) -> None:
-        self.folder = folder / "anchored"
+        self.folder = folder / "source-rows"
 
-    def get(self, key: str) -> AnchoredSource | None:
+    def get(self, key: str) -> SourceRows | None:
         path = self.folder / f"{key}.pickle"
         try:
             value = pickle.loads(path.read_bytes())
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
             return None
-        return value if isinstance(value, AnchoredSource) else None
+        return value if isinstance(value, SourceRows) and value.key == key else None
 
-    def put(self, key: str, value: AnchoredSource) -> None:
+    def put(self, key: str, value: SourceRows) -> None:
         data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         write_atomically(self.folder / f"{key}.pickle", data)

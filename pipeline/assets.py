@@ -13,7 +13,6 @@ guard what must never be published are blocking, so a failing one stops the buil
 import hashlib
 import json
 import warnings
-from collections import Counter
 from pathlib import Path
 
 import dagster as dg
@@ -22,14 +21,19 @@ import pandera.errors
 
 from pipeline import tables
 from pipeline.anchor_cache import AnchorCache, source_key
-from pipeline.annotations import (
-    AnchoredSource,
-    anchor_annotations,
-    published_positions,
-)
+from pipeline.annotations import AnchoredSource, anchor_annotations, published_positions
 from pipeline.errors import REPO_ROOT, display_path
 from pipeline.metadata import pandera_schema, table_defs
 from pipeline.publish import OUTPUTS_DIR, frictionless_errors, publish, verify_bytes_and_hashes
+from pipeline.records import (
+    PER_SOURCE_TABLES,
+    PROVENANCE_CHECK,
+    SPAN_CHECK,
+    SourceRows,
+    concatenate,
+    duplicate_provenance,
+    make_rows,
+)
 from pipeline.sources import RAW_DIR, SourceSnapshot, load_snapshot, source_folders
 
 # Observable source assets and Output(data_version=...) are marked beta in dagster 1.13;
@@ -57,12 +61,33 @@ def markdown_preview(df: pd.DataFrame, rows: int = PREVIEW_ROWS) -> str:
     return "\n".join(lines)
 
 
+SHOWN_SOURCES = 20  # per-source metadata entries on a materialization; the rest in one digest
+
+
 def table_metadata(df: pd.DataFrame, source_sha256: dict[str, str] | None = None) -> dict:
-    """Row count, a markdown preview and the sha256 of each source the table was read from."""
+    """Row count, a markdown preview and the sources the table was read from: their number,
+    one sha256 over all their sha256s, and each sha256 for the first SHOWN_SOURCES. (Every
+    source on every event made each materialization ~230 KB at 1,000 sources, and storing
+    those events cost more than building the tables; the sources table holds them all.)"""
+    source_sha256 = source_sha256 or {}
     return {
         "dagster/row_count": len(df),
         "preview": dg.MetadataValue.md(markdown_preview(df)),
-        **{f"sha256 {sid}": sha for sid, sha in (source_sha256 or {}).items()},
+        **sources_metadata(source_sha256),
+    }
+
+
+def sources_metadata(source_sha256: dict[str, str]) -> dict:
+    if not source_sha256:
+        return {}
+    combined = hashlib.sha256(
+        "".join(f"{sid} {sha}\n" for sid, sha in sorted(source_sha256.items())).encode()
+    ).hexdigest()
+    shown = sorted(source_sha256.items())[:SHOWN_SOURCES]
+    return {
+        "sources": len(source_sha256),
+        "sha256 of all sources": combined,
+        **{f"sha256 {sid}": sha for sid, sha in shown},
     }
 
 
@@ -113,8 +138,7 @@ def source_snapshots(context: dg.AssetExecutionContext, layout: Layout) -> dg.Ou
         snapshots,
         data_version=dg.DataVersion(raw_tree_sha256(Path(layout.raw_dir))),
         metadata={
-            "sources": len(snapshots),
-            **{f"sha256 {s.source_id}": s.sha256 for s in snapshots},
+            **sources_metadata(shas(snapshots)),
         },
     )
 
@@ -160,10 +184,17 @@ COVERAGE_CHECK = _check(
 )
 
 
+ROWS_CODE = (
+    *ANNOTATION_CODE, "schemas/fields.yaml", "schemas/tables.yaml", "pipeline/metadata.py",
+    "pipeline/records.py", "pipeline/yaml_lines.py", "pipeline/anchor_cache.py",
+)  # fmt: skip
+
+
 @dg.asset(
     group_name="annotations",
-    code_version=code_version(*ANNOTATION_CODE),
-    description="Hand annotations with every quote resolved to a code-point span.",
+    code_version=code_version(*ROWS_CODE),
+    description="Hand annotations with every quote resolved to a code-point span: each "
+    "source's figures, events, provenance and corrections, typed and checked once per content.",
     check_specs=[COVERAGE_CHECK],
 )
 def anchored_annotations(
@@ -171,39 +202,43 @@ def anchored_annotations(
 ):
     positions = published_positions(Path(layout.outputs_dir))
     cache = AnchorCache(Path(layout.cache_dir))
-    code = code_version(
-        *ANNOTATION_CODE,
-        "schemas/fields.yaml",
-        "pipeline/yaml_lines.py",
-        "pipeline/anchor_cache.py",
-    )
-    anchored, recomputed = [], []
+    code = code_version(*ROWS_CODE)
+    found: dict[str, SourceRows] = {}
+    todo: list[tuple[SourceSnapshot, AnchoredSource, str]] = []
     for snapshot in source_snapshots:
         previous = positions.get(snapshot.source_id, {})
         plain, hinted = source_key(snapshot, code), source_key(snapshot, code, previous)
-        found = cache.get(plain) or cache.get(hinted)
-        if found is None:
-            found = anchor_annotations(snapshot, previous)
-            cache.put(hinted if found.used_published_positions else plain, found)
-            recomputed.append(snapshot.source_id)
-        anchored.append(found)
+        hit = cache.get(plain) or cache.get(hinted)
+        if hit is not None:
+            found[snapshot.source_id] = hit
+            continue
+        anchored = anchor_annotations(snapshot, previous)
+        todo.append((snapshot, anchored, hinted if anchored.used_published_positions else plain))
+    if todo:  # typed and checked together: pandas' fixed cost once, not once per source
+        snapshots, anchored, keys = (list(column) for column in zip(*todo, strict=True))
+        made = make_rows(anchored, snapshots, keys)
+        for rows in made:
+            cache.put(rows.key, rows)
+            found[rows.source_id] = rows
+    recomputed = [snapshot.source_id for snapshot, _, _ in todo]
+    result = [found[s.source_id] for s in source_snapshots]
     yield dg.Output(
-        anchored,
+        result,
         metadata={
-            "figures": sum(len(a.figures) for a in anchored),
-            "events": sum(len(a.events) for a in anchored),
+            "figures": sum(r.count("figures") for r in result),
+            "events": sum(r.count("events") for r in result),
             "sources re-anchored": len(recomputed),
-            "sources reused unchanged": len(anchored) - len(recomputed),
+            "sources reused unchanged": len(result) - len(recomputed),
             "re-anchored": ", ".join(recomputed[:20]) + (" …" if len(recomputed) > 20 else ""),
-            **{f"sha256 {s.source_id}": s.sha256 for s in source_snapshots[:20]},
+            **sources_metadata(shas(source_snapshots)),
         },
     )
     problems = [
         f"{display_path(snapshot.text_path)}, {where} is in no figure, event, period or "
-        f"ignore entry of {found.annotation_file}; annotate it there, or add an ignore "
+        f"ignore entry of {rows.annotation_file}; annotate it there, or add an ignore "
         "entry with a reason"
-        for snapshot, found in zip(source_snapshots, anchored, strict=True)
-        for where in found.uncovered
+        for snapshot, rows in zip(source_snapshots, result, strict=True)
+        for where in rows.uncovered
     ]
     yield dg.AssetCheckResult(check_name=COVERAGE_CHECK.name, **_result(problems))
 
@@ -243,25 +278,30 @@ TABLE_CHECKS = [
 ]  # fmt: skip
 
 
-def _where(table_name: str, df: pd.DataFrame, index, anchored: list | None) -> str:
-    """'file, line L, record 'id'' for a row of figures/events; the table and key otherwise."""
+def _where(table_name: str, df: pd.DataFrame, index, provenance: pd.DataFrame | None) -> str:
+    """'file, line L, record 'id'' for a row of figures/events (from its provenance row); the
+    table and key otherwise."""
     key = table_defs()[table_name].primary_key[0]
     if index is None or index not in df.index:
         return f"table {table_name}"
     record = df.at[index, key]
-    for row in (p for a in anchored or [] for p in a.provenance):
-        if row["record_id"] == record:
+    if provenance is not None:
+        found = provenance.loc[provenance["record_id"] == record]
+        if len(found):
+            row = found.iloc[0]
             return f"{row['annotation_file']}, line {row['annotation_line']}, record '{record}'"
     return f"table {table_name}, record '{record}'"
 
 
-def schema_problems(table_name: str, df: pd.DataFrame, anchored: list | None) -> list[str]:
+def schema_problems(
+    table_name: str, df: pd.DataFrame, provenance: pd.DataFrame | None = None
+) -> list[str]:
     """pandera validation of one table against the schema generated from schemas/. Failures
     of figures and events name the annotation file and line of the record."""
     try:
         pandera_schema(table_defs()[table_name]).validate(df, lazy=True)
     except pandera.errors.SchemaErrors as exc:
-        located = anchored if table_name in ("figures", "events") else None
+        located = provenance if table_name in ("figures", "events") else None
         return [
             f"{_where(table_name, df, row.index, located)}: column {row.column} "
             f"fails {row.check} with value {row.failure_case!r}; correct the annotation"
@@ -270,73 +310,24 @@ def schema_problems(table_name: str, df: pd.DataFrame, anchored: list | None) ->
     return []
 
 
-def span_problems(provenance: pd.DataFrame, snapshots: list[SourceSnapshot]) -> list[str]:
-    """Every provenance span holds its quote."""
-    texts = {s.source_id: s.text for s in snapshots}
-    return [
-        f"{rid}: characters {start}-{end} differ from its quote"
-        for rid, sid, start, end, quote in zip(
-            provenance["record_id"],
-            provenance["source_id"],
-            provenance["char_start"],
-            provenance["char_end"],
-            provenance["quote"],
-            strict=True,
-        )  # fmt: skip
-        if texts[sid][start:end] != quote
-    ]
-
-
-def provenance_row_problems(
-    provenance: pd.DataFrame,
-    figures: pd.DataFrame,
-    events: pd.DataFrame,
-    snapshots: list[SourceSnapshot],
-) -> list[str]:
-    """One provenance row per record and one record per row; each figure's printed numeral
-    at its numeral span."""
-    records = {("figure", f) for f in figures["figure_id"]}
-    records |= {("event", e) for e in events["event_id"]}
-    rows = list(zip(provenance["record_type"], provenance["record_id"], strict=True))
-    problems = [
-        f"{rid}: {rtype} has no provenance row" for rtype, rid in sorted(records - set(rows))
-    ]
-    problems += [
-        f"{rid}: provenance row belongs to no {rtype}" for rtype, rid in sorted(set(rows) - records)
-    ]
-    problems += [
-        f"{rid}: more than one provenance row"
-        for (_, rid), n in sorted(Counter(rows).items())
-        if n > 1
-    ]
-    texts = {s.source_id: s.text for s in snapshots}
-    printed = dict(zip(figures["figure_id"], figures["value_as_printed"], strict=True))
-    of_figures = provenance[provenance["record_type"] == "figure"]
-    for rid, sid, start, end in zip(
-        of_figures["record_id"], of_figures["source_id"], of_figures["numeral_start"],
-        of_figures["numeral_end"], strict=True,
-    ):  # fmt: skip
-        at_span = texts[sid][start:end]
-        if at_span != printed.get(rid):
-            problems.append(f"{rid}: numeral span holds {at_span!r}, not its value_as_printed")
-    return problems
-
-
 def foreign_key_problems(
     figures: pd.DataFrame, measures: pd.DataFrame, sources: pd.DataFrame
 ) -> list[str]:
-    measures_, sources_ = set(measures["measure"]), set(sources["source_id"])
     problems = [
         f"{fid}: measure '{m}' is not in the measures table"
-        for fid, m in zip(figures["figure_id"], figures["measure"], strict=True)
-        if m not in measures_
+        for fid, m in _missing(figures, "measure", measures["measure"])
     ]
     problems += [
         f"{fid}: source '{s}' is not in the sources table"
-        for fid, s in zip(figures["figure_id"], figures["source_id"], strict=True)
-        if s not in sources_
+        for fid, s in _missing(figures, "source_id", sources["source_id"])
     ]
     return problems
+
+
+def _missing(figures: pd.DataFrame, column: str, allowed: pd.Series) -> list[tuple[str, str]]:
+    """(figure_id, value) of the figures whose `column` is not among `allowed` (vectorized)."""
+    bad = figures.loc[~figures[column].isin(allowed)]
+    return list(zip(bad["figure_id"], bad[column], strict=True))
 
 
 @dg.multi_asset(
@@ -358,19 +349,16 @@ def foreign_key_problems(
 def table_assets(
     context: dg.AssetExecutionContext,
     source_snapshots: list[SourceSnapshot],
-    anchored_annotations: list[AnchoredSource],
+    anchored_annotations: list[SourceRows],
 ):
-    anchored = anchored_annotations
+    rows = anchored_annotations
     frames = {
         "sources": tables.sources_table(source_snapshots),
-        "figures": tables.figures_table(anchored),
-        "events": tables.events_table(anchored),
-        "provenance": tables.provenance_table(anchored),
+        **{name: concatenate(rows, name) for name in PER_SOURCE_TABLES},
         "measures": tables.measures_table(),
-        "corrections": tables.corrections_table(anchored),
     }
-    frames["claims"] = tables.claims_table(anchored, frames["figures"])
-    sha = shas(anchored)
+    frames["claims"] = tables.claims_table([c for r in rows for c in r.claims], frames["figures"])
+    sha = shas(rows)
     for name in TABLE_ASSETS:
         df = frames[name]
         yield dg.Output(
@@ -379,12 +367,12 @@ def table_assets(
             metadata=table_metadata(df, None if name == "measures" else sha),
         )
     found = {
-        **{f"{name}_matches_schema": schema_problems(name, frames[name], anchored)
+        **{f"{name}_matches_schema": schema_problems(name, frames[name], frames["provenance"])
            for name in TABLE_ASSETS},
-        "every_span_equals_its_quote": span_problems(frames["provenance"], source_snapshots),
-        "every_record_has_one_provenance_row": provenance_row_problems(
-            frames["provenance"], frames["figures"], frames["events"], source_snapshots
-        ),
+        # properties of one source, checked when its rows were made (pipeline/records.py)
+        SPAN_CHECK: [p for r in rows for p in r.problems[SPAN_CHECK]],
+        PROVENANCE_CHECK: [p for r in rows for p in r.problems[PROVENANCE_CHECK]]
+        + duplicate_provenance(frames["provenance"]),
         "figures_foreign_keys": foreign_key_problems(
             frames["figures"], frames["measures"], frames["sources"]
         ),
@@ -422,6 +410,7 @@ def data_package(
     context: dg.AssetExecutionContext,
     layout: Layout,
     source_snapshots: list[SourceSnapshot],
+    anchored_annotations: list[SourceRows],
     sources_table: pd.DataFrame,
     figures_table: pd.DataFrame,
     events_table: pd.DataFrame,
@@ -446,6 +435,7 @@ def data_package(
         source_snapshots,
         outputs,
         cache_dir=Path(layout.cache_dir),
+        row_keys={rows.source_id: rows.key for rows in anchored_annotations},
     )
     package = json.loads((outputs / "datapackage.json").read_text(encoding="utf-8"))
     yield dg.MaterializeResult(

@@ -73,8 +73,7 @@ def _candidates(old: pd.DataFrame, new: pd.DataFrame, columns: list[str]) -> lis
     differs = pa.array([False] * len(old))
     for column in columns:
         try:
-            a = pa.array(old[column].astype(object), from_pandas=True)
-            b = pa.array(new[column].astype(object), from_pandas=True)
+            a, b = _arrow(old[column]), _arrow(new[column])
             same = pc.or_kleene(
                 pc.fill_null(pc.equal(a, b), False), pc.and_(pc.is_null(a), pc.is_null(b))
             )
@@ -84,12 +83,34 @@ def _candidates(old: pd.DataFrame, new: pd.DataFrame, columns: list[str]) -> lis
     return [rid for rid, d in zip(old.index, differs.to_pylist(), strict=True) if d]
 
 
-def compare(previous: Path, frames: dict[str, tuple[Any, pd.DataFrame]]) -> Changes:
-    """Compare new tables (name -> (TableDef, DataFrame)) with the Parquet files in `previous`."""
+def _arrow(column: pd.Series):
+    """The column as an Arrow array: zero-copy for Arrow-backed strings, through Python
+    objects only where Arrow cannot take the pandas array as it is."""
+    import pyarrow as pa
+
+    try:
+        return pa.array(column, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return pa.array(column.astype(object), from_pandas=True)
+
+
+def compare(
+    previous: Path,
+    frames: dict[str, tuple[Any, pd.DataFrame]],
+    unchanged: set[str] | frozenset[str] = frozenset(),
+) -> Changes:
+    """Compare new tables (name -> (TableDef, DataFrame)) with the Parquet files in `previous`.
+    Tables named in `unchanged` (their new Parquet file has the bytes of the published one)
+    are not read."""
     changes = Changes()
     for name, (table, new) in frames.items():
         path = previous / f"{name}.parquet"
         key = table.primary_key[0]
+        if name in unchanged:
+            for found in (changes.added, changes.removed, changes.changed):
+                found[name] = []
+            changes.columns_added[name] = changes.columns_removed[name] = []
+            continue
         if not path.exists():
             changes.added[name] = sorted(map(str, new[key]))
             continue

@@ -40,6 +40,7 @@ from pipeline.yaml_lines import load_yaml, strip_lines
 OUTPUTS_DIR = REPO_ROOT / "outputs"
 PACKAGE_FILE = "datapackage.json"
 PAGE_FILE = "provenance.html"
+_CSV_CODE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()  # write_csv lives here
 
 
 # --- writing ---------------------------------------------------------------------------
@@ -128,25 +129,55 @@ def package_descriptor(
     }
 
 
-def write_package(
-    tables: dict[str, tuple[TableDef, pd.DataFrame]],
-    snapshots: list[SourceSnapshot],
-    folder: Path,
-    version: str,
-    cache_dir: Path | None = None,
-) -> Path:
-    """Write every table as Parquet and CSV plus datapackage.json into `folder`."""
+def write_tables(
+    tables: dict[str, tuple[TableDef, pd.DataFrame]], folder: Path, cache_dir: Path | None = None
+) -> list[dict[str, Any]]:
+    """Write every table as Parquet and CSV into `folder`; return their resource descriptors
+    (the Parquet ones first)."""
     folder.mkdir(parents=True, exist_ok=True)
     parquet, csv = [], []
     for name, (table, df) in tables.items():
         parquet_path, csv_path = folder / f"{name}.parquet", folder / f"{name}.csv"
         write_parquet(df, table, parquet_path)
         checkpoint("writing")
-        write_csv(df, csv_path)
+        write_csv_once(df, parquet_path, csv_path, cache_dir)
         parquet.append(resource_descriptor(table, parquet_path, folder, "parquet"))
         csv.append(resource_descriptor(table, csv_path, folder, "csv"))
-    descriptor = package_descriptor(parquet + csv, snapshots, version)
-    write_page(tables, snapshots, folder, version, cache_dir)
+    return parquet + csv
+
+
+def write_csv_once(df: pd.DataFrame, parquet_path: Path, csv_path: Path, cache_dir: Path | None):
+    """The CSV copy of a table, made once per content: the same Parquet bytes come from the
+    same table, and with the same code and pandas give the same CSV, so with a `cache_dir`
+    the CSV is kept in `cache_dir/csv/<key>.csv` and hard-linked (not rendered again) while
+    the table does not change."""
+    if cache_dir is None:
+        write_csv(df, csv_path)
+        return
+    digest = hashlib.sha256(f"{_CSV_CODE} pandas {pd.__version__}\n".encode())
+    digest.update(sha256_file(parquet_path).encode())
+    cached = cache_dir / "csv" / f"{digest.hexdigest()}.csv"
+    if not cached.is_file():
+        write_csv(df, csv_path)
+        write_atomically(cached, csv_path.read_bytes())
+    _link_or_copy(cached, csv_path)
+
+
+def write_package(
+    tables: dict[str, tuple[TableDef, pd.DataFrame]],
+    snapshots: list[SourceSnapshot],
+    folder: Path,
+    version: str,
+    cache_dir: Path | None = None,
+    resources: list[dict[str, Any]] | None = None,
+    row_keys: dict[str, str] | None = None,
+) -> Path:
+    """Write every table as Parquet and CSV (unless `resources` says they are written
+    already), the provenance pages and datapackage.json into `folder`."""
+    if resources is None:
+        resources = write_tables(tables, folder, cache_dir)
+    descriptor = package_descriptor(resources, snapshots, version)
+    write_page(tables, snapshots, folder, version, cache_dir, row_keys)
     path = folder / PACKAGE_FILE
     path.write_text(json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
@@ -158,6 +189,7 @@ def write_page(
     folder: Path,
     version: str,
     cache_dir: Path | None = None,
+    row_keys: dict[str, str] | None = None,
 ) -> None:
     """The provenance pages: outputs/provenance.html, the index of the sources (it also sends
     a shared `provenance.html#<id>` on to the right page), and outputs/provenance/
@@ -168,7 +200,9 @@ def write_page(
     with a `cache_dir` it is made once per content: its key is the sha256 of those three, and
     a page already in `cache_dir/pages/<key>.html` is hard-linked into `folder` (copied where
     it cannot be linked) instead of being made again. The rows are grouped by source once,
-    never looked up source by source."""
+    never looked up source by source. `row_keys` (source id -> the content key its rows were
+    made under, pipeline/records.py) spares reading those rows for the key: the same row
+    key gives the same rows."""
     frames = {name: tables[name][1] for name in _PAGE_TABLES}
     try:
         index = index_page(
@@ -193,7 +227,12 @@ def write_page(
             if store is None:
                 path.write_text(_render_source_page(groups, sid, texts[sid]), **_UTF8)
                 continue
-            cached = store / f"{_page_key(groups, sid, texts[sid])}.html"
+            key = (
+                _page_key(groups, sid, texts[sid])
+                if row_keys is None or sid not in row_keys
+                else _page_key_from_rows(groups["sources"], sid, texts[sid], row_keys[sid])
+            )
+            cached = store / f"{key}.html"
             if not cached.is_file():
                 write_atomically(cached, _render_source_page(groups, sid, texts[sid]).encode())
         except ValueError as exc:
@@ -216,9 +255,16 @@ class _RowsBySource:
 
     def __init__(self, df: pd.DataFrame) -> None:
         self.df = df
-        self.positions = df.groupby("source_id", sort=False).indices if len(df) else {}
         self.header = repr([(str(c), str(t)) for c, t in df.dtypes.items()])
         self._lines: list[str] | None = None
+        self._positions: dict | None = None
+
+    @property
+    def positions(self) -> dict:
+        if self._positions is None:  # grouped when first needed (a page to make or to key)
+            df = self.df
+            self._positions = df.groupby("source_id", sort=False).indices if len(df) else {}
+        return self._positions
 
     def frame(self, source_id: str) -> pd.DataFrame:
         found = self.positions.get(source_id)
@@ -244,6 +290,17 @@ def _page_key(groups: dict[str, _RowsBySource], source_id: str, text: str) -> st
         rows = group.lines(source_id)
         digest.update(f"table {name} {group.header} {len(rows)}\n".encode())
         digest.update("".join(f"{row}\n" for row in rows).encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def _page_key_from_rows(sources: _RowsBySource, source_id: str, text: str, row_key: str) -> str:
+    """The content key of a source's page from the key its rows were made under (figures,
+    events, provenance, corrections), its row of the sources table and its text."""
+    digest = hashlib.sha256()
+    digest.update(f"page.py {code_version()}\nrows {row_key}\n".encode())
+    text_sha256 = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    digest.update(f"text {text_sha256}\nsources {sources.header}\n".encode())
+    digest.update("".join(f"{row}\n" for row in sources.lines(source_id)).encode())
     return digest.hexdigest()
 
 
@@ -414,14 +471,21 @@ def publish(
     snapshots: list[SourceSnapshot],
     outputs: Path = OUTPUTS_DIR,
     cache_dir: Path | None = None,
+    row_keys: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Compare with the published outputs, write and validate in staging, then swap in.
-    Returns the changelog entry of this build (level None when nothing changed)."""
+    """Write the tables in staging, compare them with the published outputs, write the rest
+    of the package with the version that follows, validate it, then swap it in. Returns
+    the changelog entry's version and level (level None when nothing changed)."""
     recover(outputs)
+    staging = outputs.parent / f"{outputs.name}.staging-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    resources = write_tables(tables, staging, cache_dir)
+    # the same Parquet bytes hold the same table: only the others are compared row by row
+    unchanged = {name for name in tables if _same_file(staging, outputs, f"{name}.parquet")}
     published = outputs / PACKAGE_FILE
     if published.exists():
         previous = json.loads(published.read_text(encoding="utf-8"))["version"]
-        changes = changelog.compare(outputs, tables)
+        changes = changelog.compare(outputs, tables, unchanged)
         version = changelog.bump(previous, changes.level())
         entries = changelog.read_entries(outputs)
         if changes.level():
@@ -430,9 +494,7 @@ def publish(
         previous, version = None, package_meta()["version"]
         changes = changelog.compare(outputs, tables)
         entries = [changelog.entry(version, None, changes, {})]
-    staging = outputs.parent / f"{outputs.name}.staging-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    write_package(tables, snapshots, staging, version, cache_dir)
+    write_package(tables, snapshots, staging, version, cache_dir, resources, row_keys)
     changelog.write(staging, entries)
     checkpoint("staged")
     if outputs.exists() and same_tree(staging, outputs):
@@ -451,6 +513,14 @@ def publish(
     checkpoint("validated")
     _swap(staging, outputs)
     return {"version": version, "level": changes.level() if previous else "initial"}
+
+
+def _same_file(a: Path, b: Path, name: str) -> bool:
+    x, y = a / name, b / name
+    try:
+        return x.stat().st_size == y.stat().st_size and x.read_bytes() == y.read_bytes()
+    except OSError:
+        return False
 
 
 def _swap(staging: Path, outputs: Path) -> None:

@@ -1,4 +1,5 @@
-"""The tidy tables, built from verified snapshots and anchored annotations.
+"""The tables that are not made source by source (pipeline/records.py makes those): the
+sources, the codebook of measures and the claims.
 
 Each function returns one published table as a DataFrame with the dtypes its schema
 (pipeline/metadata.py) maps to, sorted by its primary key so that builds are
@@ -12,7 +13,6 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.annotations import AnchoredSource
 from pipeline.claims import evaluate_claim
 from pipeline.metadata import coerce_frame, empty_frame, table_defs, vocabulary
 from pipeline.sources import SourceSnapshot, sha256_file
@@ -50,22 +50,6 @@ def sources_table(snapshots: list[SourceSnapshot]) -> pd.DataFrame:
     )
 
 
-def figures_table(anchored: list[AnchoredSource]) -> pd.DataFrame:
-    return _frame("figures", (row for a in anchored for row in a.figures))
-
-
-def events_table(anchored: list[AnchoredSource]) -> pd.DataFrame:
-    return _frame("events", (row for a in anchored for row in a.events))
-
-
-def provenance_table(anchored: list[AnchoredSource]) -> pd.DataFrame:
-    return _frame("provenance", (row for a in anchored for row in a.provenance))
-
-
-def corrections_table(anchored: list[AnchoredSource]) -> pd.DataFrame:
-    return _frame("corrections", (row for a in anchored for row in a.corrections))
-
-
 def measures_table() -> pd.DataFrame:
     return _frame(
         "measures",
@@ -76,8 +60,9 @@ def measures_table() -> pd.DataFrame:
     )
 
 
-def claims_table(anchored: list[AnchoredSource], figures: pd.DataFrame) -> pd.DataFrame:
-    specs = [c for a in anchored for c in a.claims]
+def claims_table(specs: list[dict[str, Any]], figures: pd.DataFrame) -> pd.DataFrame:
+    """The claims of every source (their specs from the annotations), evaluated on the
+    figures table."""
     named = {
         fid
         for c in specs

@@ -28,8 +28,9 @@ EXPECTED_GRAPH = {
     "data_package": (
         "published",
         {
-            "source_snapshots", "sources_table", "figures_table", "events_table",
-            "provenance_table", "measures_table", "claims_table", "corrections_table",
+            "source_snapshots", "anchored_annotations", "sources_table", "figures_table",
+            "events_table", "provenance_table", "measures_table", "claims_table",
+            "corrections_table",
         },
     ),
 }  # fmt: skip
