@@ -12,6 +12,7 @@ guard what must never be published are blocking, so a failing one stops the buil
 
 import hashlib
 import json
+import os
 import warnings
 from pathlib import Path
 
@@ -109,11 +110,21 @@ def code_version(*files: str) -> str:
 
 
 def raw_tree_sha256(raw_dir: Path) -> str:
-    """One hash of every file under raw/ (relative path and content)."""
+    """One hash of every file under raw/ (relative path and content), in path order (folder
+    by folder, as pathlib sorts paths)."""
+    files = []
+    for folder, dirs, names in os.walk(raw_dir):
+        dirs.sort()
+        for name in names:
+            path = os.path.join(folder, name)
+            if os.path.isfile(path):
+                files.append((Path(os.path.relpath(path, raw_dir)).as_posix(), path))
     digest = hashlib.sha256()
-    for path in sorted(p for p in raw_dir.rglob("*") if p.is_file()):
-        digest.update(path.relative_to(raw_dir).as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    for relative, path in sorted(files, key=lambda f: f[0].split("/")):
+        with open(path, "rb") as handle:
+            content = hashlib.file_digest(handle, "sha256").digest()
+        digest.update(relative.encode() + b"\0")
+        digest.update(content)
     return digest.hexdigest()
 
 
@@ -200,15 +211,20 @@ ROWS_CODE = (
 def anchored_annotations(
     context: dg.AssetExecutionContext, layout: Layout, source_snapshots: list[SourceSnapshot]
 ):
-    positions = published_positions(Path(layout.outputs_dir))
     cache = AnchorCache(Path(layout.cache_dir))
     code = code_version(*ROWS_CODE)
+    positions: dict | None = None  # read from the published outputs at the first cache miss
     found: dict[str, SourceRows] = {}
     todo: list[tuple[SourceSnapshot, AnchoredSource, str]] = []
     for snapshot in source_snapshots:
-        previous = positions.get(snapshot.source_id, {})
-        plain, hinted = source_key(snapshot, code), source_key(snapshot, code, previous)
-        hit = cache.get(plain) or cache.get(hinted)
+        plain = source_key(snapshot, code)
+        hit = cache.get(plain)
+        if hit is None:
+            if positions is None:
+                positions = published_positions(Path(layout.outputs_dir))
+            previous = positions.get(snapshot.source_id, {})
+            hinted = source_key(snapshot, code, previous)
+            hit = cache.get(hinted)
         if hit is not None:
             found[snapshot.source_id] = hit
             continue
@@ -225,8 +241,8 @@ def anchored_annotations(
     yield dg.Output(
         result,
         metadata={
-            "figures": sum(r.count("figures") for r in result),
-            "events": sum(r.count("events") for r in result),
+            "figures": sum(r.counts["figures"] for r in result),
+            "events": sum(r.counts["events"] for r in result),
             "sources re-anchored": len(recomputed),
             "sources reused unchanged": len(result) - len(recomputed),
             "re-anchored": ", ".join(recomputed[:20]) + (" …" if len(recomputed) > 20 else ""),

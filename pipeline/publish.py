@@ -440,10 +440,10 @@ def _reasons(tables: dict[str, tuple[TableDef, pd.DataFrame]]) -> dict[str, str]
     """figure_id -> the reasons of the corrections that touch it."""
     corrections = tables["corrections"][1].set_index("correction_id")["reason"].to_dict()
     figures = tables["figures"][1]
+    touched = figures.loc[figures["correction_ids"].fillna("").astype(str) != ""]
     return {
         fid: "; ".join(f"correction {c}: {corrections[c]}" for c in ids.split(";"))
-        for fid, ids in zip(figures["figure_id"], figures["correction_ids"], strict=True)
-        if isinstance(ids, str) and ids
+        for fid, ids in zip(touched["figure_id"], touched["correction_ids"], strict=True)
     }
 
 
@@ -495,7 +495,7 @@ def publish(
         changes = changelog.compare(outputs, tables)
         entries = [changelog.entry(version, None, changes, {})]
     write_package(tables, snapshots, staging, version, cache_dir, resources, row_keys)
-    changelog.write(staging, entries)
+    changelog.write(staging, entries, outputs)
     checkpoint("staged")
     if outputs.exists() and same_tree(staging, outputs):
         shutil.rmtree(staging)  # nothing changed: every published byte stays as it is

@@ -41,6 +41,7 @@ class SourceRows:
     key: str  # the content key it was made under: the same key gives the same rows
     annotation_file: str
     tables: dict[str, bytes]  # table -> Arrow IPC stream of this source's rows
+    counts: dict[str, int] = field(default_factory=dict)  # table -> rows
     claims: list[dict[str, Any]] = field(default_factory=list)  # evaluated on whole tables
     uncovered: list[str] = field(default_factory=list)  # numerals nothing explains
     problems: dict[str, list[str]] = field(default_factory=dict)  # check name -> problems
@@ -48,9 +49,6 @@ class SourceRows:
 
     def table(self, name: str) -> pa.Table:
         return pa.ipc.open_stream(self.tables[name]).read_all()
-
-    def count(self, name: str) -> int:
-        return self.table(name).num_rows
 
 
 def _ipc(table: pa.Table) -> bytes:
@@ -93,6 +91,7 @@ def make_rows(
                 key=key,
                 annotation_file=a.annotation_file,
                 tables={name: _ipc(t) for name, t in tables.items()},
+                counts={name: t.num_rows for name, t in tables.items()},
                 claims=a.claims,
                 uncovered=a.uncovered,
                 problems=source_problems(tables, snapshot.text),

@@ -174,8 +174,11 @@ def key_problems(tables: dict[str, tuple[TableDef, pd.DataFrame]]) -> list[str]:
             fields, ref = list(fk["fields"]), fk["reference"]
             target = tables[ref["resource"]][1]
             wanted = df[fields].dropna(how="all")
-            have = pd.MultiIndex.from_frame(target[list(ref["fields"])])
-            absent = ~pd.MultiIndex.from_frame(wanted).isin(have)
+            if len(fields) == 1:  # the usual case, without building MultiIndexes
+                absent = ~wanted[fields[0]].isin(target[ref["fields"][0]])
+            else:
+                have = pd.MultiIndex.from_frame(target[list(ref["fields"])])
+                absent = ~pd.MultiIndex.from_frame(wanted).isin(have)
             for values in wanted[absent].itertuples(index=False):
                 problems.append(
                     f"{name}: {fields} value {list(values)} is not in "

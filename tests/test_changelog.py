@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SOURCE_ID, tree_digest
-from pipeline.changelog import Changes, bump
+from pipeline.changelog import Changes, bump, encode
 from pipeline.cli import main
 
 
@@ -86,3 +86,19 @@ def test_an_added_record_is_minor_and_a_removed_one_major(raw_copy, published):
 )
 def test_version_rules(changes, expected):
     assert bump("1.2.3", changes.level()) == expected
+
+
+def test_older_entries_copied_as_text_give_the_bytes_json_would_write():
+    old = [
+        {"version": "1.0.1", "changed": [{"id": "a", "old": 1.5, "new": None, "why": "é"}]},
+        {"version": "1.0.0", "added": {"figures": ["a", "b"]}, "nested": {"x": [1, {"y": []}]}},
+    ]
+    new = [{"version": "1.1.0", "added": {"events": ["c"]}, "changed": []}]
+    old_text = encode(old)
+    assert old_text == json.dumps(old, indent=2, ensure_ascii=False) + "\n"
+    assert encode(new + old, old_text) == json.dumps(new + old, indent=2, ensure_ascii=False) + "\n"
+    assert encode(old, old_text) is old_text  # nothing new: the file as it was
+    # text that does not hold the older entries is not trusted: everything is encoded again
+    other = encode([{"version": "0.9.0"}])
+    assert encode(new + old, other) == json.dumps(new + old, indent=2, ensure_ascii=False) + "\n"
+    assert encode([], "[]\n") == "[]\n"
