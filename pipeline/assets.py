@@ -36,6 +36,7 @@ from pipeline.records import (
     make_rows,
 )
 from pipeline.sources import RAW_DIR, SourceSnapshot, load_snapshot, source_folders
+from pipeline.validation import not_in
 
 # Observable source assets and Output(data_version=...) are marked beta in dagster 1.13;
 # the versions are locked, so the warning tells a user of this project nothing.
@@ -342,7 +343,7 @@ def foreign_key_problems(
 
 def _missing(figures: pd.DataFrame, column: str, allowed: pd.Series) -> list[tuple[str, str]]:
     """(figure_id, value) of the figures whose `column` is not among `allowed` (vectorized)."""
-    bad = figures.loc[~figures[column].isin(allowed)]
+    bad = figures.loc[not_in(figures[column], allowed)]
     return list(zip(bad["figure_id"], bad[column], strict=True))
 
 

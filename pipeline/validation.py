@@ -159,6 +159,20 @@ def row_problems(folder: Path, descriptor: dict[str, Any], ledger: RowLedger) ->
     return problems
 
 
+def not_in(values: pd.Series, allowed: pd.Series) -> Any:
+    """A boolean mask of the values that are not among `allowed`. Arrow's hash lookup:
+    pandas' isin on Arrow-backed strings took over a second for 59,000 ids against 110,000."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        found = pc.is_in(pa.array(values, from_pandas=True), value_set=pa.array(allowed))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, TypeError):
+        return ~values.isin(allowed).to_numpy()
+    return ~np.asarray(found.fill_null(False), dtype=bool)
+
+
 def key_problems(tables: dict[str, tuple[TableDef, pd.DataFrame]]) -> list[str]:
     """Primary keys present and unique, foreign keys resolved, on the whole tables."""
     problems: list[str] = []
@@ -175,7 +189,7 @@ def key_problems(tables: dict[str, tuple[TableDef, pd.DataFrame]]) -> list[str]:
             target = tables[ref["resource"]][1]
             wanted = df[fields].dropna(how="all")
             if len(fields) == 1:  # the usual case, without building MultiIndexes
-                absent = ~wanted[fields[0]].isin(target[ref["fields"][0]])
+                absent = not_in(wanted[fields[0]], target[ref["fields"][0]])
             else:
                 have = pd.MultiIndex.from_frame(target[list(ref["fields"])])
                 absent = ~pd.MultiIndex.from_frame(wanted).isin(have)
