@@ -9,6 +9,8 @@ annotation file, line and record.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -576,10 +578,15 @@ def published_positions(outputs: Path) -> dict[str, dict[str, tuple[int, int]]]:
 def uncovered_numerals(snapshot: SourceSnapshot, anchored: AnchoredSource) -> list[str]:
     """Every numeral of the text that no figure, event, period, date or ignore entry explains,
     as 'line L, column C: "literal"' strings."""
+    # a token is covered when some span starts at or before it and ends at or after it:
+    # spans sorted by start, the furthest end among those starting at or before each point
+    spans = sorted((span.start, span.end) for span, _ in anchored.covered)
+    starts = [a for a, _ in spans]
+    furthest = list(itertools.accumulate((b for _, b in spans), max))
     problems = []
     for start, end, literal in find_numerals(snapshot.text):
-        token = Span(start, end)
-        if not any(span.contains(token) for span, _ in anchored.covered):
+        before = bisect.bisect_right(starts, start)
+        if not (before and furthest[before - 1] >= end):
             line, column = snapshot.line_col(start)
             problems.append(f'line {line}, column {column}: "{literal}"')
     return problems

@@ -22,9 +22,10 @@ import pandera.errors
 
 from pipeline import tables
 from pipeline.anchor_cache import AnchorCache, source_key
-from pipeline.annotations import AnchoredSource, anchor_annotations, published_positions
+from pipeline.annotations import anchor_annotations, published_positions
 from pipeline.errors import REPO_ROOT, display_path
 from pipeline.metadata import pandera_schema, table_defs
+from pipeline.parallel import ordered_map, processes
 from pipeline.publish import OUTPUTS_DIR, frictionless_errors, publish, verify_bytes_and_hashes
 from pipeline.records import (
     PER_SOURCE_TABLES,
@@ -196,6 +197,8 @@ COVERAGE_CHECK = _check(
 )
 
 
+ANCHOR_MIN_ITEMS = 16  # fewer sources to anchor are anchored in this process
+
 ROWS_CODE = (
     *ANNOTATION_CODE, "schemas/fields.yaml", "schemas/tables.yaml", "pipeline/metadata.py",
     "pipeline/records.py", "pipeline/yaml_lines.py", "pipeline/anchor_cache.py",
@@ -216,7 +219,7 @@ def anchored_annotations(
     code = code_version(*ROWS_CODE)
     positions: dict | None = None  # read from the published outputs at the first cache miss
     found: dict[str, SourceRows] = {}
-    todo: list[tuple[SourceSnapshot, AnchoredSource, str]] = []
+    todo: list[tuple[SourceSnapshot, dict, str, str]] = []  # snapshot, hints, both keys
     for snapshot in source_snapshots:
         plain = source_key(snapshot, code)
         hit = cache.get(plain)
@@ -228,16 +231,21 @@ def anchored_annotations(
             hit = cache.get(hinted)
         if hit is not None:
             found[snapshot.source_id] = hit
-            continue
-        anchored = anchor_annotations(snapshot, previous)
-        todo.append((snapshot, anchored, hinted if anchored.used_published_positions else plain))
-    if todo:  # typed and checked together: pandas' fixed cost once, not once per source
-        snapshots, anchored, keys = (list(column) for column in zip(*todo, strict=True))
-        made = make_rows(anchored, snapshots, keys)
-        for rows in made:
+        else:
+            todo.append((snapshot, previous, plain, hinted))
+    if todo:
+        snapshots, hints, plains, hinteds = (list(column) for column in zip(*todo, strict=True))
+        # sources are the unit of parallelism: each anchored in a worker process
+        anchored = ordered_map(anchor_annotations, snapshots, hints, min_items=ANCHOR_MIN_ITEMS)
+        keys = [
+            hinted if a.used_published_positions else plain
+            for a, plain, hinted in zip(anchored, plains, hinteds, strict=True)
+        ]
+        # typed and checked together: pandas' fixed cost once, not once per source
+        for rows in make_rows(anchored, snapshots, keys):
             cache.put(rows.key, rows)
             found[rows.source_id] = rows
-    recomputed = [snapshot.source_id for snapshot, _, _ in todo]
+    recomputed = [snapshot.source_id for snapshot, *_ in todo]
     result = [found[s.source_id] for s in source_snapshots]
     yield dg.Output(
         result,
@@ -246,6 +254,7 @@ def anchored_annotations(
             "events": sum(r.counts["events"] for r in result),
             "sources re-anchored": len(recomputed),
             "sources reused unchanged": len(result) - len(recomputed),
+            "anchoring processes": processes(len(recomputed), ANCHOR_MIN_ITEMS),
             "re-anchored": ", ".join(recomputed[:20]) + (" …" if len(recomputed) > 20 else ""),
             **sources_metadata(shas(source_snapshots)),
         },

@@ -44,3 +44,14 @@ class BuildError(Exception):
         self.details = details or []
         listing = "".join(f"\n  - {d}" for d in self.details)
         super().__init__(f"{where}{who}: {problem}; {action}.{listing}")
+
+    def __reduce__(self) -> tuple:
+        # pickled as it stands (a worker process raises it, the build reports it)
+        return (_restore, (self.args, self.__dict__))
+
+
+def _restore(args: tuple, state: dict) -> BuildError:
+    error = BuildError.__new__(BuildError)
+    error.args = args
+    error.__dict__.update(state)
+    return error

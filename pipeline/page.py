@@ -98,8 +98,11 @@ class _Correction:
 
 def _plain(value: Any) -> Any:
     """A table cell as a JSON-ready Python value (None for every kind of missing)."""
+    kind = type(value)
     if value is None:
         return None
+    if kind is str or kind is int or kind is bool:  # most cells: nothing to convert
+        return value
     if isinstance(value, str):
         return value
     try:
@@ -186,33 +189,37 @@ def period_label(start: Any, end: Any) -> str:
 # --- segments of the text ------------------------------------------------------------
 
 
-def _records_of(provenance: pd.DataFrame, text: str, source_id: str) -> list[_Record]:
+def _records_of(provenance: list[dict[str, Any]], text: str, source_id: str) -> list[_Record]:
     """The source's records ordered by char_start then record id; checks every quote."""
     records = []
-    for row in provenance.itertuples(index=False):
-        start, end = int(row.char_start), int(row.char_end)
-        if not 0 <= start <= end <= len(text) or text[start:end] != row.quote:
+    for row in provenance:
+        rid, kind, quote = row["record_id"], row["record_type"], row["quote"]
+        start, end = int(row["char_start"]), int(row["char_end"])
+        if not 0 <= start <= end <= len(text) or text[start:end] != quote:
             raise ValueError(
-                f"provenance of {row.record_id}: text[{start}:{end}] of {source_id} is not its "
-                f"quote {row.quote!r}; rebuild outputs/ from the same raw/ text."
+                f"provenance of {rid}: text[{start}:{end}] of {source_id} is not its "
+                f"quote {quote!r}; rebuild outputs/ from the same raw/ text."
             )
-        if row.record_type not in ("figure", "event"):
-            raise ValueError(f"provenance of {row.record_id}: unknown type {row.record_type!r}.")
-        records.append(_Record(str(row.record_id), str(row.record_type), start, end))
+        if kind not in ("figure", "event"):
+            raise ValueError(f"provenance of {rid}: unknown type {kind!r}.")
+        records.append(_Record(str(rid), str(kind), start, end))
     return sorted(records, key=lambda r: (r.start, r.record_id))
 
 
-def _corrections_of(corrections: pd.DataFrame, text: str, source_id: str) -> list[_Correction]:
+def _corrections_of(
+    corrections: list[dict[str, Any]], text: str, source_id: str
+) -> list[_Correction]:
     """The source's corrections ordered by char_start then id; checks every printed text."""
     found = []
-    for row in corrections.itertuples(index=False):
-        start, end = int(row.char_start), int(row.char_end)
-        if not 0 <= start <= end <= len(text) or text[start:end] != row.printed:
+    for row in corrections:
+        cid, printed = row["correction_id"], row["printed"]
+        start, end = int(row["char_start"]), int(row["char_end"])
+        if not 0 <= start <= end <= len(text) or text[start:end] != printed:
             raise ValueError(
-                f"correction {row.correction_id}: text[{start}:{end}] of {source_id} is not its "
-                f"printed text {row.printed!r}; rebuild outputs/ from the same raw/ text."
+                f"correction {cid}: text[{start}:{end}] of {source_id} is not its "
+                f"printed text {printed!r}; rebuild outputs/ from the same raw/ text."
             )
-        found.append(_Correction(str(row.correction_id), start, end))
+        found.append(_Correction(str(cid), start, end))
     return sorted(found, key=lambda c: (c.start, c.correction_id))
 
 
@@ -390,10 +397,32 @@ def _correction_row(index: int, correction: dict[str, Any]) -> str:
 # --- the page ------------------------------------------------------------------------
 
 
-def _rows_by_id(df: pd.DataFrame, key: str) -> dict[str, dict[str, Any]]:
+Rows = list[dict[str, Any]]
+
+
+def plain_columns(df: pd.DataFrame) -> list[tuple[str, list[Any]]]:
+    """Every column of a table as (name, its cells as Python objects), one conversion per
+    column: the cheap part of turning a table into rows, done once for a whole table."""
+    return [(str(c), df[c].astype(object).tolist()) for c in df.columns]
+
+
+def plain_rows(columns: list[tuple[str, list[Any]]], positions: Any = None) -> Rows:
+    """The rows at `positions` (all when None) of columns from `plain_columns`, each a dict
+    of JSON-ready values (`_plain`)."""
+    names = [name for name, _ in columns]
+    cells = [values for _, values in columns]
+    if positions is None:
+        positions = range(len(cells[0]) if cells else 0)
+    return [{n: _plain(c[i]) for n, c in zip(names, cells, strict=True)} for i in positions]
+
+
+def _as_rows(table: pd.DataFrame | Rows) -> Rows:
+    return plain_rows(plain_columns(table)) if isinstance(table, pd.DataFrame) else table
+
+
+def _rows_by_id(table: pd.DataFrame | Rows, key: str) -> dict[str, dict[str, Any]]:
     rows: dict[str, dict[str, Any]] = {}
-    for record in df.astype(object).to_dict("records"):  # far faster than iterrows
-        item = {str(k): _plain(v) for k, v in record.items()}
+    for item in _as_rows(table):
         if item[key] in rows:
             raise ValueError(f"{key} {item[key]} appears twice.")
         rows[item[key]] = item
@@ -470,14 +499,12 @@ def code_version() -> str:
     return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 
 
-def _foreign_rows(df: pd.DataFrame, key: str, source_id: str) -> str | None:
-    """The first row of `df` (by id) that names another source than `source_id`."""
-    if "source_id" not in df.columns or df.empty:
+def _foreign_rows(rows: Rows, key: str, source_id: str) -> str | None:
+    """The first row (by id) that names another source than `source_id`."""
+    other = [r for r in rows if "source_id" in r and r["source_id"] != source_id]
+    if not other:
         return None
-    other = df.loc[df["source_id"] != source_id, [key, "source_id"]]
-    if other.empty:
-        return None
-    first = other.sort_values(key).iloc[0]
+    first = min(other, key=lambda r: str(r[key]))
     return f"{first[key]} belongs to source {first['source_id']}"
 
 
@@ -498,6 +525,22 @@ def source_page(
     Without `corrections` (a caller from before the corrections table) the page marks no
     corrections and has no corrections table; with it, even empty, it has both.
     """
+    return source_page_from_rows(
+        _as_rows(sources), _as_rows(figures), _as_rows(events), _as_rows(provenance), text,
+        None if corrections is None else _as_rows(corrections),
+    )  # fmt: skip
+
+
+def source_page_from_rows(
+    sources: Rows,
+    figures: Rows,
+    events: Rows,
+    provenance: Rows,
+    text: str,
+    corrections: Rows | None = None,
+) -> str:
+    """`source_page` from the tables' rows as dicts of JSON-ready values (`plain_rows`), so
+    that a caller making many pages converts each table once, not once per page."""
     source_rows = list(_rows_by_id(sources, "source_id").values())
     if len(source_rows) != 1:
         raise ValueError(f"a source page shows one source; {len(source_rows)} were given.")
@@ -506,7 +549,7 @@ def source_page(
     source_page_path(sid)  # a usable file name
     with_corrections = corrections is not None
     if corrections is None:
-        corrections = pd.DataFrame(columns=["correction_id", "source_id"])
+        corrections = []
     for kind, df, key in (
         ("figure", figures, "figure_id"),
         ("event", events, "event_id"),
@@ -643,26 +686,29 @@ def _ids_by_source(
     """{source_id: "id id ..."}: every record and correction id, sorted, under its source.
     Refuses an id used twice, an id that is not kebab-case (the map is space-separated)
     and an id of an unknown source."""
-    frames = [
-        df[[key, "source_id"]].set_axis(["id", "source_id"], axis=1)
-        for df, key in ((provenance, "record_id"), (corrections, "correction_id"))
-    ]
-    ids = pd.concat(frames, ignore_index=True).astype(str)
-    twice = ids.loc[ids["id"].duplicated(), "id"]
-    if not twice.empty:
+    # (id, source id) pairs in plain Python: pandas' per-call costs were most of the time
+    pairs: list[tuple[str, str]] = []
+    for df, key in ((provenance, "record_id"), (corrections, "correction_id")):
+        pairs += zip(map(str, df[key].tolist()), map(str, df["source_id"].tolist()), strict=True)
+    seen: set[str] = set()
+    twice: set[str] = set()
+    for i, _ in pairs:
+        (twice if i in seen else seen).add(i)
+    if twice:
         raise ValueError(
-            f"id {sorted(twice)[0]} names two records or corrections; ids are unique across "
-            "all sources."
+            f"id {min(twice)} names two records or corrections; ids are unique across all sources."
         )
-    bad = ids.loc[~ids["id"].str.fullmatch(_ID.pattern), "id"]
-    if not bad.empty:
-        raise ValueError(f"id {sorted(bad)[0]!r} is not lowercase kebab-case.")
-    unknown = ids.loc[~ids["source_id"].isin(known)]
-    if not unknown.empty:
-        first = unknown.sort_values("id").iloc[0]
-        raise ValueError(f"{first['id']} names unknown source {first['source_id']}.")
-    ids = ids.sort_values(["source_id", "id"])
-    return {sid: " ".join(group) for sid, group in ids.groupby("source_id", sort=True)["id"]}
+    bad = [i for i, _ in pairs if not _ID.fullmatch(i)]
+    if bad:
+        raise ValueError(f"id {min(bad)!r} is not lowercase kebab-case.")
+    unknown = [(i, sid) for i, sid in pairs if sid not in known]
+    if unknown:
+        first_id, first_source = min(unknown)
+        raise ValueError(f"{first_id} names unknown source {first_source}.")
+    grouped: dict[str, list[str]] = {}
+    for i, sid in pairs:
+        grouped.setdefault(sid, []).append(i)
+    return {sid: " ".join(sorted(grouped[sid])) for sid in sorted(grouped)}
 
 
 def _counts(df: pd.DataFrame, kind: str, key: str, known: set[str]) -> dict[str, int]:

@@ -32,7 +32,16 @@ from pipeline import changelog
 from pipeline.build_record import build_record, created
 from pipeline.errors import REPO_ROOT, BuildError
 from pipeline.metadata import SCHEMAS_DIR, TableDef, frictionless_schema, pyarrow_schema
-from pipeline.page import SOURCE_PAGES_DIR, code_version, index_page, source_page, source_page_path
+from pipeline.page import (
+    SOURCE_PAGES_DIR,
+    code_version,
+    index_page,
+    plain_columns,
+    plain_rows,
+    source_page_from_rows,
+    source_page_path,
+)
+from pipeline.parallel import ordered_map
 from pipeline.sources import SourceSnapshot, sha256_file, write_atomically
 from pipeline.validation import RowLedger, key_problems, row_problems
 from pipeline.yaml_lines import load_yaml, strip_lines
@@ -219,6 +228,7 @@ def write_page(
     if store is not None:
         store.mkdir(parents=True, exist_ok=True)
     source_ids = sorted(frames["sources"]["source_id"])
+    cached: dict[str, Path] = {}
     for sid in source_ids:
         path = folder / source_page_path(sid)
         try:
@@ -232,12 +242,13 @@ def write_page(
                 if row_keys is None or sid not in row_keys
                 else _page_key_from_rows(groups["sources"], sid, texts[sid], row_keys[sid])
             )
-            cached = store / f"{key}.html"
-            if not cached.is_file():
-                write_atomically(cached, _render_source_page(groups, sid, texts[sid]).encode())
         except ValueError as exc:
             raise BuildError(path, str(exc).rstrip("."), "fix the tables") from exc
-        _link_or_copy(cached, path)
+        cached[sid] = store / f"{key}.html"
+    missing = [sid for sid, page in cached.items() if not page.is_file()]
+    _make_pages(groups, texts, folder, missing, cached)
+    for sid, page in cached.items():
+        _link_or_copy(page, folder / source_page_path(sid))
     current = {f"{sid}.html" for sid in source_ids}
     for stale in sorted(pages.glob("*.html")):  # a source that left since the last write here
         if stale.name not in current:
@@ -258,6 +269,7 @@ class _RowsBySource:
         self.header = repr([(str(c), str(t)) for c, t in df.dtypes.items()])
         self._lines: list[str] | None = None
         self._positions: dict | None = None
+        self._columns: list[tuple[str, list[Any]]] | None = None
 
     @property
     def positions(self) -> dict:
@@ -266,9 +278,17 @@ class _RowsBySource:
             self._positions = df.groupby("source_id", sort=False).indices if len(df) else {}
         return self._positions
 
-    def frame(self, source_id: str) -> pd.DataFrame:
-        found = self.positions.get(source_id)
-        return self.df.iloc[found] if found is not None else self.df.iloc[0:0]
+    def prepare(self) -> None:
+        """Group the rows and turn the columns into Python objects, once for the table."""
+        if self._columns is None:
+            self._columns = plain_columns(self.df)
+        _ = self.positions
+
+    def rows(self, source_id: str) -> list[dict[str, Any]]:
+        """The source's rows as dicts of JSON-ready values, in table order; only the
+        source's own rows are made into dicts."""
+        self.prepare()
+        return plain_rows(self._columns, self.positions.get(source_id, ()))
 
     def lines(self, source_id: str) -> list[str]:
         """The source's rows as text, one line each (repr of the row's values: types and
@@ -304,9 +324,47 @@ def _page_key_from_rows(sources: _RowsBySource, source_id: str, text: str, row_k
     return digest.hexdigest()
 
 
+PAGE_MIN_ITEMS = 16  # fewer pages to make are made in this process
+_PAGE_WORK: tuple[dict[str, _RowsBySource], dict[str, str], Path] | None = None
+
+
+def _make_pages(
+    groups: dict[str, _RowsBySource],
+    texts: dict[str, str],
+    folder: Path,
+    source_ids: list[str],
+    cached: dict[str, Path],
+) -> None:
+    """Make the pages of `source_ids` into their cache files, in worker processes when there
+    are many (pipeline/parallel.py). The workers are forked after the tables were turned
+    into Python rows once, and find them in `_PAGE_WORK`: inherited, never pickled."""
+    global _PAGE_WORK
+    if not source_ids:
+        return
+    for group in groups.values():
+        group.prepare()
+    _PAGE_WORK = (groups, texts, folder)
+    try:
+        paths = [str(cached[sid]) for sid in source_ids]
+        ordered_map(_make_page, source_ids, paths, min_items=PAGE_MIN_ITEMS)
+    finally:
+        _PAGE_WORK = None
+
+
+def _make_page(source_id: str, cached: str) -> None:
+    assert _PAGE_WORK is not None
+    groups, texts, folder = _PAGE_WORK
+    try:
+        html = _render_source_page(groups, source_id, texts[source_id])
+    except ValueError as exc:
+        path = folder / source_page_path(source_id)
+        raise BuildError(path, str(exc).rstrip("."), "fix the tables") from exc
+    write_atomically(Path(cached), html.encode())
+
+
 def _render_source_page(groups: dict[str, _RowsBySource], source_id: str, text: str) -> str:
-    rows = {name: group.frame(source_id) for name, group in groups.items()}
-    return source_page(
+    rows = {name: group.rows(source_id) for name, group in groups.items()}
+    return source_page_from_rows(
         rows["sources"], rows["figures"], rows["events"], rows["provenance"], text,
         rows["corrections"],
     )  # fmt: skip

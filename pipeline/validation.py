@@ -30,6 +30,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.metadata import TableDef
+from pipeline.parallel import ordered_map
 from pipeline.sources import write_atomically
 
 LEDGER_DIR = "validated-rows"
@@ -107,50 +108,73 @@ def _records(path: Path) -> tuple[list[str], list[list[str]]]:
         return header, list(reader)
 
 
+CHUNK_ROWS = 4000  # rows per Frictionless call: pieces to spread over the workers
+PARALLEL_MIN_ROWS = 10_000  # fewer rows to check are checked in this process
+
+
+def _frictionless_rows(path: str, schema: dict[str, Any]) -> list[list[Any]]:
+    """Frictionless's row checks of one CSV file: [row number, field, type, note] each."""
+    from frictionless import Resource, Schema, system
+
+    with system.use_context(trusted=True):
+        report = Resource(
+            path=path, format="csv", encoding="utf-8", schema=Schema.from_descriptor(schema)
+        ).validate()
+    return report.flatten(["rowNumber", "fieldName", "type", "note"])
+
+
 def row_problems(folder: Path, descriptor: dict[str, Any], ledger: RowLedger) -> list[str]:
     """Frictionless's row checks on every CSV resource of `descriptor` (in `folder`), for
     the rows the ledger has not seen pass under the same schema (a file whose sha256 passed
     whole is not even read). The hash is the one `descriptor` declares, which
     verify_bytes_and_hashes() checks against the file. Problems name the file, its line and
-    the field."""
-    from frictionless import Resource, Schema, system
+    the field.
 
+    A row's checks need no other row, so the rows to check are cut into pieces of
+    CHUNK_ROWS, checked in worker processes when there are many (pipeline/parallel.py), and
+    their problems put back in line order."""
+    todo = []  # (resource, schema key, file sha256, digests, the line index of each piece)
+    with tempfile.TemporaryDirectory(prefix="usmx-rows-") as tmp:
+        files: list[str] = []
+        schemas: list[dict[str, Any]] = []
+        for resource in descriptor["resources"]:
+            if resource.get("format") != "csv":
+                continue
+            path = folder / resource["path"]
+            key = schema_digest(resource["schema"])
+            file_sha256 = resource.get("hash", "").removeprefix("sha256:")
+            if file_sha256 and ledger.passed_file(key, file_sha256):
+                continue  # this very file passed before: every one of its rows did
+            header, records = _records(path)
+            known = ledger.passed(key)
+            digests = [row_digest(r) for r in records]
+            fresh = [i for i, d in enumerate(digests) if d not in known]
+            if not fresh:
+                ledger.add_file(key, file_sha256)
+                continue
+            pieces = [fresh[i : i + CHUNK_ROWS] for i in range(0, len(fresh), CHUNK_ROWS)]
+            for n, piece in enumerate(pieces):
+                rows_file = Path(tmp) / f"{len(files)}-{n}-{path.name}"
+                with rows_file.open("w", newline="", encoding="utf-8") as handle:
+                    writer = csv.writer(handle, lineterminator="\n")
+                    writer.writerow(header)
+                    writer.writerows(records[i] for i in piece)
+                files.append(str(rows_file))
+                schemas.append(row_schema(resource["schema"]))
+            todo.append((resource, key, file_sha256, digests, fresh, pieces))
+        rows = sum(len(fresh) for *_, fresh, _ in todo)
+        reports = iter(ordered_map(_frictionless_rows, files, schemas,
+                                   parallel=rows >= PARALLEL_MIN_ROWS))  # fmt: skip
     problems: list[str] = []
-    for resource in descriptor["resources"]:
-        if resource.get("format") != "csv":
-            continue
-        path = folder / resource["path"]
-        key = schema_digest(resource["schema"])
-        file_sha256 = resource.get("hash", "").removeprefix("sha256:")
-        if file_sha256 and ledger.passed_file(key, file_sha256):
-            continue  # this very file passed before: every one of its rows did
-        header, records = _records(path)
-        known = ledger.passed(key)
-        digests = [row_digest(r) for r in records]
-        fresh = [i for i, d in enumerate(digests) if d not in known]
-        if not fresh:
-            ledger.add_file(key, file_sha256)
-            continue
-        with tempfile.TemporaryDirectory(prefix="usmx-rows-") as tmp:
-            rows_file = Path(tmp) / path.name
-            with rows_file.open("w", newline="", encoding="utf-8") as handle:
-                writer = csv.writer(handle, lineterminator="\n")
-                writer.writerow(header)
-                writer.writerows(records[i] for i in fresh)
-            with system.use_context(trusted=True):
-                report = Resource(
-                    path=str(rows_file),
-                    format="csv",
-                    encoding="utf-8",
-                    schema=Schema.from_descriptor(row_schema(resource["schema"])),
-                ).validate()
-        found = []
-        for row, field, kind, note in report.flatten(["rowNumber", "fieldName", "type", "note"]):
-            # row 2 of the rows file is the first fresh record, which is line fresh[0] + 2
-            # of the published file (line 1 is the header)
-            line = fresh[row - 2] + 2 if row else None
-            where = f"line {line}" if line else "header"
-            found.append(f"{resource['path']} {where}, field {field or '-'}: {kind} ({note})")
+    for resource, key, file_sha256, digests, fresh, pieces in todo:
+        found: dict[str, None] = {}  # in order, a header problem once, not once per piece
+        for piece in pieces:
+            for row, field, kind, note in next(reports):
+                # row 2 of a piece's file is its first record, which is line piece[0] + 2 of
+                # the published file (line 1 is the header)
+                line = piece[row - 2] + 2 if row else None
+                where = f"line {line}" if line else "header"
+                found[f"{resource['path']} {where}, field {field or '-'}: {kind} ({note})"] = None
         if found:
             problems += found
         else:

@@ -22,7 +22,7 @@ import pytest
 from pipeline import publish
 from pipeline.errors import BuildError
 from pipeline.metadata import table_defs
-from pipeline.page import source_page
+from pipeline.page import index_page, source_page, source_page_from_rows
 from pipeline.sources import SourceSnapshot, load_snapshot
 
 REPO = Path(__file__).parents[1]
@@ -631,10 +631,10 @@ def test_the_cache_makes_each_page_once(tmp_path, tables, monkeypatch):
     made: list[str] = []
 
     def counting(sources, *args, **kwargs):
-        made.extend(sources["source_id"])
-        return source_page(sources, *args, **kwargs)
+        made.extend(row["source_id"] for row in sources)
+        return source_page_from_rows(sources, *args, **kwargs)
 
-    monkeypatch.setattr(publish, "source_page", counting)
+    monkeypatch.setattr(publish, "source_page_from_rows", counting)
     cache = tmp_path / "cache"
     both = _with_copy(tables)
 
@@ -695,3 +695,28 @@ def test_write_page_refuses_tables_the_pages_cannot_show(tmp_path, tables):
     prov.loc[prov["record_id"] == "campaign-usa-media-copy", "record_id"] = OVERLAPPING_EVENT
     with pytest.raises(BuildError, match=rf"id {OVERLAPPING_EVENT} names two"):
         _write(changed, tmp_path / "c", "1.0.0")
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        ("twice", "id mex-cocaine-seized-1999 names two records or corrections"),
+        ("not kebab", "id 'Mex_Cocaine' is not lowercase kebab-case"),
+        ("unknown source", "mex-cocaine-seized-1999 names unknown source elsewhere"),
+    ],
+)
+def test_the_index_refuses_ids_no_link_could_tell_apart(tables, damage, message):
+    """The index maps every id to its source's page: an id used twice, an id that cannot be
+    a fragment of the space-separated map, or an id of no listed source stops it."""
+    provenance = tables["provenance"].copy()
+    corrections = tables["corrections"].copy()
+    at = provenance.index[provenance["record_id"] == "mex-cocaine-seized-1999"][0]
+    if damage == "twice":
+        corrections.loc[corrections.index[0], "correction_id"] = "mex-cocaine-seized-1999"
+    elif damage == "not kebab":
+        provenance.loc[at, "record_id"] = "Mex_Cocaine"
+    else:
+        provenance.loc[at, "source_id"] = "elsewhere"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        index_page(tables["sources"], tables["figures"], tables["events"], provenance,
+                   corrections, "1.0.0")  # fmt: skip

@@ -1,0 +1,94 @@
+"""Independent work spread over the machine's cores, results in input order.
+
+Sources are the unit of parallelism: anchoring one source's annotations needs nothing from
+another, nor does Frictionless's check of one row. `ordered_map` runs such work in forked
+worker processes (they start with everything already imported, so a worker costs a few
+milliseconds) and returns the results in the order of the inputs, so that outputs are the
+same bytes whatever the number of workers. The first failure in input order is raised, as a
+serial loop would raise it.
+
+It stays serial where forking is not safe or not worth it: one worker (`USMX_WORKERS=1`), a
+platform without `fork`, a process that already runs other threads (a forked child would
+inherit their locks), fewer items than `min_items`, or inside a worker.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, TypeVar
+
+from pipeline.errors import BuildError
+
+WORKERS_ENV = "USMX_WORKERS"
+T = TypeVar("T")
+
+_in_worker = False
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity), not the machine's count."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def workers() -> int:
+    """How many processes `ordered_map` uses: $USMX_WORKERS, else the usable cores."""
+    value = os.environ.get(WORKERS_ENV, "").strip()
+    if not value:
+        return usable_cores()
+    if not value.isdigit() or int(value) < 1:
+        raise BuildError(
+            f"${WORKERS_ENV}", f"the number of workers is {value!r}, not a whole number ≥ 1",
+            f"set {WORKERS_ENV} to 1 (serial) or more, or unset it to use every usable core",
+        )  # fmt: skip
+    return int(value)
+
+
+def can_fork() -> bool:
+    return (
+        sys.platform == "linux"
+        and "fork" in multiprocessing.get_all_start_methods()
+        and threading.active_count() == 1
+        and not _in_worker
+    )
+
+
+def processes(calls: int, min_items: int = 2, parallel: bool = True) -> int:
+    """How many processes `ordered_map` runs `calls` calls in: 1 (this one) or more workers."""
+    count = min(workers(), calls)
+    if not parallel or count < 2 or calls < min_items or not can_fork():
+        return 1
+    return count
+
+
+def _mark_worker() -> None:
+    global _in_worker
+    _in_worker = True
+
+
+def ordered_map(
+    function: Callable[..., T],
+    *iterables: Iterable[Any],
+    min_items: int = 2,
+    chunksize: int | None = None,
+    parallel: bool = True,
+) -> list[T]:
+    """[function(*args) for args in zip(*iterables)], in worker processes when worth it
+    (`parallel` and at least `min_items` calls). `function` must be a module-level function
+    (it is sent to the workers by name) and its arguments and results picklable."""
+    calls: Sequence[tuple[Any, ...]] = list(zip(*iterables, strict=True))
+    count = processes(len(calls), min_items, parallel)
+    if count == 1:
+        return [function(*args) for args in calls]
+    if chunksize is None:  # a few chunks per worker: even load, little messaging
+        chunksize = max(1, len(calls) // (count * 4))
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(count, mp_context=context, initializer=_mark_worker) as pool:
+        columns = list(zip(*calls, strict=True))
+        return list(pool.map(function, *columns, chunksize=chunksize))

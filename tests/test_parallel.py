@@ -1,0 +1,147 @@
+"""Sources are the unit of parallelism (pipeline/parallel.py): work spread over worker
+processes comes back in input order, a failure is the one a serial loop would raise, and a
+build gives the same bytes with one worker or two."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import subprocess
+import sys
+import threading
+
+import dagster as dg
+import pytest
+
+from conftest import tree_digest
+from pipeline import parallel
+from pipeline.errors import REPO_ROOT, BuildError
+
+sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+from corpus import generate  # noqa: E402
+
+# Workers are forked only from a process with no other thread (a forked child would inherit
+# their locks). Pytest's own process may hold threads left by earlier tests (Playwright's
+# asyncio loop keeps its executor threads), where `ordered_map` rightly stays serial; so what
+# must happen in workers is run in a fresh Python process, as `python -m pipeline build` is.
+needs_fork = pytest.mark.skipif(
+    sys.platform != "linux" or "fork" not in multiprocessing.get_all_start_methods(),
+    reason="workers are forked, and this platform cannot fork",
+)
+
+WORK = """
+import os, sys
+from pipeline import parallel
+from pipeline.errors import BuildError
+
+def square_and_pid(x):
+    return x * x, os.getpid()
+
+def fail_on_odd_multiples_of_three(x):
+    if x % 3 == 0 and x % 2:
+        raise BuildError(f"raw/s{x}/annotations.yaml", f"item {x} is bad", "fix it", line=x)
+    return x
+
+assert parallel.can_fork(), "a fresh process must be able to fork"
+"""
+
+
+def _in_fresh_process(code: str, workers: str = "2") -> str:
+    env = {**os.environ, parallel.WORKERS_ENV: workers}
+    done = subprocess.run(
+        [sys.executable, "-c", WORK + code], cwd=REPO_ROOT, env=env,
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _square_and_pid(x: int) -> tuple[int, int]:
+    return x * x, os.getpid()
+
+
+@needs_fork
+def test_work_runs_in_worker_processes_and_comes_back_in_input_order():
+    out = _in_fresh_process(
+        "results = parallel.ordered_map(square_and_pid, range(40), chunksize=1)\n"
+        "assert [r for r, _ in results] == [x * x for x in range(40)]\n"
+        "pids = {pid for _, pid in results}\n"
+        "print(os.getpid(), *sorted(pids))\n"
+    )
+    here, *pids = out.split()
+    assert here not in pids and len(pids) == 2  # two workers, not this process
+
+
+def test_threads_in_this_process_keep_the_work_serial(monkeypatch):
+    monkeypatch.setenv(parallel.WORKERS_ENV, "2")
+    release = threading.Event()
+    other = threading.Thread(target=release.wait, name="some library's thread")
+    other.start()
+    try:
+        assert not parallel.can_fork()
+        results = parallel.ordered_map(_square_and_pid, range(40))
+    finally:
+        release.set()
+        other.join()
+    assert [r for r, _ in results] == [x * x for x in range(40)]
+    assert {pid for _, pid in results} == {os.getpid()}
+
+
+def test_one_worker_or_too_few_items_stay_in_this_process(monkeypatch):
+    monkeypatch.setenv(parallel.WORKERS_ENV, "1")
+    assert {pid for _, pid in parallel.ordered_map(_square_and_pid, range(10))} == {os.getpid()}
+    monkeypatch.setenv(parallel.WORKERS_ENV, "2")
+    few = parallel.ordered_map(_square_and_pid, range(5), min_items=6)
+    assert {pid for _, pid in few} == {os.getpid()}
+    assert parallel.processes(5, min_items=6) == 1
+    assert parallel.processes(5, parallel=False) == 1
+
+
+@needs_fork
+def test_the_first_failure_in_input_order_is_raised_whole():
+    # items 3, 9, 15, ... fail; the one raised is item 3's, as a serial loop would raise it,
+    # with its file, line and sentence intact across the process boundary
+    out = _in_fresh_process(
+        "try:\n"
+        "    parallel.ordered_map(fail_on_odd_multiples_of_three, range(30), chunksize=1)\n"
+        "except BuildError as error:\n"
+        "    print(error.line)\n"
+        "    print(error)\n"
+    )
+    line, sentence = out.splitlines()
+    assert line == "3"
+    assert sentence == "raw/s3/annotations.yaml, line 3: item 3 is bad; fix it."
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1"])
+def test_a_bad_worker_count_stops_with_one_sentence(monkeypatch, value):
+    monkeypatch.setenv(parallel.WORKERS_ENV, value)
+    with pytest.raises(BuildError, match=r"USMX_WORKERS.*not a whole number ≥ 1; set"):
+        parallel.workers()
+
+
+@needs_fork
+def test_a_build_gives_the_same_bytes_with_one_worker_or_two(tmp_path):
+    raw = tmp_path / "raw"
+    generate(raw, 20, seed=5)  # more sources than ANCHOR_MIN_ITEMS: anchored in workers
+    outputs = {}
+    for workers in ("1", "2"):
+        outputs[workers] = tmp_path / f"outputs-{workers}"
+        env = {
+            **os.environ,
+            parallel.WORKERS_ENV: workers,
+            "USMX_CACHE_DIR": str(tmp_path / f"cache-{workers}"),
+            "DAGSTER_HOME": str(tmp_path / f"dagster-{workers}"),
+        }
+        command = ["-m", "pipeline", "build", "--raw", str(raw), "--outputs", str(outputs[workers])]
+        done = subprocess.run(
+            [sys.executable, *command], cwd=REPO_ROOT, env=env,
+            capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+            event = instance.get_latest_materialization_event(dg.AssetKey("anchored_annotations"))
+        metadata = event.asset_materialization.metadata
+        assert metadata["anchoring processes"].value == int(workers)
+        assert metadata["sources re-anchored"].value == 20
+    assert tree_digest(outputs["1"]) == tree_digest(outputs["2"])
