@@ -13,6 +13,7 @@ guard what must never be published are blocking, so a failing one stops the buil
 import hashlib
 import json
 import os
+import time
 import warnings
 from pathlib import Path
 
@@ -111,22 +112,42 @@ def code_version(*files: str) -> str:
     return digest.hexdigest()[:16]
 
 
+_FILE_DIGESTS: dict[str, tuple[tuple[int, ...], bytes]] = {}
+_RACY_NS = 2_000_000_000
+
+
+def _file_sha256(path: str) -> bytes:
+    """A file's sha256, read once per process while its stat (size, times, inode) is the
+    same: raw/ is hashed by `raw_files` and again by `source_snapshots` in one build. As in
+    git's index, a file changed within the last seconds is not remembered: a second write
+    in the same clock tick of the file system would keep its times."""
+    info = os.stat(path)
+    stamp = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)
+    known = _FILE_DIGESTS.get(path)
+    if known is not None and known[0] == stamp:
+        return known[1]
+    with open(path, "rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256").digest()
+    if time.time_ns() - max(info.st_mtime_ns, info.st_ctime_ns) > _RACY_NS:
+        _FILE_DIGESTS[path] = (stamp, digest)
+    return digest
+
+
 def raw_tree_sha256(raw_dir: Path) -> str:
     """One hash of every file under raw/ (relative path and content), in path order (folder
     by folder, as pathlib sorts paths)."""
     files = []
-    for folder, dirs, names in os.walk(raw_dir):
+    root = os.path.abspath(raw_dir)
+    for folder, dirs, names in os.walk(root):
         dirs.sort()
         for name in names:
             path = os.path.join(folder, name)
             if os.path.isfile(path):
-                files.append((Path(os.path.relpath(path, raw_dir)).as_posix(), path))
+                files.append((os.path.relpath(path, root).replace(os.sep, "/"), path))
     digest = hashlib.sha256()
     for relative, path in sorted(files, key=lambda f: f[0].split("/")):
-        with open(path, "rb") as handle:
-            content = hashlib.file_digest(handle, "sha256").digest()
         digest.update(relative.encode() + b"\0")
-        digest.update(content)
+        digest.update(_file_sha256(path))
     return digest.hexdigest()
 
 

@@ -286,9 +286,12 @@ class _RowsBySource:
 
     def rows(self, source_id: str) -> list[dict[str, Any]]:
         """The source's rows as dicts of JSON-ready values, in table order; only the
-        source's own rows are made into dicts."""
-        self.prepare()
-        return plain_rows(self._columns, self.positions.get(source_id, ()))
+        source's own rows are made into dicts (from the whole table's Python objects when
+        `prepare` made them, else from the source's slice alone)."""
+        positions = self.positions.get(source_id, ())
+        if self._columns is None:
+            return plain_rows(plain_columns(self.df.take(positions)))
+        return plain_rows(self._columns, positions)
 
     def lines(self, source_id: str) -> list[str]:
         """The source's rows as text, one line each (repr of the row's values: types and
@@ -337,12 +340,14 @@ def _make_pages(
 ) -> None:
     """Make the pages of `source_ids` into their cache files, in worker processes when there
     are many (pipeline/parallel.py). The workers are forked after the tables were turned
-    into Python rows once, and find them in `_PAGE_WORK`: inherited, never pickled."""
+    into Python rows once, and find them in `_PAGE_WORK`: inherited, never pickled. A few
+    pages (a rebuild after one correction) take only their own sources' rows."""
     global _PAGE_WORK
     if not source_ids:
         return
-    for group in groups.values():
-        group.prepare()
+    if len(source_ids) >= PAGE_MIN_ITEMS:  # many pages: convert each table once, not per page
+        for group in groups.values():
+            group.prepare()
     _PAGE_WORK = (groups, texts, folder)
     try:
         paths = [str(cached[sid]) for sid in source_ids]

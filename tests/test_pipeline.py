@@ -3,6 +3,8 @@ materialize runs every asset and passes every check."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 from pathlib import Path
 
 import dagster as dg
@@ -160,3 +162,34 @@ def test_source_data_version_is_the_hash_of_raw(tmp_path: Path):
         record = instance.get_latest_materialization_event(dg.AssetKey("source_snapshots"))
     tags = record.asset_materialization.tags
     assert tags["dagster/data_version"] == raw_tree_sha256(RAW)
+
+
+def test_the_raw_hash_remembered_in_a_build_still_sees_every_edit(tmp_path: Path, monkeypatch):
+    """raw/ is hashed twice in a build (raw_files, source_snapshots); the second time reuses
+    the digests of files whose stat is unchanged. An edit that keeps the size and is dated
+    back to the old modification time must still change the hash (its ctime moved)."""
+    import time
+
+    from pipeline import assets
+
+    folder = tmp_path / "raw" / "s1"
+    folder.mkdir(parents=True)
+    text = folder / "source.txt"
+    text.write_text("Mexico eradicated 100 hectares.\n", encoding="utf-8")
+    old = time.time_ns() - 3_600 * 10**9
+    os.utime(text, ns=(old, old))
+    monkeypatch.setattr(assets, "_RACY_NS", 0)  # remember even a file written just now
+    first = assets.raw_tree_sha256(tmp_path / "raw")
+    assert str(text) in assets._FILE_DIGESTS  # remembered: the next hash only stats it
+    assert assets.raw_tree_sha256(tmp_path / "raw") == first
+    time.sleep(0.05)  # past the file system's clock tick, so the ctime moves
+    text.write_text("Mexico eradicated 900 hectares.\n", encoding="utf-8")
+    os.utime(text, ns=(old, old))
+    second = assets.raw_tree_sha256(tmp_path / "raw")
+    assert second != first
+    assert (
+        second
+        == hashlib.sha256(
+            b"s1/source.txt\0" + hashlib.sha256(text.read_bytes()).digest()
+        ).hexdigest()
+    )
