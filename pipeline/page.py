@@ -693,16 +693,8 @@ def _ids_by_source(
     sorting; UTF-8 byte order is code-point order); Python only joins the sorted ids."""
     pairs = pa.table(
         {
-            "id": pa.chunked_array(
-                _strings(provenance["record_id"]).chunks
-                + _strings(corrections["correction_id"]).chunks,
-                pa.large_string(),
-            ),
-            "source_id": pa.chunked_array(
-                _strings(provenance["source_id"]).chunks
-                + _strings(corrections["source_id"]).chunks,
-                pa.large_string(),
-            ),
+            "id": _strings(provenance["record_id"], corrections["correction_id"]),
+            "source_id": _strings(provenance["source_id"], corrections["source_id"]),
         }
     )
     ids = pairs["id"]
@@ -731,12 +723,11 @@ def _ids_by_source(
     return {sid: " ".join(i for _, i in items) for sid, items in grouped}
 
 
-def _strings(column: pd.Series) -> pa.ChunkedArray:
-    """A column of ids as Arrow strings, without a copy when it is Arrow-backed (a missing
-    id as "", which no id matches)."""
-    return pc.fill_null(pa.chunked_array([pa.array(column, from_pandas=True)]), "").cast(
-        pa.large_string()
-    )
+def _strings(*columns: pd.Series) -> pa.ChunkedArray:
+    """Columns of ids, one after the other, as Arrow strings, without a copy when they are
+    Arrow-backed (a missing id as "", which no id matches)."""
+    arrays = [pa.array(column, from_pandas=True) for column in columns]
+    return pc.fill_null(pa.chunked_array(arrays), "").cast(pa.large_string())
 
 
 def _counts(df: pd.DataFrame, kind: str, key: str, known: set[str]) -> dict[str, int]:

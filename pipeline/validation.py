@@ -133,7 +133,7 @@ def row_problems(folder: Path, descriptor: dict[str, Any], ledger: RowLedger) ->
     A row's checks need no other row, so the rows to check are cut into pieces of
     CHUNK_ROWS, checked in worker processes when there are many (pipeline/parallel.py), and
     their problems put back in line order."""
-    todo = []  # (resource, schema key, file sha256, digests, the line index of each piece)
+    todo = []  # (resource, schema key, file sha256, digests, fresh rows, pieces of them)
     with tempfile.TemporaryDirectory(prefix="usmx-rows-") as tmp:
         files: list[str] = []
         schemas: list[dict[str, Any]] = []
