@@ -6,14 +6,18 @@ vocabularies and table schemas, the snapshot, its annotations and corrections, a
 when anchoring needed them - the positions its records had in the published outputs. Correcting
 one source among a thousand re-anchors that one; the others are loaded as they were. A
 corrupt or unreadable entry is ignored and recomputed. Entries live under `.cache/`
-(gitignored) and can be deleted at any time.
+(gitignored) and can be deleted between builds. The rows themselves stay in the cache's
+files while a build runs (Dagster hands the steps light objects that name them): deleting
+the cache during a build stops it with a sentence that says so.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import pickle
+from dataclasses import replace
 from pathlib import Path
 
 from pipeline.records import SourceRows
@@ -34,8 +38,12 @@ def source_key(snapshot: SourceSnapshot, code: str, positions: dict | None = Non
 
 
 class AnchorCache:
+    """`<key>.pickle` holds a source's SourceRows without its rows; `<key>.<table>.arrows`
+    holds the rows of each table as an Arrow IPC stream, read memory-mapped when used."""
+
     def __init__(self, folder: Path) -> None:
         self.folder = folder / "source-rows"
+        self._where = self.folder.resolve()
 
     def get(self, key: str) -> SourceRows | None:
         path = self.folder / f"{key}.pickle"
@@ -43,8 +51,32 @@ class AnchorCache:
             value = pickle.loads(path.read_bytes())
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
             return None
-        return value if isinstance(value, SourceRows) and value.key == key else None
+        if not isinstance(value, SourceRows) or value.key != key or value.tables:
+            return None
+        return self._located(value)
 
-    def put(self, key: str, value: SourceRows) -> None:
-        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        write_atomically(self.folder / f"{key}.pickle", data)
+    def _located(self, value: SourceRows) -> SourceRows | None:
+        """`value` with its files named by their place now (the entry stores bare names, so
+        a moved cache folder still works), or None if one is missing or of another size."""
+        files = {}
+        for name, (file, size) in value.table_files.items():
+            path = self._where / Path(file).name
+            try:
+                if os.stat(path).st_size != size:
+                    return None
+            except OSError:
+                return None
+            files[name] = (str(path), size)
+        return replace(value, table_files=files)
+
+    def put(self, key: str, value: SourceRows) -> SourceRows:
+        """Store `value` and return it as stored: its rows in files, the object light."""
+        files = {}
+        for name, data in value.tables.items():
+            path = self.folder / f"{key}.{name}.arrows"
+            write_atomically(path, data)
+            files[name] = (path.name, len(data))
+        stored = replace(value, tables={}, table_files=files)
+        data = pickle.dumps(stored, protocol=pickle.HIGHEST_PROTOCOL)
+        write_atomically(self.folder / f"{key}.pickle", data)  # last: it names the others
+        return self._located(stored) or value  # or its own bytes, if the files just went

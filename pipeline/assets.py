@@ -264,8 +264,7 @@ def anchored_annotations(
         ]
         # typed and checked together: pandas' fixed cost once, not once per source
         for rows in make_rows(anchored, snapshots, keys):
-            cache.put(rows.key, rows)
-            found[rows.source_id] = rows
+            found[rows.source_id] = cache.put(rows.key, rows)
     recomputed = [snapshot.source_id for snapshot, *_ in todo]
     result = [found[s.source_id] for s in source_snapshots]
     yield dg.Output(

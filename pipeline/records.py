@@ -2,13 +2,14 @@
 
 The figures, events, provenance and corrections of a source depend on nothing but that
 source (its text, annotations and corrections) and the code: `SourceRows` holds them as
-Arrow IPC bytes, already given the dtypes of their schema, with the problems of the checks
+Arrow IPC bytes (in the cache's files, once cached), already given the dtypes of their
+schema and sorted by primary key, with the problems of the checks
 that are properties of one source (every provenance span holds its quote, one provenance
 row per record, each figure's numeral at its numeral span) and the numerals nothing
 explains. It is made once per content key (pipeline/anchor_cache.py) and reused until the
 source or the code changes, so correcting one source among a thousand types and checks the
-rows of that source alone; the tables are the concatenation of every source's rows,
-sorted by primary key, which costs an Arrow concatenation and one sort.
+rows of that source alone; the tables are the concatenation of every source's rows, in
+source_id order, which costs one Arrow concatenation and no sort.
 
 What no single source can show is checked on the whole tables (pipeline/assets.py): unique
 keys across sources, foreign keys, pandera's schema, the claims.
@@ -24,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.annotations import AnchoredSource
+from pipeline.errors import BuildError
 from pipeline.metadata import coerce_frame, empty_frame, pyarrow_schema, table_defs
 from pipeline.sources import SourceSnapshot
 
@@ -46,9 +48,29 @@ class SourceRows:
     uncovered: list[str] = field(default_factory=list)  # numerals nothing explains
     problems: dict[str, list[str]] = field(default_factory=dict)  # check name -> problems
     used_published_positions: bool = False
+    # Once cached (pipeline/anchor_cache.py), the IPC streams live in the cache's files
+    # (table -> path, byte size) and `tables` is empty: what Dagster hands from step to step
+    # is then a few hundred bytes per source, and the rows are read (memory-mapped) only
+    # where they are used.
+    table_files: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     def table(self, name: str) -> pa.Table:
-        return pa.ipc.open_stream(self.tables[name]).read_all()
+        if name in self.tables:
+            return pa.ipc.open_stream(self.tables[name]).read_all()
+        path, size = self.table_files[name]
+        try:
+            with pa.memory_map(path) as source:
+                if source.size() != size:
+                    raise OSError(f"{size} bytes expected, {source.size()} found")
+                return pa.ipc.open_stream(source).read_all()
+        except (OSError, pa.ArrowInvalid) as exc:
+            raise BuildError(
+                path,
+                f"the cached {name} rows of source '{self.source_id}' are missing or damaged "
+                f"({exc})",
+                "materialize anchored_annotations again (or run `python -m pipeline build`), "
+                "which makes them anew",
+            ) from exc
 
 
 def _ipc(table: pa.Table) -> bytes:
@@ -82,8 +104,10 @@ def make_rows(
         tables = {}
         for name in PER_SOURCE_TABLES:
             n = len(getattr(a, name))
-            tables[name] = typed[name].slice(offsets[name], n)
+            part = typed[name].slice(offsets[name], n)
             offsets[name] += n
+            keys = [(k, "ascending") for k in defs[name].primary_key]
+            tables[name] = part.take(pc.sort_indices(part, sort_keys=keys)) if n > 1 else part
         out.append(
             SourceRows(
                 source_id=a.source_id,
@@ -134,14 +158,15 @@ def source_problems(tables: dict[str, pa.Table], text: str) -> dict[str, list[st
 
 
 def concatenate(rows: list[SourceRows], name: str) -> pd.DataFrame:
-    """One published table: every source's rows, sorted by the primary key."""
+    """One published table: the sources in source_id order, each with its rows in primary
+    key order (as `make_rows` sorted them). Nothing is sorted here: a build of 1,000
+    sources concatenates them, and the rows of one source stay together, so a correction
+    moves only that source's rows."""
     definition = table_defs()[name]
-    parts = [r.table(name) for r in rows]
+    parts = [r.table(name) for r in sorted(rows, key=lambda r: r.source_id)]
     if not parts or not sum(p.num_rows for p in parts):
         return empty_frame(definition)
-    arrow = pa.concat_tables(parts)
-    order = pc.sort_indices(arrow, sort_keys=[(k, "ascending") for k in definition.primary_key])
-    return arrow.take(order).to_pandas()
+    return pa.concat_tables(parts).to_pandas()
 
 
 def duplicate_provenance(provenance: pd.DataFrame) -> list[str]:

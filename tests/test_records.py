@@ -5,6 +5,7 @@ what is made once per content (rows, CSV copies) is what would be made again."""
 from __future__ import annotations
 
 import dataclasses
+import pickle
 import sys
 from pathlib import Path
 
@@ -13,9 +14,10 @@ import pytest
 
 from conftest import RAW
 from pipeline import records, tables
+from pipeline.anchor_cache import AnchorCache
 from pipeline.annotations import anchor_annotations
 from pipeline.changelog import compare
-from pipeline.errors import REPO_ROOT
+from pipeline.errors import REPO_ROOT, BuildError
 from pipeline.metadata import table_defs
 from pipeline.publish import write_csv, write_csv_once, write_parquet
 from pipeline.sources import load_snapshot, source_folders
@@ -50,10 +52,47 @@ def test_tables_from_source_rows_equal_tables_made_whole(which, corpus):
     for name in records.PER_SOURCE_TABLES:
         whole = tables._frame(name, (row for a in anchored for row in getattr(a, name)))
         assert len(whole) > 0 or name == "corrections"
-        for made in (one_by_one, together):
+        # the published order: grouped by source in source_id order, primary key within
+        key = list(table_defs()[name].primary_key)
+        whole = whole.sort_values(["source_id", *key], kind="stable").reset_index(drop=True)
+        for made in (one_by_one, together, together[::-1]):
             concatenated = records.concatenate(made, name)
-            pd.testing.assert_frame_equal(concatenated, whole.reset_index(drop=True))
+            pd.testing.assert_frame_equal(concatenated, whole)
             assert concatenated.dtypes.equals(whole.dtypes)
+
+
+def test_rows_are_grouped_by_source_and_sorted_by_key_within_it(corpus):
+    snapshots, anchored = _sources(corpus)
+    made = records.make_rows(anchored, snapshots, ["a", "b", "c"])
+    for name in ("figures", "events", "provenance"):
+        df = records.concatenate(made[::-1], name)
+        key = table_defs()[name].primary_key[0]
+        sources = list(dict.fromkeys(df["source_id"]))
+        assert sources == sorted(s.source_id for s in snapshots)  # each source's rows together
+        for _, part in df.groupby("source_id", sort=False):
+            assert list(part[key]) == sorted(part[key]) and part.index.is_monotonic_increasing
+        # ids carry the source's suffix, so a global sort would interleave the sources
+        assert list(df[key]) != sorted(df[key])
+
+
+def test_cached_rows_are_light_and_read_back_from_their_files(tmp_path, corpus):
+    snapshots, anchored = _sources(corpus)
+    made = records.make_rows(anchored, snapshots, ["k0", "k1", "k2"])
+    cache = AnchorCache(tmp_path)
+    stored = [cache.put(rows.key, rows) for rows in made]
+    again = [cache.get(rows.key) for rows in made]
+    for fresh, kept, read in zip(made, stored, again, strict=True):
+        assert read is not None and not read.tables and read.table_files == kept.table_files
+        assert len(pickle.dumps(read)) < sum(len(b) for b in fresh.tables.values()) / 10
+        for name in records.PER_SOURCE_TABLES:
+            assert read.table(name).equals(fresh.table(name))
+    # a file of another size is not a hit; a file gone under a running build is one sentence
+    path, _ = again[0].table_files["figures"]
+    Path(path).write_bytes(Path(path).read_bytes()[:-8])
+    assert cache.get("k0") is None
+    Path(again[1].table_files["events"][0]).unlink()
+    with pytest.raises(BuildError, match=r"cached events rows of source .* missing or damaged"):
+        again[1].table("events")
 
 
 def test_a_span_that_no_longer_holds_its_quote_is_reported_by_its_source(corpus):
