@@ -13,7 +13,6 @@ guard what must never be published are blocking, so a failing one stops the buil
 import hashlib
 import json
 import os
-import time
 import warnings
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from pipeline.annotations import anchor_annotations, published_positions
 from pipeline.errors import REPO_ROOT, display_path
 from pipeline.metadata import pandera_schema, table_defs
 from pipeline.parallel import ordered_map, processes
-from pipeline.publish import OUTPUTS_DIR, frictionless_errors, publish, verify_bytes_and_hashes
+from pipeline.publish import OUTPUTS_DIR, publish, published_problems
 from pipeline.records import (
     PER_SOURCE_TABLES,
     PROVENANCE_CHECK,
@@ -37,7 +36,7 @@ from pipeline.records import (
     duplicate_provenance,
     make_rows,
 )
-from pipeline.sources import RAW_DIR, SourceSnapshot, load_snapshot, source_folders
+from pipeline.sources import RAW_DIR, SourceSnapshot, file_digest, load_snapshot, source_folders
 from pipeline.validation import not_in
 
 # Observable source assets and Output(data_version=...) are marked beta in dagster 1.13;
@@ -112,27 +111,6 @@ def code_version(*files: str) -> str:
     return digest.hexdigest()[:16]
 
 
-_FILE_DIGESTS: dict[str, tuple[tuple[int, ...], bytes]] = {}
-_RACY_NS = 2_000_000_000
-
-
-def _file_sha256(path: str) -> bytes:
-    """A file's sha256, read once per process while its stat (size, times, inode) is the
-    same: raw/ is hashed by `raw_files` and again by `source_snapshots` in one build. As in
-    git's index, a file changed within the last seconds is not remembered: a second write
-    in the same clock tick of the file system would keep its times."""
-    info = os.stat(path)
-    stamp = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)
-    known = _FILE_DIGESTS.get(path)
-    if known is not None and known[0] == stamp:
-        return known[1]
-    with open(path, "rb") as handle:
-        digest = hashlib.file_digest(handle, "sha256").digest()
-    if time.time_ns() - max(info.st_mtime_ns, info.st_ctime_ns) > _RACY_NS:
-        _FILE_DIGESTS[path] = (stamp, digest)
-    return digest
-
-
 def raw_tree_sha256(raw_dir: Path) -> str:
     """One hash of every file under raw/ (relative path and content), in path order (folder
     by folder, as pathlib sorts paths)."""
@@ -147,7 +125,7 @@ def raw_tree_sha256(raw_dir: Path) -> str:
     digest = hashlib.sha256()
     for relative, path in sorted(files, key=lambda f: f[0].split("/")):
         digest.update(relative.encode() + b"\0")
-        digest.update(_file_sha256(path))
+        digest.update(file_digest(path))
     return digest.hexdigest()
 
 
@@ -436,7 +414,9 @@ PACKAGE_CHECK = _check(
     "data_package_validates",
     "The published files are those the publish step validated in staging (Frictionless "
     "rows on the CSV copies, keys on the whole tables, Parquet equal to the same tables): "
-    "every resource's bytes and sha256 match datapackage.json, and the descriptor is valid.",
+    "every resource's bytes and sha256 match datapackage.json, and the descriptor is valid "
+    "(one byte for byte equal to a descriptor Frictionless already found valid is not sent "
+    "again).",
 )
 
 
@@ -494,7 +474,7 @@ def data_package(
             **{f"sha256 source {s.source_id}": s.sha256 for s in source_snapshots[:20]},
         }
     )
-    problems = verify_bytes_and_hashes(outputs) + frictionless_errors(outputs, formats=())
+    problems = published_problems(outputs, Path(layout.cache_dir))
     yield dg.AssetCheckResult(check_name=PACKAGE_CHECK.name, **_result(problems))
 
 

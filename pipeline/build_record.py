@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import REPO_ROOT
-from pipeline.sources import SourceSnapshot, sha256_file
+from pipeline.sources import SourceSnapshot, file_digest
 
 CODE_PATHS = ("pipeline", "schemas", "pyproject.toml", "constraints.txt")
 LIBRARIES = ("dagster", "pandas", "pandera", "pyarrow", "frictionless")
@@ -83,9 +83,9 @@ def build_record(snapshots: list[SourceSnapshot]) -> dict[str, Any]:
                 "source_id": s.source_id,
                 "source": s.published_path("source.txt"),
                 "source_sha256": s.sha256,
-                "sidecar_sha256": sha256_file(s.folder / "source.yaml"),
+                "sidecar_sha256": file_digest(s.folder / "source.yaml").hex(),
                 "annotations": s.published_path("annotations.yaml"),
-                "annotations_sha256": sha256_file(s.annotations_path),
+                "annotations_sha256": file_digest(s.annotations_path).hex(),
             }
             for s in snapshots
         ],

@@ -43,7 +43,7 @@ from pipeline.page import (
 )
 from pipeline.parallel import ordered_map
 from pipeline.sources import SourceSnapshot, sha256_file, write_atomically
-from pipeline.validation import RowLedger, key_problems, row_problems
+from pipeline.validation import PackageLedger, RowLedger, key_problems, row_problems
 from pipeline.yaml_lines import load_yaml, strip_lines
 
 OUTPUTS_DIR = REPO_ROOT / "outputs"
@@ -55,8 +55,17 @@ _CSV_CODE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()  # write_csv
 # --- writing ---------------------------------------------------------------------------
 
 
+def to_table(df: pd.DataFrame, table: TableDef) -> pyarrow.Table:
+    """The frame as Arrow with the table's schema. One thread: the columns are Arrow-backed
+    already, and a thread pool per call costs more than it saves (and a process holding
+    threads cannot fork workers, pipeline/parallel.py)."""
+    return pyarrow.Table.from_pandas(
+        df, schema=pyarrow_schema(table), preserve_index=False, nthreads=1
+    )
+
+
 def write_parquet(df: pd.DataFrame, table: TableDef, path: Path) -> None:
-    arrow = pyarrow.Table.from_pandas(df, schema=pyarrow_schema(table), preserve_index=False)
+    arrow = to_table(df, table)
     arrow = arrow.replace_schema_metadata(pyarrow_schema(table).metadata)
     pq.write_table(arrow, path, compression="zstd", write_statistics=True)
 
@@ -424,15 +433,47 @@ def frictionless_errors(folder: Path, formats: tuple[str, ...] | None = None) ->
     return [f"{kind}: {message}" for kind, message in report.flatten(["type", "message"])]
 
 
+def descriptor_errors(folder: Path) -> list[str]:
+    """Frictionless's validation of datapackage.json as metadata, every resource and its
+    schema, keys and dialect included, without reading rows (those are checked on the CSV
+    copies, pipeline/validation.py)."""
+    from frictionless import FrictionlessException, Package, system
+
+    descriptor = json.loads((folder / PACKAGE_FILE).read_text(encoding="utf-8"))
+    try:
+        with system.use_context(trusted=True):
+            errors = list(Package.metadata_validate(descriptor))
+    except FrictionlessException as exc:
+        errors = exc.reasons or [exc.error]
+    return [f"{e.type}: {e.message}" for e in errors]
+
+
 def parquet_matches_frames(
     folder: Path, tables: dict[str, tuple[TableDef, pd.DataFrame]]
 ) -> list[str]:
     """Each Parquet file holds exactly the rows of the table it was written from."""
     problems = []
     for name, (table, df) in tables.items():
-        expected = pyarrow.Table.from_pandas(df, schema=pyarrow_schema(table), preserve_index=False)
+        expected = to_table(df, table)
         if not pq.read_table(folder / f"{name}.parquet").equals(expected):
             problems.append(f"{name}.parquet does not hold the rows of the {name} table")
+    return problems
+
+
+def published_problems(folder: Path, cache_dir: Path | None = None) -> list[str]:
+    """The check on what was published: every resource has the bytes and sha256 that
+    datapackage.json declares, and the descriptor is valid. A descriptor byte for byte
+    equal to one Frictionless found valid (in staging, or in an earlier check) is not
+    validated again; any other is."""
+    problems = verify_bytes_and_hashes(folder)
+    if problems:
+        return problems
+    ledger, digest = PackageLedger(cache_dir), sha256_file(folder / PACKAGE_FILE)
+    if ledger.passed(digest):
+        return []
+    problems = descriptor_errors(folder)
+    if not problems:
+        ledger.add(digest)
     return problems
 
 
@@ -455,7 +496,7 @@ def validate_staging(
     descriptor = json.loads((folder / PACKAGE_FILE).read_text(encoding="utf-8"))
     return (
         verify_bytes_and_hashes(folder)
-        + frictionless_errors(folder, formats=())
+        + descriptor_errors(folder)
         + row_problems(folder, descriptor, RowLedger(cache_dir))
         + key_problems(tables)
         + parquet_matches_frames(folder, tables)
@@ -573,6 +614,7 @@ def publish(
             + ")",
             "fix the table or schema named there; outputs/ was left as it was",
         )
+    PackageLedger(cache_dir).add(sha256_file(staging / PACKAGE_FILE))
     checkpoint("validated")
     _swap(staging, outputs)
     return {"version": version, "level": changes.level() if previous else "initial"}

@@ -84,7 +84,7 @@ def to_arrow(df: pd.DataFrame, table_name: str) -> pa.Table:
     """A typed frame as Arrow with the table's pyarrow schema (pandas metadata kept, so that
     the way back gives the same dtypes)."""
     return pa.Table.from_pandas(
-        df, schema=pyarrow_schema(table_defs()[table_name]), preserve_index=False
+        df, schema=pyarrow_schema(table_defs()[table_name]), preserve_index=False, nthreads=1
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import os
+import time
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -27,6 +28,28 @@ def sha256_bytes(data: bytes) -> str:
 
 def sha256_file(path: Path) -> str:
     return sha256_bytes(path.read_bytes())
+
+
+_FILE_DIGESTS: dict[str, tuple[tuple[int, ...], bytes]] = {}
+_RACY_NS = 2_000_000_000
+
+
+def file_digest(path: str | os.PathLike) -> bytes:
+    """A file's sha256, read once per process while its stat (size, times, inode) is the
+    same: raw/ is hashed by `raw_files` and again by `source_snapshots` in one build, and
+    the build record names the digests of the sidecars and annotations. As in git's index, a file changed within the last seconds is not remembered: a second write
+    in the same clock tick of the file system would keep its times."""
+    path = os.path.abspath(path)
+    info = os.stat(path)
+    stamp = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)
+    known = _FILE_DIGESTS.get(path)
+    if known is not None and known[0] == stamp:
+        return known[1]
+    with open(path, "rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256").digest()
+    if time.time_ns() - max(info.st_mtime_ns, info.st_ctime_ns) > _RACY_NS:
+        _FILE_DIGESTS[path] = (stamp, digest)
+    return digest
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,39 @@ class RowLedger:
         write_atomically(path, b"".join(sorted(known | set(digests))))
 
 
+PACKAGE_LEDGER_DIR = "validated-packages"
+
+
+class PackageLedger:
+    """The sha256 of every datapackage.json that Frictionless found valid, one file per
+    Frictionless version. A published descriptor with the same bytes, whose resources have
+    the bytes and sha256 it declares, is the package already validated: it is not sent to
+    Frictionless again. Without a folder it remembers nothing."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder / PACKAGE_LEDGER_DIR if folder is not None else None
+
+    def _path(self) -> Path | None:
+        from importlib.metadata import version  # not `import frictionless`: 0.2 s
+
+        return self.folder / f"frictionless-{version('frictionless')}.txt" if self.folder else None
+
+    def _known(self) -> list[str]:
+        path = self._path()
+        try:
+            return path.read_text(encoding="ascii").split() if path is not None else []
+        except OSError:
+            return []
+
+    def passed(self, descriptor_sha256: str) -> bool:
+        return descriptor_sha256 in self._known()
+
+    def add(self, descriptor_sha256: str) -> None:
+        path, known = self._path(), self._known()
+        if path is not None and descriptor_sha256 not in known:
+            write_atomically(path, "".join(f"{d}\n" for d in known + [descriptor_sha256]).encode())
+
+
 def _records(path: Path) -> tuple[list[str], list[list[str]]]:
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)

@@ -170,7 +170,7 @@ def test_the_raw_hash_remembered_in_a_build_still_sees_every_edit(tmp_path: Path
     back to the old modification time must still change the hash (its ctime moved)."""
     import time
 
-    from pipeline import assets
+    from pipeline import assets, sources
 
     folder = tmp_path / "raw" / "s1"
     folder.mkdir(parents=True)
@@ -178,9 +178,9 @@ def test_the_raw_hash_remembered_in_a_build_still_sees_every_edit(tmp_path: Path
     text.write_text("Mexico eradicated 100 hectares.\n", encoding="utf-8")
     old = time.time_ns() - 3_600 * 10**9
     os.utime(text, ns=(old, old))
-    monkeypatch.setattr(assets, "_RACY_NS", 0)  # remember even a file written just now
+    monkeypatch.setattr(sources, "_RACY_NS", 0)  # remember even a file written just now
     first = assets.raw_tree_sha256(tmp_path / "raw")
-    assert str(text) in assets._FILE_DIGESTS  # remembered: the next hash only stats it
+    assert str(text) in sources._FILE_DIGESTS  # remembered: the next hash only stats it
     assert assets.raw_tree_sha256(tmp_path / "raw") == first
     time.sleep(0.05)  # past the file system's clock tick, so the ctime moves
     text.write_text("Mexico eradicated 900 hectares.\n", encoding="utf-8")
