@@ -18,13 +18,12 @@ from pathlib import Path
 
 import dagster as dg
 import pandas as pd
-import pandera.errors
 
 from pipeline import tables
 from pipeline.anchor_cache import AnchorCache, source_key
 from pipeline.annotations import anchor_annotations, published_positions
 from pipeline.errors import REPO_ROOT, display_path
-from pipeline.metadata import pandera_schema, table_defs
+from pipeline.metadata import table_defs
 from pipeline.parallel import ordered_map, processes
 from pipeline.publish import OUTPUTS_DIR, publish, published_problems
 from pipeline.records import (
@@ -35,6 +34,9 @@ from pipeline.records import (
     concatenate,
     duplicate_provenance,
     make_rows,
+    schema_check,
+    schema_problems,
+    whole_table_schema_problems,
 )
 from pipeline.sources import RAW_DIR, SourceSnapshot, file_digest, load_snapshot, source_folders
 from pipeline.validation import not_in
@@ -289,7 +291,9 @@ TABLE_EXTRA_CODE = {"measures": ("schemas/measures.yaml",), "claims": ("pipeline
 TABLE_CHECKS = [
     *(
         _check(f"{name}_table", f"{name}_matches_schema",
-               f"pandera validation of the {name} table against schemas/.")
+               f"pandera validation of the {name} table against schemas/"
+               + (" (each source's rows when they are made; the whole table's dtypes and "
+                  "key uniqueness in every build)." if name in PER_SOURCE_TABLES else "."))
         for name in TABLE_ASSETS
     ),
     _check("provenance_table", "every_span_equals_its_quote",
@@ -300,38 +304,6 @@ TABLE_CHECKS = [
     _check("figures_table", "figures_foreign_keys",
            "Foreign keys: every figure's measure and source exist."),
 ]  # fmt: skip
-
-
-def _where(table_name: str, df: pd.DataFrame, index, provenance: pd.DataFrame | None) -> str:
-    """'file, line L, record 'id'' for a row of figures/events (from its provenance row); the
-    table and key otherwise."""
-    key = table_defs()[table_name].primary_key[0]
-    if index is None or index not in df.index:
-        return f"table {table_name}"
-    record = df.at[index, key]
-    if provenance is not None:
-        found = provenance.loc[provenance["record_id"] == record]
-        if len(found):
-            row = found.iloc[0]
-            return f"{row['annotation_file']}, line {row['annotation_line']}, record '{record}'"
-    return f"table {table_name}, record '{record}'"
-
-
-def schema_problems(
-    table_name: str, df: pd.DataFrame, provenance: pd.DataFrame | None = None
-) -> list[str]:
-    """pandera validation of one table against the schema generated from schemas/. Failures
-    of figures and events name the annotation file and line of the record."""
-    try:
-        pandera_schema(table_defs()[table_name]).validate(df, lazy=True)
-    except pandera.errors.SchemaErrors as exc:
-        located = provenance if table_name in ("figures", "events") else None
-        return [
-            f"{_where(table_name, df, row.index, located)}: column {row.column} "
-            f"fails {row.check} with value {row.failure_case!r}; correct the annotation"
-            for row in exc.failure_cases.head(20).itertuples()
-        ]
-    return []
 
 
 def foreign_key_problems(
@@ -391,8 +363,13 @@ def table_assets(
             metadata=table_metadata(df, None if name == "measures" else sha),
         )
     found = {
-        **{f"{name}_matches_schema": schema_problems(name, frames[name], frames["provenance"])
-           for name in TABLE_ASSETS},
+        # pandera: the rows of each source were validated when they were made (and cached);
+        # the whole table adds its dtypes and the primary key's uniqueness across sources
+        **{schema_check(name): [p for r in rows for p in r.problems[schema_check(name)]]
+           + whole_table_schema_problems(name, frames[name], frames["provenance"])
+           for name in PER_SOURCE_TABLES},
+        **{schema_check(name): schema_problems(name, frames[name], frames["provenance"])
+           for name in TABLE_ASSETS if name not in PER_SOURCE_TABLES},
         # properties of one source, checked when its rows were made (pipeline/records.py)
         SPAN_CHECK: [p for r in rows for p in r.problems[SPAN_CHECK]],
         PROVENANCE_CHECK: [p for r in rows for p in r.problems[PROVENANCE_CHECK]]

@@ -170,13 +170,15 @@ def _pandera_checks(f: FieldDef) -> list[pa.Check]:
     return checks
 
 
-def pandera_schema(table: TableDef) -> pa.DataFrameSchema:
+def pandera_schema(table: TableDef, keys: bool = True) -> pa.DataFrameSchema:
+    """The table's pandera schema; with keys=False, without the primary key's uniqueness
+    (for the rows of some sources, whose keys are checked on the whole table)."""
     columns = {
         f.name: pa.Column(
             _PANDERA_TYPES[f.type],
             checks=_pandera_checks(f),
             nullable=not f.required,
-            unique=list(table.primary_key) == [f.name],
+            unique=keys and list(table.primary_key) == [f.name],
             description=f.description,
         )
         for f in table.fields
@@ -185,7 +187,7 @@ def pandera_schema(table: TableDef) -> pa.DataFrameSchema:
         columns,
         strict=True,
         ordered=True,
-        unique=list(table.primary_key) if len(table.primary_key) > 1 else None,
+        unique=list(table.primary_key) if keys and len(table.primary_key) > 1 else None,
         name=table.name,
     )
 

@@ -3,16 +3,16 @@
 The figures, events, provenance and corrections of a source depend on nothing but that
 source (its text, annotations and corrections) and the code: `SourceRows` holds them as
 Arrow IPC bytes (in the cache's files, once cached), already given the dtypes of their
-schema and sorted by primary key, with the problems of the checks
-that are properties of one source (every provenance span holds its quote, one provenance
-row per record, each figure's numeral at its numeral span) and the numerals nothing
-explains. It is made once per content key (pipeline/anchor_cache.py) and reused until the
-source or the code changes, so correcting one source among a thousand types and checks the
-rows of that source alone; the tables are the concatenation of every source's rows, in
-source_id order, which costs one Arrow concatenation and no sort.
+schema and sorted by primary key, with the problems of the checks that are properties of
+one source (pandera's schema row by row, every provenance span holds its quote, one
+provenance row per record, each figure's numeral at its numeral span) and the numerals
+nothing explains. It is made once per content key (pipeline/anchor_cache.py) and reused
+until the source or the code changes, so correcting one source among a thousand types and
+checks the rows of that source alone; the tables are the concatenation of every source's
+rows, in source_id order, which costs one Arrow concatenation and no sort.
 
-What no single source can show is checked on the whole tables (pipeline/assets.py): unique
-keys across sources, foreign keys, pandera's schema, the claims.
+What no single source can show is checked on the whole tables (pipeline/assets.py): each
+table's columns and dtypes, unique keys across sources, foreign keys, the claims.
 """
 
 from __future__ import annotations
@@ -21,12 +21,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+import pandera.errors
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.annotations import AnchoredSource
 from pipeline.errors import BuildError
-from pipeline.metadata import coerce_frame, empty_frame, pyarrow_schema, table_defs
+from pipeline.metadata import (
+    coerce_frame,
+    empty_frame,
+    pandera_schema,
+    pyarrow_schema,
+    table_defs,
+)
 from pipeline.sources import SourceSnapshot
 
 PER_SOURCE_TABLES = ("figures", "events", "provenance", "corrections")
@@ -95,10 +102,21 @@ def make_rows(
     of them (pandas' fixed cost paid once, not once per source), cut back into sources."""
     defs = table_defs()
     typed: dict[str, pa.Table] = {}
+    frames: dict[str, pd.DataFrame] = {}
     for name in PER_SOURCE_TABLES:
         rows = [row for a in anchored for row in getattr(a, name)]
         df = coerce_frame(pd.DataFrame(rows), defs[name]) if rows else empty_frame(defs[name])
-        typed[name] = to_arrow(df, name)
+        frames[name], typed[name] = df, to_arrow(df, name)
+    # pandera, once per row: the new sources' rows together, each failure kept by its source
+    # (what needs the whole table, the key's uniqueness, is checked on the whole table)
+    failed: dict[tuple[str, str], list[str]] = {}
+    ids = {a.source_id for a in anchored}
+    for name in PER_SOURCE_TABLES:
+        df = frames[name]
+        for index, problem in schema_failures(name, df, frames["provenance"], keys=False):
+            owner = df.at[index, "source_id"] if index is not None else None
+            owner = owner if owner in ids else anchored[0].source_id  # a column's problem
+            failed.setdefault((name, owner), []).append(problem)
     out, offsets = [], dict.fromkeys(PER_SOURCE_TABLES, 0)
     for a, snapshot, key in zip(anchored, snapshots, keys, strict=True):
         tables = {}
@@ -106,8 +124,11 @@ def make_rows(
             n = len(getattr(a, name))
             part = typed[name].slice(offsets[name], n)
             offsets[name] += n
-            keys = [(k, "ascending") for k in defs[name].primary_key]
-            tables[name] = part.take(pc.sort_indices(part, sort_keys=keys)) if n > 1 else part
+            order = [(k, "ascending") for k in defs[name].primary_key]
+            tables[name] = part.take(pc.sort_indices(part, sort_keys=order)) if n > 1 else part
+        problems = source_problems(tables, snapshot.text)
+        for name in PER_SOURCE_TABLES:
+            problems[schema_check(name)] = failed.get((name, a.source_id), [])
         out.append(
             SourceRows(
                 source_id=a.source_id,
@@ -118,7 +139,7 @@ def make_rows(
                 counts={name: t.num_rows for name, t in tables.items()},
                 claims=a.claims,
                 uncovered=a.uncovered,
-                problems=source_problems(tables, snapshot.text),
+                problems=problems,
                 used_published_positions=a.used_published_positions,
             )
         )
@@ -175,3 +196,72 @@ def duplicate_provenance(provenance: pd.DataFrame) -> list[str]:
     key = ["record_type", "record_id"]
     twice = provenance.loc[provenance.duplicated(key, keep="first"), "record_id"]
     return [f"{rid}: more than one provenance row" for rid in sorted(set(twice))]
+
+
+def _where(table_name: str, df: pd.DataFrame, index, provenance: pd.DataFrame | None) -> str:
+    """'file, line L, record 'id'' for a row of figures/events (from its provenance row); the
+    table and key otherwise."""
+    key = table_defs()[table_name].primary_key[0]
+    if index is None or index not in df.index:
+        return f"table {table_name}"
+    record = df.at[index, key]
+    if provenance is not None:
+        found = provenance.loc[provenance["record_id"] == record]
+        if len(found):
+            row = found.iloc[0]
+            return f"{row['annotation_file']}, line {row['annotation_line']}, record '{record}'"
+    return f"table {table_name}, record '{record}'"
+
+
+def schema_failures(
+    table_name: str, df: pd.DataFrame, provenance: pd.DataFrame | None = None, keys: bool = True
+) -> list[tuple[Any, str]]:
+    """pandera validation of a table's rows against the schema generated from schemas/, as
+    (row index or None, problem). Failures of figures and events name the annotation file
+    and line of the record."""
+    try:
+        pandera_schema(table_defs()[table_name], keys=keys).validate(df, lazy=True)
+    except pandera.errors.SchemaErrors as exc:
+        located = provenance if table_name in ("figures", "events") else None
+        return [
+            (
+                row.index if row.index in df.index else None,
+                f"{_where(table_name, df, row.index, located)}: column {row.column} "
+                f"fails {row.check} with value {row.failure_case!r}; correct the annotation",
+            )
+            for row in exc.failure_cases.head(20).itertuples()
+        ]
+    return []
+
+
+def schema_problems(
+    table_name: str, df: pd.DataFrame, provenance: pd.DataFrame | None = None
+) -> list[str]:
+    """pandera validation of one whole table."""
+    return [problem for _, problem in schema_failures(table_name, df, provenance)]
+
+
+def schema_check(name: str) -> str:
+    return f"{name}_matches_schema"
+
+
+def whole_table_schema_problems(
+    name: str, df: pd.DataFrame, provenance: pd.DataFrame | None
+) -> list[str]:
+    """What pandera would add, on a table concatenated from sources whose rows it already
+    validated: the columns and dtypes (the same Arrow schema for every source, checked
+    here all the same) and the primary key's uniqueness across sources."""
+    definition = table_defs()[name]
+    expected = empty_frame(definition).dtypes
+    if list(df.columns) != list(expected.index) or not df.dtypes.equals(expected):
+        return schema_problems(name, df, provenance)  # pandera names what differs
+    key = list(definition.primary_key)
+    if len(key) > 1:  # no table has one today; pandera says it as it would
+        return schema_problems(name, df, provenance) if df.duplicated(key).any() else []
+    twice = df.index[df.duplicated(key, keep=False)]  # every row of the key, as pandera does
+    located = provenance if name in ("figures", "events") else None
+    return [
+        f"{_where(name, df, i, located)}: column {key[0]} fails field_uniqueness "
+        f"with value {df.at[i, key[0]]!r}; correct the annotation"
+        for i in twice[:20]
+    ]

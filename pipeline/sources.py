@@ -37,8 +37,9 @@ _RACY_NS = 2_000_000_000
 def file_digest(path: str | os.PathLike) -> bytes:
     """A file's sha256, read once per process while its stat (size, times, inode) is the
     same: raw/ is hashed by `raw_files` and again by `source_snapshots` in one build, and
-    the build record names the digests of the sidecars and annotations. As in git's index, a file changed within the last seconds is not remembered: a second write
-    in the same clock tick of the file system would keep its times."""
+    the build record names the digests of the sidecars and annotations. As in git's index,
+    a file changed within the last seconds is not remembered: a second write in the same
+    clock tick of the file system would keep its times."""
     path = os.path.abspath(path)
     info = os.stat(path)
     stamp = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)

@@ -158,3 +158,34 @@ def test_a_table_named_unchanged_is_not_compared(tmp_path, corpus):
     )
     skipped = compare(tmp_path, {"figures": (definition, changed)}, {"figures"})
     assert skipped.changed["figures"] == [] and skipped.level() is None
+
+
+def test_pandera_runs_on_each_sources_rows_and_the_whole_table_adds_keys(corpus):
+    """pandera checks each new source's rows when they are made, and the failure stays with
+    that source; the whole table adds only the key's uniqueness across sources. Together
+    they find what pandera finds on the whole table."""
+    snapshots, anchored = _sources(corpus)
+    bad = anchored[1]
+    index = next(i for i, f in enumerate(bad.figures) if f.get("counterpart_country"))
+    bad.figures[index] = {**bad.figures[index], "counterpart_country": "Mexico"}
+    made = records.make_rows(anchored, snapshots, ["a", "b", "c"])
+    check = records.schema_check("figures")
+    assert made[0].problems[check] == made[2].problems[check] == []
+    (problem,) = made[1].problems[check]
+    assert "counterpart_country" in problem and "'Mexico'" in problem
+    assert f"record '{bad.figures[index]['figure_id']}'" in problem and ", line " in problem
+    # a key made twice (here: a source's first row under another source_id) is a whole-table
+    # matter
+    first = {name: records._ipc(made[0].table(name).slice(0, 1)) for name in made[0].tables}
+    twin = dataclasses.replace(made[0], source_id="zz-copy", tables=first)
+    for name in ("figures", "events", "provenance"):
+        df = records.concatenate([*made, twin], name)
+        provenance = records.concatenate([*made, twin], "provenance")
+        per_source = [p for r in made for p in r.problems[records.schema_check(name)]]
+        found = per_source + records.whole_table_schema_problems(name, df, provenance)
+        whole = records.schema_problems(name, df, provenance)
+        assert whole and sorted(found) == sorted(whole)
+        assert (
+            records.whole_table_schema_problems(name, records.concatenate(made, name), provenance)
+            == []
+        )
