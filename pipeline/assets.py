@@ -116,17 +116,20 @@ def code_version(*files: str) -> str:
 def raw_tree_sha256(raw_dir: Path) -> str:
     """One hash of every file under raw/ (relative path and content), in path order (folder
     by folder, as pathlib sorts paths)."""
-    files = []
-    root = os.path.abspath(raw_dir)
-    for folder, dirs, names in os.walk(root):
-        dirs.sort()
-        for name in names:
-            path = os.path.join(folder, name)
-            if os.path.isfile(path):
-                files.append((os.path.relpath(path, root).replace(os.sep, "/"), path))
+    files: list[tuple[tuple[str, ...], str]] = []  # (relative path's parts, path)
+
+    def walk(folder: str, parts: tuple[str, ...]) -> None:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):  # as os.walk: links not followed
+                    walk(entry.path, (*parts, entry.name))
+                elif entry.is_file():
+                    files.append(((*parts, entry.name), entry.path))
+
+    walk(os.path.abspath(raw_dir), ())
     digest = hashlib.sha256()
-    for relative, path in sorted(files, key=lambda f: f[0].split("/")):
-        digest.update(relative.encode() + b"\0")
+    for parts, path in sorted(files):
+        digest.update("/".join(parts).encode() + b"\0")
         digest.update(file_digest(path))
     return digest.hexdigest()
 

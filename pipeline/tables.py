@@ -16,6 +16,7 @@ import pandas as pd
 from pipeline.claims import evaluate_claim
 from pipeline.metadata import coerce_frame, empty_frame, table_defs, vocabulary
 from pipeline.sources import SourceSnapshot, sha256_file
+from pipeline.validation import not_in
 
 
 def _frame(table: str, rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
@@ -70,6 +71,6 @@ def claims_table(specs: list[dict[str, Any]], figures: pd.DataFrame) -> pd.DataF
         for fid in ([c[key]] if isinstance(c.get(key), str) else c.get(key) or [])
     }
     columns = ["figure_id", "value", "value_as_printed", "qualifier"]
-    rows = figures.loc[figures["figure_id"].isin(named), columns].to_dict("records")
-    by_id = {row["figure_id"]: row for row in rows}
+    wanted = figures.loc[~not_in(figures["figure_id"], pd.Series(sorted(named), dtype=str))]
+    by_id = {row["figure_id"]: row for row in wanted[columns].to_dict("records")}
     return _frame("claims", (evaluate_claim(c, by_id) for c in specs))
