@@ -113,7 +113,8 @@ def make_rows(
     ids = {a.source_id for a in anchored}
     for name in PER_SOURCE_TABLES:
         df = frames[name]
-        for index, problem in schema_failures(name, df, frames["provenance"], keys=False):
+        found = schema_failures(name, df, frames["provenance"], keys=False, limit=None)
+        for index, problem in found:
             owner = df.at[index, "source_id"] if index is not None else None
             owner = owner if owner in ids else anchored[0].source_id  # a column's problem
             failed.setdefault((name, owner), []).append(problem)
@@ -214,11 +215,16 @@ def _where(table_name: str, df: pd.DataFrame, index, provenance: pd.DataFrame | 
 
 
 def schema_failures(
-    table_name: str, df: pd.DataFrame, provenance: pd.DataFrame | None = None, keys: bool = True
+    table_name: str,
+    df: pd.DataFrame,
+    provenance: pd.DataFrame | None = None,
+    keys: bool = True,
+    limit: int | None = 20,
 ) -> list[tuple[Any, str]]:
     """pandera validation of a table's rows against the schema generated from schemas/, as
-    (row index or None, problem). Failures of figures and events name the annotation file
-    and line of the record."""
+    (row index or None, problem), the first `limit` of them (None: all, as the rows of
+    sources that are cached need: each must keep its own). Failures of figures and events
+    name the annotation file and line of the record."""
     try:
         pandera_schema(table_defs()[table_name], keys=keys).validate(df, lazy=True)
     except pandera.errors.SchemaErrors as exc:
@@ -229,7 +235,9 @@ def schema_failures(
                 f"{_where(table_name, df, row.index, located)}: column {row.column} "
                 f"fails {row.check} with value {row.failure_case!r}; correct the annotation",
             )
-            for row in exc.failure_cases.head(20).itertuples()
+            for row in (
+                exc.failure_cases if limit is None else exc.failure_cases.head(limit)
+            ).itertuples()
         ]
     return []
 

@@ -174,6 +174,15 @@ def test_pandera_runs_on_each_sources_rows_and_the_whole_table_adds_keys(corpus)
     (problem,) = made[1].problems[check]
     assert "counterpart_country" in problem and "'Mexico'" in problem
     assert f"record '{bad.figures[index]['figure_id']}'" in problem and ", line " in problem
+    # every failing row stays with its own source, however many come before it in the batch
+    many = [dataclasses.replace(a, figures=[dict(f) for f in a.figures]) for a in anchored]
+    for a in many:
+        for f in a.figures:
+            f["counterpart_country"] = "Mexico"
+    failing = records.make_rows(many, snapshots, ["a", "b", "c"])
+    assert all(
+        len(r.problems[check]) == len(a.figures) > 20 for r, a in zip(failing, many, strict=True)
+    )
     # a key made twice (here: a source's first row under another source_id) is a whole-table
     # matter
     first = {name: records._ipc(made[0].table(name).slice(0, 1)) for name in made[0].tables}
