@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -561,16 +562,26 @@ def anchor_annotations(
     return anchored
 
 
-def published_positions(outputs: Path) -> dict[str, dict[str, tuple[int, int]]]:
-    """source id -> record id -> (char_start, line), from the published provenance table."""
+def published_positions(
+    outputs: Path, source_ids: Iterable[str] | None = None
+) -> dict[str, dict[str, tuple[int, int]]]:
+    """source id -> record id -> (char_start, line), from the published provenance table;
+    of the sources `source_ids` only, when given (the rows of the others are not made into
+    Python objects)."""
     path = outputs / "provenance.parquet"
     if not path.exists():
         return {}
+    import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     columns = ["record_id", "source_id", "char_start", "line"]
+    table = pq.read_table(path, columns=columns)
+    if source_ids is not None:
+        wanted = pa.array(sorted(source_ids), type=table.schema.field("source_id").type)
+        table = table.filter(pc.is_in(table["source_id"], value_set=wanted))
     found: dict[str, dict[str, tuple[int, int]]] = {}
-    for r in pq.read_table(path, columns=columns).to_pylist():
+    for r in table.to_pylist():
         found.setdefault(r["source_id"], {})[r["record_id"]] = (r["char_start"], r["line"])
     return found
 

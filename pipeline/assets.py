@@ -20,7 +20,7 @@ import dagster as dg
 import pandas as pd
 
 from pipeline import tables
-from pipeline.anchor_cache import AnchorCache, source_key
+from pipeline.anchor_cache import AnchorCache, CorpusTables, source_key
 from pipeline.annotations import anchor_annotations, published_positions
 from pipeline.errors import REPO_ROOT, display_path
 from pipeline.metadata import table_defs
@@ -38,7 +38,14 @@ from pipeline.records import (
     schema_problems,
     whole_table_schema_problems,
 )
-from pipeline.sources import RAW_DIR, SourceSnapshot, file_digest, load_snapshot, source_folders
+from pipeline.sources import (
+    RAW_DIR,
+    RawIndex,
+    SourceSnapshot,
+    file_digest,
+    load_snapshot,
+    source_folders,
+)
 from pipeline.validation import not_in
 
 # Observable source assets and Output(data_version=...) are marked beta in dagster 1.13;
@@ -113,9 +120,12 @@ def code_version(*files: str) -> str:
     return digest.hexdigest()[:16]
 
 
-def raw_tree_sha256(raw_dir: Path) -> str:
+def raw_tree_sha256(raw_dir: Path, index: RawIndex | None = None) -> str:
     """One hash of every file under raw/ (relative path and content), in path order (folder
-    by folder, as pathlib sorts paths)."""
+    by folder, as pathlib sorts paths). With an `index`, a file whose stat is the one it was
+    hashed under in an earlier build is not read again, and the index keeps what was read."""
+    if index is not None:
+        index.load()
     files: list[tuple[tuple[str, ...], str]] = []  # (relative path's parts, path)
 
     def walk(folder: str, parts: tuple[str, ...]) -> None:
@@ -131,6 +141,8 @@ def raw_tree_sha256(raw_dir: Path) -> str:
     for parts, path in sorted(files):
         digest.update("/".join(parts).encode() + b"\0")
         digest.update(file_digest(path))
+    if index is not None:
+        index.save([path for _, path in files])
     return digest.hexdigest()
 
 
@@ -140,7 +152,8 @@ def raw_tree_sha256(raw_dir: Path) -> str:
     "their content hash as the data version, so a change marks everything downstream stale.",
 )
 def raw_files(layout: Layout) -> dg.DataVersion:
-    return dg.DataVersion(raw_tree_sha256(Path(layout.raw_dir)))
+    raw = Path(layout.raw_dir)
+    return dg.DataVersion(raw_tree_sha256(raw, RawIndex(Path(layout.cache_dir), raw)))
 
 
 @dg.asset(
@@ -150,10 +163,12 @@ def raw_files(layout: Layout) -> dg.DataVersion:
     description="Every raw/<source_id>/ snapshot, sha256-verified.",
 )
 def source_snapshots(context: dg.AssetExecutionContext, layout: Layout) -> dg.Output:
-    snapshots = [load_snapshot(folder) for folder in source_folders(Path(layout.raw_dir))]
+    raw = Path(layout.raw_dir)
+    index = RawIndex(Path(layout.cache_dir), raw).load()
+    snapshots = [load_snapshot(folder) for folder in source_folders(raw)]
     return dg.Output(
         snapshots,
-        data_version=dg.DataVersion(raw_tree_sha256(Path(layout.raw_dir))),
+        data_version=dg.DataVersion(raw_tree_sha256(raw, index)),
         metadata={
             **sources_metadata(shas(snapshots)),
         },
@@ -221,18 +236,27 @@ def anchored_annotations(
 ):
     cache = AnchorCache(Path(layout.cache_dir))
     code = code_version(*ROWS_CODE)
-    positions: dict | None = None  # read from the published outputs at the first cache miss
     found: dict[str, SourceRows] = {}
-    todo: list[tuple[SourceSnapshot, dict, str, str]] = []  # snapshot, hints, both keys
+    missed: list[tuple[SourceSnapshot, str]] = []
     for snapshot in source_snapshots:
         plain = source_key(snapshot, code)
         hit = cache.get(plain)
-        if hit is None:
-            if positions is None:
-                positions = published_positions(Path(layout.outputs_dir))
-            previous = positions.get(snapshot.source_id, {})
-            hinted = source_key(snapshot, code, previous)
-            hit = cache.get(hinted)
+        if hit is not None:
+            found[snapshot.source_id] = hit
+        else:
+            missed.append((snapshot, plain))
+    # a source not found under its plain key may have been made with the positions its
+    # records had in the published outputs (read for the missed sources only)
+    positions = (
+        published_positions(Path(layout.outputs_dir), [s.source_id for s, _ in missed])
+        if missed
+        else {}
+    )
+    todo: list[tuple[SourceSnapshot, dict, str, str]] = []  # snapshot, hints, both keys
+    for snapshot, plain in missed:
+        previous = positions.get(snapshot.source_id, {})
+        hinted = source_key(snapshot, code, previous)
+        hit = cache.get(hinted)
         if hit is not None:
             found[snapshot.source_id] = hit
         else:
@@ -347,13 +371,15 @@ def _missing(figures: pd.DataFrame, column: str, allowed: pd.Series) -> list[tup
 )
 def table_assets(
     context: dg.AssetExecutionContext,
+    layout: Layout,
     source_snapshots: list[SourceSnapshot],
     anchored_annotations: list[SourceRows],
 ):
     rows = anchored_annotations
+    corpus = CorpusTables(AnchorCache(Path(layout.cache_dir)))
     frames = {
         "sources": tables.sources_table(source_snapshots),
-        **{name: concatenate(rows, name) for name in PER_SOURCE_TABLES},
+        **{name: concatenate(rows, name, corpus) for name in PER_SOURCE_TABLES},
         "measures": tables.measures_table(),
     }
     frames["claims"] = tables.claims_table([c for r in rows for c in r.claims], frames["figures"])

@@ -27,6 +27,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipeline.assets import Layout, raw_tree_sha256
+from pipeline.sources import RawIndex, file_digest
 
 SENSOR_INTERVAL_SECONDS = int(os.environ.get("USMX_SENSOR_INTERVAL") or 30)
 TRIGGER_TAG = "usmx/trigger"
@@ -44,15 +45,18 @@ rebuild_job = dg.define_asset_job(
 )
 
 
-def raw_file_hashes(raw_dir: Path) -> dict[str, str]:
-    """{path relative to raw/: sha256} of every file under raw/."""
+def raw_file_hashes(raw_dir: Path, index: RawIndex | None = None) -> dict[str, str]:
+    """{path relative to raw/: sha256} of every file under raw/. With an `index` (the one
+    the builds keep, pipeline/sources.py), a file whose stat is unchanged is not read."""
     if not raw_dir.is_dir():
         raise FileNotFoundError(f"the raw/ folder {raw_dir} does not exist")
-    return {
-        path.relative_to(raw_dir).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(raw_dir.rglob("*"))
-        if path.is_file()
-    }
+    if index is not None:
+        index.load()
+    paths = [path for path in sorted(raw_dir.rglob("*")) if path.is_file()]
+    hashes = {path.relative_to(raw_dir).as_posix(): file_digest(path).hex() for path in paths}
+    if index is not None:
+        index.save([os.path.abspath(path) for path in paths])
+    return hashes
 
 
 def changed_files(before: dict[str, str], after: dict[str, str]) -> list[str]:
@@ -94,7 +98,8 @@ def raw_files_changed(
     With no cursor (the sensor's first evaluation, or after its cursor was cleared) nothing
     says that outputs/ was built from the present raw/, so the first evaluation requests a
     build; when outputs/ is up to date that build changes no published byte."""
-    files = raw_file_hashes(Path(layout.raw_dir))
+    raw = Path(layout.raw_dir)
+    files = raw_file_hashes(raw, RawIndex(Path(layout.cache_dir), raw))
     previous = json.loads(context.cursor) if context.cursor else None
     if previous is not None and previous["files"] == files:
         return dg.SkipReason(f"no file under raw/ changed ({len(files)} files compared)")
@@ -131,7 +136,8 @@ def last_built_raw_sha256(instance: dg.DagsterInstance) -> str | None:
 def nightly_rebuild(
     context: dg.ScheduleEvaluationContext, layout: Layout
 ) -> dg.RunRequest | dg.SkipReason:
-    current = raw_tree_sha256(Path(layout.raw_dir))
+    raw = Path(layout.raw_dir)
+    current = raw_tree_sha256(raw, RawIndex(Path(layout.cache_dir), raw))
     built = last_built_raw_sha256(context.instance)
     if built == current:
         return dg.SkipReason("nothing under raw/ changed since the last build")

@@ -229,7 +229,7 @@ def write_page(
         )  # fmt: skip
     except ValueError as exc:
         raise BuildError(folder / PAGE_FILE, str(exc).rstrip("."), "fix the tables") from exc
-    texts = {s.source_id: s.text for s in snapshots}
+    texts = {s.source_id: s for s in snapshots}  # each text is read only for a page to make
     groups = {name: _RowsBySource(df) for name, df in frames.items()}
     store = None if cache_dir is None else cache_dir / "pages"
     pages = folder / SOURCE_PAGES_DIR
@@ -244,12 +244,12 @@ def write_page(
             if sid not in texts:
                 raise ValueError(f"no text given for source {sid}")
             if store is None:
-                path.write_text(_render_source_page(groups, sid, texts[sid]), **_UTF8)
+                path.write_text(_render_source_page(groups, sid, texts[sid].text), **_UTF8)
                 continue
             key = (
-                _page_key(groups, sid, texts[sid])
+                _page_key(groups, sid, texts[sid].text_id)
                 if row_keys is None or sid not in row_keys
-                else _page_key_from_rows(groups["sources"], sid, texts[sid], row_keys[sid])
+                else _page_key_from_rows(groups["sources"], sid, texts[sid].text_id, row_keys[sid])
             )
         except ValueError as exc:
             raise BuildError(path, str(exc).rstrip("."), "fix the tables") from exc
@@ -311,13 +311,13 @@ class _RowsBySource:
         return sorted(self._lines[i] for i in self.positions.get(source_id, ()))
 
 
-def _page_key(groups: dict[str, _RowsBySource], source_id: str, text: str) -> str:
-    """The content key of a source's page: sha256 of the page code, the text and the
-    source's rows of every table the page shows."""
+def _page_key(groups: dict[str, _RowsBySource], source_id: str, text_id: str) -> str:
+    """The content key of a source's page: sha256 of the page code, the text (named by the
+    sha256 of its bytes and their encoding, `SourceSnapshot.text_id`, so it is not read) and
+    the source's rows of every table the page shows."""
     digest = hashlib.sha256()
     digest.update(f"page.py {code_version()}\n".encode())
-    text_sha256 = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-    digest.update(f"text {text_sha256}\n".encode())
+    digest.update(f"text {text_id}\n".encode())
     for name, group in groups.items():
         rows = group.lines(source_id)
         digest.update(f"table {name} {group.header} {len(rows)}\n".encode())
@@ -325,24 +325,23 @@ def _page_key(groups: dict[str, _RowsBySource], source_id: str, text: str) -> st
     return digest.hexdigest()
 
 
-def _page_key_from_rows(sources: _RowsBySource, source_id: str, text: str, row_key: str) -> str:
+def _page_key_from_rows(sources: _RowsBySource, source_id: str, text_id: str, row_key: str) -> str:
     """The content key of a source's page from the key its rows were made under (figures,
-    events, provenance, corrections), its row of the sources table and its text."""
+    events, provenance, corrections), its row of the sources table and its text's id."""
     digest = hashlib.sha256()
     digest.update(f"page.py {code_version()}\nrows {row_key}\n".encode())
-    text_sha256 = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-    digest.update(f"text {text_sha256}\nsources {sources.header}\n".encode())
+    digest.update(f"text {text_id}\nsources {sources.header}\n".encode())
     digest.update("".join(f"{row}\n" for row in sources.lines(source_id)).encode())
     return digest.hexdigest()
 
 
 PAGE_MIN_ITEMS = 16  # fewer pages to make are made in this process
-_PAGE_WORK: tuple[dict[str, _RowsBySource], dict[str, str], Path] | None = None
+_PAGE_WORK: tuple[dict[str, _RowsBySource], dict[str, SourceSnapshot], Path] | None = None
 
 
 def _make_pages(
     groups: dict[str, _RowsBySource],
-    texts: dict[str, str],
+    texts: dict[str, SourceSnapshot],
     folder: Path,
     source_ids: list[str],
     cached: dict[str, Path],
@@ -369,7 +368,7 @@ def _make_page(source_id: str, cached: str) -> None:
     assert _PAGE_WORK is not None
     groups, texts, folder = _PAGE_WORK
     try:
-        html = _render_source_page(groups, source_id, texts[source_id])
+        html = _render_source_page(groups, source_id, texts[source_id].text)
     except ValueError as exc:
         path = folder / source_page_path(source_id)
         raise BuildError(path, str(exc).rstrip("."), "fix the tables") from exc

@@ -179,16 +179,19 @@ def source_problems(tables: dict[str, pa.Table], text: str) -> dict[str, list[st
     return {SPAN_CHECK: spans, PROVENANCE_CHECK: problems}
 
 
-def concatenate(rows: list[SourceRows], name: str) -> pd.DataFrame:
+def concatenate(rows: list[SourceRows], name: str, corpus: Any = None) -> pd.DataFrame:
     """One published table: the sources in source_id order, each with its rows in primary
     key order (as `make_rows` sorted them). Nothing is sorted here: a build of 1,000
     sources concatenates them, and the rows of one source stay together, so a correction
-    moves only that source's rows."""
+    moves only that source's rows. With `corpus` (pipeline/anchor_cache.py CorpusTables),
+    the rows of sources unchanged since its last concatenation are taken from it."""
     definition = table_defs()[name]
-    parts = [r.table(name) for r in sorted(rows, key=lambda r: r.source_id)]
-    if not parts or not sum(p.num_rows for p in parts):
+    ordered = sorted(rows, key=lambda r: r.source_id)
+    if not ordered or not sum(r.counts.get(name, 1) for r in ordered):
         return empty_frame(definition)
-    return pa.concat_tables(parts).to_pandas()
+    if corpus is not None:
+        return corpus.concatenate(ordered, name).to_pandas()
+    return pa.concat_tables([r.table(name) for r in ordered]).to_pandas()
 
 
 def duplicate_provenance(provenance: pd.DataFrame) -> list[str]:

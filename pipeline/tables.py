@@ -15,7 +15,7 @@ import pandas as pd
 
 from pipeline.claims import evaluate_claim
 from pipeline.metadata import coerce_frame, empty_frame, table_defs, vocabulary
-from pipeline.sources import SourceSnapshot, sha256_file
+from pipeline.sources import SourceSnapshot, file_digest
 from pipeline.validation import not_in
 
 
@@ -42,9 +42,9 @@ def sources_table(snapshots: list[SourceSnapshot]) -> pd.DataFrame:
                 "rights": s.meta["rights"],
                 "encoding": s.meta["encoding"],
                 "bytes": s.bytes,
-                "code_points": len(s.text),
+                "code_points": s.code_points,
                 "sha256": s.sha256,
-                "annotations_sha256": sha256_file(s.annotations_path),
+                "annotations_sha256": file_digest(s.annotations_path).hex(),
             }
             for s in snapshots
         ),

@@ -198,3 +198,47 @@ def test_pandera_runs_on_each_sources_rows_and_the_whole_table_adds_keys(corpus)
             records.whole_table_schema_problems(name, records.concatenate(made, name), provenance)
             == []
         )
+
+
+def test_the_corpus_concatenation_reuses_unchanged_sources_and_equals_a_fresh_one(
+    tmp_path, corpus, monkeypatch
+):
+    """CorpusTables (pipeline/anchor_cache.py) takes the rows of sources whose key is in the
+    last concatenation from it; whatever the change (one source re-made, one gone, one
+    added, a damaged file), the table equals the plain concatenation of every source's own
+    rows, and only the sources not in the last one are read from their own files."""
+    from pipeline.anchor_cache import CorpusTables
+
+    snapshots, anchored = _sources(corpus)
+    cache = AnchorCache(tmp_path / "cache")
+    made = [cache.put(r.key, r) for r in records.make_rows(anchored, snapshots, ["a", "b", "c"])]
+    corpus_tables = CorpusTables(cache)
+    read: list[str] = []
+    real_table = records.SourceRows.table
+    monkeypatch.setattr(
+        records.SourceRows, "table", lambda self, n: read.append(self.key) or real_table(self, n)
+    )
+
+    def both(rows: list, name: str) -> pd.DataFrame:
+        read.clear()
+        cached = records.concatenate(rows, name, corpus_tables)
+        reads = list(read)
+        pd.testing.assert_frame_equal(cached, records.concatenate(rows, name))
+        return reads
+
+    name = "figures"
+    assert both(made, name) == ["a", "b", "c"]  # no corpus file yet: every source's own
+    assert both(made, name) == []  # the same layout: the corpus file alone
+    remade = records.make_rows([anchored[1]], [snapshots[1]], ["b2"])[0]
+    changed = [made[0], cache.put("b2", remade), made[2]]
+    assert both(changed, name) == ["b2"]  # one source changed: its rows alone are read
+    assert both(changed, name) == ["b2"]  # (one new source does not rewrite 80 MB)
+    assert both([changed[0], changed[2]], name) == []  # one gone: slices of the file
+    monkeypatch.setattr(CorpusTables, "REWRITE_AFTER", 0)  # now rewritten at the first
+    assert both(changed, name) == ["b2"]
+    assert both(changed, name) == []  # the file now holds "b2"
+    assert both(made, name) == ["b"]  # and "b" is not in it any more
+    path = tmp_path / "cache" / "source-rows" / f"corpus.{name}.arrows"
+    path.write_bytes(path.read_bytes()[:-100])  # damaged: ignored, the sources are read
+    assert both(made, name) == ["a", "b", "c"]
+    assert both(made, name) == []  # and it was written anew
