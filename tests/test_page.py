@@ -9,7 +9,7 @@ test-artifacts/provenance-page.png.
 
 from __future__ import annotations
 
-import dataclasses
+import copy
 import json
 import os
 import re
@@ -89,7 +89,12 @@ def _render(tables: dict[str, pd.DataFrame]) -> str:
 def _snapshots(source_ids: Iterator[str] | list[str]) -> list[SourceSnapshot]:
     """The real snapshot, once per id: a copy holds the same text under another id."""
     real = load_snapshot(REPO / "raw" / SOURCE_ID)
-    return [dataclasses.replace(real, source_id=sid) for sid in source_ids]
+    copies = []
+    for sid in source_ids:
+        snapshot = copy.copy(real)  # (its text is read again from raw/, verified, when used)
+        snapshot.source_id = sid
+        copies.append(snapshot)
+    return copies
 
 
 def _with_copy(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
