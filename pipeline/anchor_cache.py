@@ -17,15 +17,13 @@ import hashlib
 import json
 import os
 import pickle
-import tempfile
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 
 from pipeline.records import SourceRows
-from pipeline.sources import SourceSnapshot, file_digest, write_atomically
+from pipeline.sources import SourceSnapshot, atomic_file, file_digest, write_atomically
 
 
 def source_key(snapshot: SourceSnapshot, code: str, positions: dict | None = None) -> str:
@@ -135,37 +133,28 @@ class CorpusTables:
             for _, key, count in last[0]:
                 at[key] = (start, count)
                 start += count
-        parts: list[Any] = []
-        run: list[int] | None = None  # [start, length] of the slice being extended
+        parts: list[list[int] | pa.Table] = []  # [start, length] in the last file, or rows
+        own = 0  # sources read from their own files
         for rows, (_, key, count) in zip(ordered, layout, strict=True):
             hit = at.get(key)
-            if last is not None and hit is not None and hit[1] == count:
-                if run is not None and run[0] + run[1] == hit[0]:
-                    run[1] += count
-                    continue
-                run = [hit[0], count]
-                parts.append(run)
-            else:
-                run = None
+            if hit is None or hit[1] != count:
                 parts.append(rows.table(name))
-        tables = [last[1].slice(*p) if isinstance(p, list) else p for p in parts]
-        table = pa.concat_tables(tables)
-        own = sum(1 for p in parts if not isinstance(p, list))
+                own += 1
+            elif parts and isinstance(parts[-1], list) and sum(parts[-1]) == hit[0]:
+                parts[-1][1] += count  # the next source in the file: one slice
+            else:
+                parts.append([hit[0], count])
+        table = pa.concat_tables([last[1].slice(*p) if isinstance(p, list) else p for p in parts])
         if last is None or own > max(self.REWRITE_AFTER, len(ordered) // 20):
             self._keep(name, table, layout)
         return table
 
-    def _keep(self, name: str, table, layout: list) -> None:
+    def _keep(self, name: str, table: pa.Table, layout: list) -> None:
         metadata = {**(table.schema.metadata or {}), self.LAYOUT: json.dumps(layout).encode()}
-        path = self._path(name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        try:  # the whole file or none, as write_atomically, without a copy in memory
-            table = table.replace_schema_metadata(metadata)
-            with pa.OSFile(tmp, "wb") as sink, pa.ipc.new_stream(sink, table.schema) as writer:
-                writer.write_table(table)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        table = table.replace_schema_metadata(metadata)
+        with (  # streamed to the file, without a copy in memory
+            atomic_file(self._path(name)) as tmp,
+            pa.OSFile(tmp, "wb") as sink,
+            pa.ipc.new_stream(sink, table.schema) as writer,
+        ):
+            writer.write_table(table)

@@ -12,7 +12,6 @@ guard what must never be published are blocking, so a failing one stops the buil
 
 import hashlib
 import json
-import os
 import warnings
 from pathlib import Path
 
@@ -42,8 +41,8 @@ from pipeline.sources import (
     RAW_DIR,
     RawIndex,
     SourceSnapshot,
-    file_digest,
     load_snapshot,
+    raw_file_digests,
     source_folders,
 )
 from pipeline.validation import not_in
@@ -121,28 +120,13 @@ def code_version(*files: str) -> str:
 
 
 def raw_tree_sha256(raw_dir: Path, index: RawIndex | None = None) -> str:
-    """One hash of every file under raw/ (relative path and content), in path order (folder
-    by folder, as pathlib sorts paths). With an `index`, a file whose stat is the one it was
-    hashed under in an earlier build is not read again, and the index keeps what was read."""
-    if index is not None:
-        index.load()
-    files: list[tuple[tuple[str, ...], str]] = []  # (relative path's parts, path)
-
-    def walk(folder: str, parts: tuple[str, ...]) -> None:
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):  # as os.walk: links not followed
-                    walk(entry.path, (*parts, entry.name))
-                elif entry.is_file():
-                    files.append(((*parts, entry.name), entry.path))
-
-    walk(os.path.abspath(raw_dir), ())
+    """One hash of every file under raw/ (relative path and content), in path order
+    (pipeline/sources.py `raw_file_digests`, which reads only files changed since `index`
+    saw them)."""
     digest = hashlib.sha256()
-    for parts, path in sorted(files):
+    for parts, file_sha256 in raw_file_digests(raw_dir, index):
         digest.update("/".join(parts).encode() + b"\0")
-        digest.update(file_digest(path))
-    if index is not None:
-        index.save([path for _, path in files])
+        digest.update(file_sha256)
     return digest.hexdigest()
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipeline.assets import Layout, raw_tree_sha256
-from pipeline.sources import RawIndex, file_digest
+from pipeline.sources import RawIndex, raw_file_digests
 
 SENSOR_INTERVAL_SECONDS = int(os.environ.get("USMX_SENSOR_INTERVAL") or 30)
 TRIGGER_TAG = "usmx/trigger"
@@ -46,17 +46,11 @@ rebuild_job = dg.define_asset_job(
 
 
 def raw_file_hashes(raw_dir: Path, index: RawIndex | None = None) -> dict[str, str]:
-    """{path relative to raw/: sha256} of every file under raw/. With an `index` (the one
-    the builds keep, pipeline/sources.py), a file whose stat is unchanged is not read."""
+    """{path relative to raw/: sha256} of every file under raw/ (the files the build hashes,
+    read only if changed since `index` saw them)."""
     if not raw_dir.is_dir():
         raise FileNotFoundError(f"the raw/ folder {raw_dir} does not exist")
-    if index is not None:
-        index.load()
-    paths = [path for path in sorted(raw_dir.rglob("*")) if path.is_file()]
-    hashes = {path.relative_to(raw_dir).as_posix(): file_digest(path).hex() for path in paths}
-    if index is not None:
-        index.save([os.path.abspath(path) for path in paths])
-    return hashes
+    return {"/".join(parts): digest.hex() for parts, digest in raw_file_digests(raw_dir, index)}
 
 
 def changed_files(before: dict[str, str], after: dict[str, str]) -> list[str]:

@@ -187,7 +187,7 @@ def concatenate(rows: list[SourceRows], name: str, corpus: Any = None) -> pd.Dat
     the rows of sources unchanged since its last concatenation are taken from it."""
     definition = table_defs()[name]
     ordered = sorted(rows, key=lambda r: r.source_id)
-    if not ordered or not sum(r.counts.get(name, 1) for r in ordered):
+    if not sum(r.counts[name] for r in ordered):
         return empty_frame(definition)
     if corpus is not None:
         return corpus.concatenate(ordered, name).to_pandas()

@@ -12,6 +12,8 @@ import hashlib
 import os
 import pickle
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
@@ -75,11 +77,14 @@ class RawIndex:
         name = hashlib.sha256(self.raw.encode()).hexdigest()[:16]
         self.path = None if cache_dir is None else Path(cache_dir) / "raw-index" / f"{name}.pickle"
         self._stored: dict | None = None
+        self._loaded = False
 
     def load(self) -> RawIndex:
-        """Make what the index holds known to this process (stats are still compared)."""
-        if self.path is None:
+        """Make what the index holds known to this process (stats are still compared); read
+        once per RawIndex."""
+        if self.path is None or self._loaded:
             return self
+        self._loaded = True
         try:
             stored = pickle.loads(self.path.read_bytes())
             files, sidecars, texts = stored["files"], stored["sidecars"], stored["texts"]
@@ -218,6 +223,33 @@ def source_folders(raw_dir: Path = RAW_DIR) -> list[Path]:
     return sorted(p for p in raw_dir.iterdir() if p.is_dir() and (p / "source.yaml").exists())
 
 
+def raw_file_digests(
+    raw_dir: Path, index: RawIndex | None = None
+) -> list[tuple[tuple[str, ...], bytes]]:
+    """Every file under raw/ as (its relative path's parts, its sha256), in path order
+    (folder by folder, as pathlib sorts paths); links to folders are not followed. With an
+    `index`, a file whose stat is the one it was hashed under in an earlier build is not
+    read again, and the index keeps what was read."""
+    if index is not None:
+        index.load()
+    files: list[tuple[tuple[str, ...], str]] = []  # (relative path's parts, path)
+
+    def walk(folder: str, parts: tuple[str, ...]) -> None:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    walk(entry.path, (*parts, entry.name))
+                elif entry.is_file():
+                    files.append(((*parts, entry.name), entry.path))
+
+    walk(os.path.abspath(raw_dir), ())
+    files.sort()
+    digests = [(parts, file_digest(path)) for parts, path in files]
+    if index is not None:
+        index.save([path for _, path in files])
+    return digests
+
+
 def _sidecar(path: Path) -> dict:
     """A sidecar's content, parsed once per content (its sha256)."""
     try:
@@ -276,17 +308,25 @@ def load_snapshot(folder: Path) -> SourceSnapshot:
     return SourceSnapshot(meta["source_id"], folder, text, meta, digest, len(data), rereadable=True)
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write through a temporary file in the same folder and one rename: a reader (another
-    build sharing the cache) sees the whole file or none."""
+@contextmanager
+def atomic_file(path: Path) -> Iterator[str]:
+    """A temporary file in `path`'s folder to write, renamed to `path` once the block ends
+    without an error (and removed if it does not): a reader (another build sharing the
+    cache) sees the whole file or none."""
     import tempfile
 
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
+        yield tmp
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write `data` to `path` through `atomic_file`."""
+    with atomic_file(path) as tmp, open(tmp, "wb") as out:
+        out.write(data)
