@@ -1,8 +1,10 @@
-"""Command line: `python -m pipeline build | explain | ui` (also the `usmx-data` script).
+"""Command line: `python -m pipeline build | watch | explain | ui` (also the `usmx-data` script).
 
 `build` materializes every asset and check in-process on a persistent local Dagster
 instance (DAGSTER_HOME defaults to .dagster_home/ in the project, telemetry off), so the run
 shows in `dagster dev`. A data mistake prints one sentence and exits 1, without traceback.
+`watch` keeps one process with the job and the instance open, and builds again whenever a
+file under raw/ changes (pipeline/watch.py).
 """
 
 from __future__ import annotations
@@ -65,42 +67,64 @@ def _error_lines(result) -> list[str]:
     return lines
 
 
+class BuildRunner:
+    """The job, on the project's Dagster instance, ready to run as many times as asked: the
+    CLI's `build` runs it once, `watch` (pipeline/watch.py) every time raw/ changes."""
+
+    def __init__(self, raw_dir: Path | None = None, outputs_dir: Path | None = None) -> None:
+        ensure_dagster_home()
+        from dagster import DagsterInstance
+
+        from pipeline.assets import Layout
+        from pipeline.definitions import build_definitions
+
+        cache = os.environ.get("USMX_CACHE_DIR")
+        self.layout = Layout(
+            **({"raw_dir": str(raw_dir)} if raw_dir else {}),
+            **({"outputs_dir": str(outputs_dir)} if outputs_dir else {}),
+            **({"cache_dir": cache} if cache else {}),
+        )
+        self.job = build_definitions(self.layout).resolve_implicit_global_asset_job_def()
+        self.instance = DagsterInstance.get()
+
+    def run(self, tags: dict[str, str] | None = None, verbose: bool = False) -> int:
+        """Materialize everything in-process; print one sentence per failure; exit code."""
+        level = "DEBUG" if verbose else "CRITICAL"  # the run's full log stays in the instance
+        result = self.job.execute_in_process(
+            instance=self.instance,
+            raise_on_error=False,
+            tags=tags,
+            run_config={"loggers": {"console": {"config": {"log_level": level}}}},
+        )
+        if result.success:
+            rows = {
+                m.asset_key.to_user_string().removesuffix("_table"): m.metadata["dagster/row_count"]
+                for m in (e.materialization for e in result.get_asset_materialization_events())
+                if "dagster/row_count" in m.metadata
+            }
+            counts = ", ".join(f"{name} {rows[name].value}" for name in sorted(rows))
+            print(
+                f"Built {self.layout.outputs_dir}: {counts} rows (Dagster run {result.run_id}).",
+                flush=True,
+            )
+            return 0
+        for line in _error_lines(result) or ["the build failed; see the run in `dagster dev`."]:
+            print(f"error: {line}", file=sys.stderr, flush=True)
+        return 1
+
+    def close(self) -> None:
+        self.instance.dispose()
+
+
 def build(
     raw_dir: Path | None = None, outputs_dir: Path | None = None, verbose: bool = False
 ) -> int:
-    """Materialize everything in-process; print one sentence per failure; return exit code."""
-    ensure_dagster_home()
-    from dagster import DagsterInstance
-
-    from pipeline.assets import Layout
-    from pipeline.definitions import build_definitions
-
-    layout = Layout(
-        **({"raw_dir": str(raw_dir)} if raw_dir else {}),
-        **({"outputs_dir": str(outputs_dir)} if outputs_dir else {}),
-        **({"cache_dir": os.environ["USMX_CACHE_DIR"]} if os.environ.get("USMX_CACHE_DIR") else {}),
-    )
-    defs = build_definitions(layout)
-    job = defs.resolve_implicit_global_asset_job_def()
-    with DagsterInstance.get() as instance:
-        level = "DEBUG" if verbose else "CRITICAL"  # the run's full log stays in the instance
-        result = job.execute_in_process(
-            instance=instance,
-            raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": level}}}},
-        )
-    if result.success:
-        rows = {
-            m.asset_key.to_user_string().removesuffix("_table"): m.metadata["dagster/row_count"]
-            for m in (e.materialization for e in result.get_asset_materialization_events())
-            if "dagster/row_count" in m.metadata
-        }
-        counts = ", ".join(f"{name} {rows[name].value}" for name in sorted(rows))
-        print(f"Built {layout.outputs_dir}: {counts} rows (Dagster run {result.run_id}).")
-        return 0
-    for line in _error_lines(result) or ["the build failed; see the run in `dagster dev`."]:
-        print(f"error: {line}", file=sys.stderr)
-    return 1
+    """Materialize everything in-process once; print one sentence per failure."""
+    runner = BuildRunner(raw_dir, outputs_dir)
+    try:
+        return runner.run(verbose=verbose)
+    finally:
+        runner.close()
 
 
 def ui() -> int:
@@ -116,6 +140,13 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--raw", type=Path, help="raw/ folder to read (default: the project's)")
     b.add_argument("--outputs", type=Path, help="outputs/ folder to write (default: the project's)")
     b.add_argument("--verbose", action="store_true", help="print Dagster's log of the run")
+    w = sub.add_parser("watch", help="a build service: build, then rebuild whenever raw/ changes")
+    w.add_argument("--raw", type=Path, help="raw/ folder to watch (default: the project's)")
+    w.add_argument("--outputs", type=Path, help="outputs/ folder to write (default: the project's)")
+    w.add_argument(
+        "--interval", type=float, default=2.0, help="seconds between looks at raw/ (default 2)"
+    )
+    w.add_argument("--max-builds", type=int, help="stop after this many builds (for scripts)")
     sub.add_parser("ui", help="open the Dagster UI (dagster dev) on the project's instance")
     e = sub.add_parser("explain", help="the lineage of one figure or event, top to bottom")
     e.add_argument("record_id", nargs="?", help="a figure_id or event_id")
@@ -128,6 +159,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "build":
             return build(args.raw, args.outputs, args.verbose)
+        if args.command == "watch":
+            from pipeline.watch import watch
+
+            return watch(args.raw, args.outputs, args.interval, args.max_builds)
         if args.command == "explain":
             from pipeline.explain import explain_main
 

@@ -15,12 +15,15 @@ publishing; the tests use it to check that a build killed there leaves a valid o
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -578,7 +581,34 @@ def publish(
 ) -> dict[str, Any]:
     """Write the tables in staging, compare them with the published outputs, write the rest
     of the package with the version that follows, validate it, then swap it in. Returns
-    the changelog entry's version and level (level None when nothing changed)."""
+    the changelog entry's version and level (level None when nothing changed). One build
+    at a time publishes into a folder (`publish_lock`)."""
+    with publish_lock(outputs):
+        return _publish(tables, snapshots, outputs, cache_dir, row_keys)
+
+
+@contextmanager
+def publish_lock(outputs: Path) -> Iterator[None]:
+    """An exclusive lock on `.<outputs>.lock` beside outputs/, held while a build compares,
+    stages and swaps: a `build` started while `watch` publishes (or two builds) wait for
+    each other instead of removing each other's staging folder. The kernel releases it when
+    its process ends, however it ends."""
+    outputs.parent.mkdir(parents=True, exist_ok=True)
+    with open(outputs.parent / f".{outputs.name}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _publish(
+    tables: dict[str, tuple[TableDef, pd.DataFrame]],
+    snapshots: list[SourceSnapshot],
+    outputs: Path,
+    cache_dir: Path | None,
+    row_keys: dict[str, str] | None,
+) -> dict[str, Any]:
     recover(outputs)
     staging = outputs.parent / f"{outputs.name}.staging-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)

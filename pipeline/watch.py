@@ -1,0 +1,144 @@
+"""A long-lived build service: `python -m pipeline watch` rebuilds outputs/ when raw/ changes.
+
+Every `python -m pipeline build` is a new process, and about 4 s of it pass before the run
+starts (importing Dagster, pandas, pyarrow, pandera and Frictionless, opening the instance's
+SQLite storage, planning the run); Dagster's own run launcher also starts a new process
+for every run its sensor or schedule requests. That start is a fixed cost that a
+correction to one source among a thousand pays in full. This service pays it once: it
+imports everything, opens the project's Dagster instance, builds once, then looks at raw/
+every few seconds (a stat of each file, through the same `RawIndex` as the build and the
+sensor) and, when a file was added, removed or changed, runs the same job in-process on
+the same instance. Each run is recorded as any build is (tagged with what triggered it, so
+it shows in `dagster dev`), and each build is the same build: same assets, same checks,
+same bytes.
+
+Whatever the loaded code could get wrong is guarded:
+- the code and schemas (`build_record.code_sha256`) are hashed at start and before and after
+  every build; when they differ, the service starts again with `os.execv` (a fresh
+  process, so the build record never names code that is not the code that ran);
+- a build that fails prints its sentences and leaves outputs/ as it was (the build is
+  atomic); the service then waits for the next change instead of retrying the same input;
+- a file that changes while a build runs is seen at the next look, and built again.
+
+Stop it with Ctrl-C or SIGTERM; a build in flight is abandoned, leaving outputs/ as the
+last complete build left it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.automation import CHANGED_TAG, TRIGGER_TAG, changed_files, describe_files
+from pipeline.build_record import code_sha256
+from pipeline.sources import RawIndex, raw_file_digests
+
+DEFAULT_INTERVAL_SECONDS = 2.0
+
+
+def raw_state(raw_dir: Path, index: RawIndex) -> dict[str, bytes]:
+    """{path relative to raw/: sha256} of every file under raw/ (an unchanged file is only
+    stat-ed); an empty map when raw/ is missing, which the build then reports."""
+    if not raw_dir.is_dir():
+        return {}
+    return {"/".join(parts): digest for parts, digest in raw_file_digests(raw_dir, index)}
+
+
+@dataclass
+class BuildService:
+    """What the service remembers between looks at raw/: the files of the last build it
+    started and the code it was started with. `build` runs one build with the given tags
+    and returns its exit code (0 built, 1 refused with sentences printed)."""
+
+    raw_dir: Path
+    index: RawIndex
+    build: Callable[[dict[str, str]], int]
+    code: str = ""
+    built_from: dict[str, bytes] | None = None
+    builds: int = 0
+    last_seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.code = self.code or code_sha256()
+
+    def code_changed(self) -> bool:
+        return code_sha256() != self.code
+
+    def look(self) -> str:
+        """Look at raw/ and the code once: 'restart' when the code changed, 'built' or
+        'failed' when raw/ differed from the last build (or nothing was built yet), else
+        'idle'."""
+        if self.code_changed():
+            return "restart"
+        files = raw_state(self.raw_dir, self.index)
+        if files == self.built_from:
+            return "idle"
+        if self.built_from is None:
+            tags = {TRIGGER_TAG: "watch: first build of the service"}
+        else:
+            paths = changed_files(self.built_from, files)
+            tags = {TRIGGER_TAG: "watch: raw/ changed", CHANGED_TAG: describe_files(paths)}
+            print(f"raw/ changed ({describe_files(paths)}); building.", flush=True)
+        self.built_from = files  # a failed build is not retried until raw/ changes again
+        started = time.perf_counter()
+        code = self.build(tags)
+        self.last_seconds = time.perf_counter() - started
+        self.builds += 1
+        if self.code_changed():
+            return "restart"
+        return "built" if code == 0 else "failed"
+
+
+def looks(service: BuildService, interval: float) -> Iterator[str]:
+    """The outcome of each look, one look every `interval` seconds after the last ended."""
+    while True:
+        yield service.look()
+        time.sleep(interval)
+
+
+def _stop(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def watch(
+    raw_dir: Path | None,
+    outputs_dir: Path | None,
+    interval: float = DEFAULT_INTERVAL_SECONDS,
+    max_builds: int | None = None,
+) -> int:
+    """Run the service until stopped (or `max_builds` builds, for scripts); exit code 0."""
+    from pipeline.cli import BuildRunner
+
+    signal.signal(signal.SIGTERM, _stop)
+    runner = BuildRunner(raw_dir, outputs_dir)
+    layout = runner.layout
+    raw = Path(layout.raw_dir)
+    service = BuildService(raw, RawIndex(Path(layout.cache_dir), raw), runner.run)
+    print(
+        f"Watching {raw} every {interval:g} s; Dagster instance {os.environ['DAGSTER_HOME']}; "
+        f"code {service.code[:12]}. Stop with Ctrl-C.",
+        flush=True,
+    )
+    try:
+        for outcome in looks(service, interval):
+            if outcome == "restart":
+                print("The code or schemas changed: starting again with the new code.", flush=True)
+                runner.close()
+                os.execv(sys.executable, [sys.executable, "-m", "pipeline", *sys.argv[1:]])
+            if outcome == "failed":
+                print("outputs/ was left as it was; waiting for the next change.", flush=True)
+            if outcome in ("built", "failed"):
+                print(f"The build took {service.last_seconds:.2f} s.", flush=True)
+                if max_builds is not None and service.builds >= max_builds:
+                    break
+                print("Waiting for a change under raw/.", flush=True)
+    except KeyboardInterrupt:
+        print("Stopped.", flush=True)
+    finally:
+        runner.close()
+    return 0
