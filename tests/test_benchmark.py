@@ -115,8 +115,15 @@ def test_benchmark_script_runs_at_n_2(tmp_path: Path):
     assert results["complete"] is True
     assert results["machine"]["cpu_model"] and results["machine"]["python"]
     real = results["real"]
-    for key in ("cold", "no_change", "incremental", "explain"):
+    for key in ("cold", "no_change", "incremental", "incremental_service", "explain"):
         assert key in real
+    # the build service timed WATCH_SAMPLES corrections per repeat, each a real build
+    service = real["incremental_service"]
+    assert len(service["wall_s"]["runs"]) == bench.WATCH_SAMPLES
+    assert all(
+        0 < b <= w
+        for b, w in zip(service["build_s"]["runs"], service["wall_s"]["runs"], strict=True)
+    )
     assert real["cold_over_floor"] > 0 and real["explain"]["over_floor"] > 0
     assert real["incremental"]["corrections_added"] == 1
     assert real["explain"]["import_floor"]["modules"] > 0
@@ -124,9 +131,11 @@ def test_benchmark_script_runs_at_n_2(tmp_path: Path):
     n2 = results["corpus"]["2"]
     assert n2["records"] == 2 * real["records"] > 0
     assert n2["records_per_s"] > 0 and n2["incremental_over_cold"] > 0
+    assert n2["incremental_service_over_cold"] > 0
     assert n2["incremental"]["corrections_added"] == 1
     assert set(results["growth"]) >= {"exponent_100_1000", "exponent_all", "points"}
     assert results["executors"]["n"] == 2 and results["executors"]["speedup"] > 0
-    assert len(results["targets"]) == 6
-    # floor, real cold/no-change/incremental/explain/explain floor, corpus x3, executors x2
-    assert _positive_timings(results) >= 11
+    assert len(results["targets"]) == 7
+    # floor, real cold/no-change/incremental/service/explain/explain floor, corpus x4,
+    # executors x2
+    assert _positive_timings(results) >= 13
