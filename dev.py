@@ -3,6 +3,7 @@
     python3 dev.py build   # create .venv with the locked versions, then build outputs/
     python3 dev.py test    # the same environment (+ Debian's chromium), then all the tests
     python3 dev.py ui      # the Dagster UI on the project's instance
+    python3 dev.py watch   # the build service: build, then rebuild whenever raw/ changes
 
 The environment is (re)installed from constraints.txt whenever it or pyproject.toml
 changes, so every rebuild uses the same versions.
@@ -74,6 +75,8 @@ def main() -> int:
         return code
     if command == "ui":
         return run("-m", "pipeline", "ui")
+    if command == "watch":
+        return run("-m", "pipeline", "watch", *extra)
     print(__doc__, file=sys.stderr)
     return 2
 

@@ -10,13 +10,16 @@ guard what must never be published are blocking, so a failing one stops the buil
 `data_package` touches outputs/.
 """
 
+import fcntl
 import hashlib
 import json
 import warnings
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pandas as pd
+from pydantic import PrivateAttr
 
 from pipeline import tables
 from pipeline.anchor_cache import AnchorCache, CorpusTables, source_key
@@ -61,6 +64,29 @@ class Layout(dg.ConfigurableResource):
     raw_dir: str = str(RAW_DIR)
     outputs_dir: str = str(OUTPUTS_DIR)
     cache_dir: str = str(REPO_ROOT / ".cache")
+
+
+class BuildLock(dg.ConfigurableResource):
+    """One build at a time per Dagster instance. Steps hand each other their outputs through
+    the instance's storage folder (the IO manager writes storage/<asset>, the same path in
+    every run), so two builds at once (`watch` and a `build`, or a run from the UI) would
+    read each other's half-written files. Each step of the build needs this resource, so a
+    run holds an exclusive flock on storage/.usmx-build.lock from its start to its end (the
+    in-process executor sets resources up once per run; the multiprocess one, per step) and
+    a second run waits. The kernel releases the lock when its process ends."""
+
+    _handle: Any = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        folder = Path(context.instance.storage_directory())
+        folder.mkdir(parents=True, exist_ok=True)
+        self._handle = open(folder / ".usmx-build.lock", "a")  # noqa: SIM115 (held for the run)
+        fcntl.flock(self._handle, fcntl.LOCK_EX)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._handle is not None:
+            self._handle.close()  # closing releases the lock
+            self._handle = None
 
 
 def markdown_preview(df: pd.DataFrame, rows: int = PREVIEW_ROWS) -> str:
@@ -146,7 +172,9 @@ def raw_files(layout: Layout) -> dg.DataVersion:
     code_version=code_version("pipeline/sources.py", "pipeline/yaml_lines.py"),
     description="Every raw/<source_id>/ snapshot, sha256-verified.",
 )
-def source_snapshots(context: dg.AssetExecutionContext, layout: Layout) -> dg.Output:
+def source_snapshots(
+    context: dg.AssetExecutionContext, layout: Layout, build_lock: BuildLock
+) -> dg.Output:
     raw = Path(layout.raw_dir)
     index = RawIndex(Path(layout.cache_dir), raw).load()
     snapshots = [load_snapshot(folder) for folder in source_folders(raw)]
@@ -216,7 +244,10 @@ ROWS_CODE = (
     check_specs=[COVERAGE_CHECK],
 )
 def anchored_annotations(
-    context: dg.AssetExecutionContext, layout: Layout, source_snapshots: list[SourceSnapshot]
+    context: dg.AssetExecutionContext,
+    layout: Layout,
+    build_lock: BuildLock,
+    source_snapshots: list[SourceSnapshot],
 ):
     cache = AnchorCache(Path(layout.cache_dir))
     code = code_version(*ROWS_CODE)
@@ -356,6 +387,7 @@ def _missing(figures: pd.DataFrame, column: str, allowed: pd.Series) -> list[tup
 def table_assets(
     context: dg.AssetExecutionContext,
     layout: Layout,
+    build_lock: BuildLock,
     source_snapshots: list[SourceSnapshot],
     anchored_annotations: list[SourceRows],
 ):
@@ -425,6 +457,7 @@ PACKAGE_CHECK = _check(
 def data_package(
     context: dg.AssetExecutionContext,
     layout: Layout,
+    build_lock: BuildLock,
     source_snapshots: list[SourceSnapshot],
     anchored_annotations: list[SourceRows],
     sources_table: pd.DataFrame,

@@ -67,6 +67,20 @@ def _error_lines(result) -> list[str]:
     return lines
 
 
+INTERRUPTS = {"KeyboardInterrupt", "DagsterExecutionInterruptedError"}
+
+
+def _interrupted(result) -> bool:
+    """Whether a step of the run was stopped by an interrupt (Ctrl-C, SIGTERM)."""
+    for event in result.all_events:
+        error = event.event_specific_data.error if event.is_step_failure else None
+        while error is not None:
+            if error.cls_name in INTERRUPTS:
+                return True
+            error = error.cause
+    return False
+
+
 class BuildRunner:
     """The job, on the project's Dagster instance, ready to run as many times as asked: the
     CLI's `build` runs it once, `watch` (pipeline/watch.py) every time raw/ changes."""
@@ -96,6 +110,8 @@ class BuildRunner:
             tags=tags,
             run_config={"loggers": {"console": {"config": {"log_level": level}}}},
         )
+        if _interrupted(result):  # Dagster ends the run on SIGINT/SIGTERM and returns
+            raise KeyboardInterrupt
         if result.success:
             rows = {
                 m.asset_key.to_user_string().removesuffix("_table"): m.metadata["dagster/row_count"]
@@ -171,3 +187,6 @@ def main(argv: list[str] | None = None) -> int:
     except BuildError as exc:  # raised before Dagster starts, e.g. a missing schema file
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("Interrupted; outputs/ was left as the last complete build left it.", file=sys.stderr)
+        return 130

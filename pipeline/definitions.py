@@ -13,7 +13,7 @@ import os
 
 import dagster as dg
 
-from pipeline.assets import ALL_ASSETS, Layout
+from pipeline.assets import ALL_ASSETS, BuildLock, Layout
 from pipeline.automation import nightly_rebuild, raw_files_changed, rebuild_job
 
 LAYOUT_ENV = {
@@ -37,7 +37,7 @@ def build_definitions(layout: Layout | None = None) -> dg.Definitions:
         jobs=[rebuild_job],
         sensors=[raw_files_changed],
         schedules=[nightly_rebuild],
-        resources={"layout": layout or layout_from_environment()},
+        resources={"layout": layout or layout_from_environment(), "build_lock": BuildLock()},
     )
 
 

@@ -67,7 +67,10 @@ class BuildService:
         self.code = self.code or code_sha256()
 
     def code_changed(self) -> bool:
-        return code_sha256() != self.code
+        try:
+            return code_sha256() != self.code
+        except OSError:  # a file removed while being hashed: changed, and being changed
+            return True
 
     def look(self) -> str:
         """Look at raw/ and the code once: 'restart' when the code changed, 'built' or
@@ -101,10 +104,6 @@ def looks(service: BuildService, interval: float) -> Iterator[str]:
         time.sleep(interval)
 
 
-def _stop(signum, frame) -> None:
-    raise KeyboardInterrupt
-
-
 def watch(
     raw_dir: Path | None,
     outputs_dir: Path | None,
@@ -114,7 +113,11 @@ def watch(
     """Run the service until stopped (or `max_builds` builds, for scripts); exit code 0."""
     from pipeline.cli import BuildRunner
 
-    signal.signal(signal.SIGTERM, _stop)
+    # Both stop the service, idle or building. Set here, not inherited: a process started in
+    # the background by a shell ignores SIGINT, and Dagster gives SIGTERM the SIGINT handler
+    # it finds after each run, so an ignored SIGINT would make SIGTERM ignored too.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.default_int_handler)
     runner = BuildRunner(raw_dir, outputs_dir)
     layout = runner.layout
     raw = Path(layout.raw_dir)

@@ -5,20 +5,23 @@ SIGTERM, and starts again when the code changes; and the publish lock that keeps
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
 import pyarrow.parquet as pq
+import pytest
 
 from conftest import SOURCE_ID, tree_digest
 from pipeline import watch as watch_module
 from pipeline.errors import REPO_ROOT
-from pipeline.publish import publish_lock
+from pipeline.publish import publish_lock, published_problems
 from pipeline.sources import RawIndex
 
 CORRECTION = (
@@ -58,6 +61,12 @@ def wait_for(log: Path, text: str, count: int, process: subprocess.Popen) -> str
     raise AssertionError(f"no {count} x {text!r} in {DEADLINE} s:\n{log.read_text()}")
 
 
+def as_a_background_job() -> None:
+    """Start as `command &` in a shell script does: with SIGINT ignored (the trap that made
+    Dagster's own SIGTERM handling ignore SIGTERM too)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def correction_ids(outputs: Path) -> set[str]:
     return set(pq.read_table(outputs / "corrections.parquet")["correction_id"].to_pylist())
 
@@ -72,7 +81,12 @@ def test_the_service_rebuilds_on_a_correction_refuses_a_bad_one_and_stops_on_sig
                "--outputs", str(outputs), "--interval", "0.2"]  # fmt: skip
     with open(log, "w", encoding="utf-8") as sink:
         service = subprocess.Popen(
-            command, cwd=REPO_ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT
+            command,
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            preexec_fn=as_a_background_job,
         )
     try:
         wait_for(log, BUILT, 1, service)
@@ -156,17 +170,62 @@ def test_the_service_starts_again_when_the_code_changes_before_or_during_a_build
     assert service.look() == "restart"
 
 
+def test_sigterm_during_a_build_stops_the_service_and_outputs_stay_complete(
+    raw_copy: Path, tmp_path: Path
+):
+    outputs = tmp_path / "outputs"
+    env = service_env(tmp_path / "home", tmp_path / "cache")
+    log = tmp_path / "watch.log"
+    command = [sys.executable, "-m", "pipeline", "watch", "--raw", str(raw_copy),
+               "--outputs", str(outputs), "--interval", "0.2"]  # fmt: skip
+    with open(log, "w", encoding="utf-8") as sink:
+        service = subprocess.Popen(
+            command,
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            preexec_fn=as_a_background_job,
+        )
+    try:
+        wait_for(log, BUILT, 1, service)
+        corrections = raw_copy / SOURCE_ID / "corrections.yaml"
+        corrections.write_text(corrections.read_text(encoding="utf-8") + CORRECTION)
+        wait_for(log, "building.", 1, service)
+        service.send_signal(signal.SIGTERM)
+        assert service.wait(timeout=60) == 0, log.read_text()
+    finally:
+        if service.poll() is None:
+            service.kill()
+            service.wait()
+    assert log.read_text(encoding="utf-8").rstrip().endswith("Stopped.")
+    assert published_problems(outputs) == []  # the old package or the new one, whole
+
+
 def waits_for_a_lock(pid: int) -> bool:
     """Linux lists a process blocked in flock() in /proc/locks with '->' before its entry."""
     lines = Path("/proc/locks").read_text().splitlines()
     return any("->" in line and f" {pid} " in f" {line} " for line in lines)
 
 
-def test_a_build_waits_while_another_publishes_into_the_same_folder(tmp_path: Path):
-    outputs = tmp_path / "outputs"
-    env = service_env(tmp_path / "home", tmp_path / "cache")
+@contextmanager
+def build_lock_held(home: Path):
+    """What a running build holds: the lock on its instance's storage folder."""
+    (home / "storage").mkdir(parents=True, exist_ok=True)
+    with open(home / "storage" / ".usmx-build.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+@pytest.mark.parametrize("held", ["another build on the same instance", "another publish"])
+def test_a_build_waits_while_another_build_holds_the_instance_or_the_outputs(
+    tmp_path: Path, held: str
+):
+    outputs, home = tmp_path / "outputs", tmp_path / "home"
+    env = service_env(home, tmp_path / "cache")
     command = [sys.executable, "-m", "pipeline", "build", "--outputs", str(outputs)]
-    with publish_lock(outputs):
+    lock = build_lock_held(home) if held.endswith("instance") else publish_lock(outputs)
+    with lock:
         build = subprocess.Popen(
             command,
             cwd=REPO_ROOT,
