@@ -67,20 +67,13 @@ def as_a_background_job() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def correction_ids(outputs: Path) -> set[str]:
-    return set(pq.read_table(outputs / "corrections.parquet")["correction_id"].to_pylist())
-
-
-def test_the_service_rebuilds_on_a_correction_refuses_a_bad_one_and_stops_on_sigterm(
-    raw_copy: Path, tmp_path: Path
-):
-    outputs, home = tmp_path / "outputs", tmp_path / "home"
-    env = service_env(home, tmp_path / "cache")
-    log = tmp_path / "watch.log"
-    command = [sys.executable, "-m", "pipeline", "watch", "--raw", str(raw_copy),
+def start_service(raw: Path, outputs: Path, home: Path, log: Path) -> subprocess.Popen:
+    """`python -m pipeline watch` on its own instance and cache, as a background job."""
+    env = service_env(home, home.parent / "cache")
+    command = [sys.executable, "-m", "pipeline", "watch", "--raw", str(raw),
                "--outputs", str(outputs), "--interval", "0.2"]  # fmt: skip
     with open(log, "w", encoding="utf-8") as sink:
-        service = subprocess.Popen(
+        return subprocess.Popen(
             command,
             cwd=REPO_ROOT,
             env=env,
@@ -88,6 +81,17 @@ def test_the_service_rebuilds_on_a_correction_refuses_a_bad_one_and_stops_on_sig
             stderr=subprocess.STDOUT,
             preexec_fn=as_a_background_job,
         )
+
+
+def correction_ids(outputs: Path) -> set[str]:
+    return set(pq.read_table(outputs / "corrections.parquet")["correction_id"].to_pylist())
+
+
+def test_the_service_rebuilds_on_a_correction_refuses_a_bad_one_and_stops_on_sigterm(
+    raw_copy: Path, tmp_path: Path
+):
+    outputs, home, log = tmp_path / "outputs", tmp_path / "home", tmp_path / "watch.log"
+    service = start_service(raw_copy, outputs, home, log)
     try:
         wait_for(log, BUILT, 1, service)
         first = tree_digest(outputs)
@@ -173,20 +177,8 @@ def test_the_service_starts_again_when_the_code_changes_before_or_during_a_build
 def test_sigterm_during_a_build_stops_the_service_and_outputs_stay_complete(
     raw_copy: Path, tmp_path: Path
 ):
-    outputs = tmp_path / "outputs"
-    env = service_env(tmp_path / "home", tmp_path / "cache")
-    log = tmp_path / "watch.log"
-    command = [sys.executable, "-m", "pipeline", "watch", "--raw", str(raw_copy),
-               "--outputs", str(outputs), "--interval", "0.2"]  # fmt: skip
-    with open(log, "w", encoding="utf-8") as sink:
-        service = subprocess.Popen(
-            command,
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            preexec_fn=as_a_background_job,
-        )
+    outputs, log = tmp_path / "outputs", tmp_path / "watch.log"
+    service = start_service(raw_copy, outputs, tmp_path / "home", log)
     try:
         wait_for(log, BUILT, 1, service)
         corrections = raw_copy / SOURCE_ID / "corrections.yaml"
