@@ -10,6 +10,7 @@ file under raw/ changes (pipeline/watch.py).
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from pathlib import Path
@@ -104,12 +105,21 @@ class BuildRunner:
     def run(self, tags: dict[str, str] | None = None, verbose: bool = False) -> int:
         """Materialize everything in-process; print one sentence per failure; exit code."""
         level = "DEBUG" if verbose else "CRITICAL"  # the run's full log stays in the instance
-        result = self.job.execute_in_process(
-            instance=self.instance,
-            raise_on_error=False,
-            tags=tags,
-            run_config={"loggers": {"console": {"config": {"log_level": level}}}},
-        )
+        # Python's cyclic garbage collector is off while the run runs: a build allocates
+        # millions of short-lived objects (rows, events, pickles), and each full collection
+        # walked the whole heap of Dagster, pandas and the tables: at 1,000 sources, 15 s of
+        # a 62 s cold build and 1.3 s of a 5.5 s rebuild, for the same peak RSS (1.0 GiB),
+        # since refcounting frees nearly everything a build lets go. The caller collects.
+        gc.disable()
+        try:
+            result = self.job.execute_in_process(
+                instance=self.instance,
+                raise_on_error=False,
+                tags=tags,
+                run_config={"loggers": {"console": {"config": {"log_level": level}}}},
+            )
+        finally:
+            gc.enable()
         if _interrupted(result):  # Dagster ends the run on SIGINT/SIGTERM and returns
             raise KeyboardInterrupt
         if result.success:

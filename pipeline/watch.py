@@ -26,11 +26,12 @@ last complete build left it.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,11 +98,23 @@ class BuildService:
         return "built" if code == 0 else "failed"
 
 
-def looks(service: BuildService, interval: float) -> Iterator[str]:
-    """The outcome of each look, one look every `interval` seconds after the last ended."""
-    while True:
-        yield service.look()
-        time.sleep(interval)
+class StopRequest:
+    """SIGINT and SIGTERM stop the service, idle or building. The handler raises
+    KeyboardInterrupt to end a sleep or a look at once, and also keeps a flag, since a
+    KeyboardInterrupt that lands in a finalizer or a weakref callback (as during a garbage
+    collection) is printed and dropped by Python: the loop reads the flag before every step.
+    Set here, not inherited: a process started in the background by a shell ignores SIGINT,
+    and Dagster gives SIGTERM the SIGINT handler it finds after each run, so an ignored
+    SIGINT would make SIGTERM ignored too."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, self.handle)
+
+    def handle(self, signum, frame) -> None:
+        self.requested = True
+        raise KeyboardInterrupt
 
 
 def watch(
@@ -113,11 +126,7 @@ def watch(
     """Run the service until stopped (or `max_builds` builds, for scripts); exit code 0."""
     from pipeline.cli import BuildRunner
 
-    # Both stop the service, idle or building. Set here, not inherited: a process started in
-    # the background by a shell ignores SIGINT, and Dagster gives SIGTERM the SIGINT handler
-    # it finds after each run, so an ignored SIGINT would make SIGTERM ignored too.
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, signal.default_int_handler)
+    stop = StopRequest()
     runner = BuildRunner(raw_dir, outputs_dir)
     layout = runner.layout
     raw = Path(layout.raw_dir)
@@ -128,7 +137,8 @@ def watch(
         flush=True,
     )
     try:
-        for outcome in looks(service, interval):
+        while not stop.requested:
+            outcome = service.look()
             if outcome == "restart":
                 print("The code or schemas changed: starting again with the new code.", flush=True)
                 runner.close()
@@ -137,11 +147,17 @@ def watch(
                 print("outputs/ was left as it was; waiting for the next change.", flush=True)
             if outcome in ("built", "failed"):
                 print(f"The build took {service.last_seconds:.2f} s.", flush=True)
+                gc.collect()  # what the build left in cycles (its collector is off: cli.py)
                 if max_builds is not None and service.builds >= max_builds:
                     break
-                print("Waiting for a change under raw/.", flush=True)
-    except KeyboardInterrupt:
-        print("Stopped.", flush=True)
+                if not stop.requested:
+                    print("Waiting for a change under raw/.", flush=True)
+            if not stop.requested:
+                time.sleep(interval)
+    except KeyboardInterrupt:  # from the handler, or a build Dagster ended on the signal
+        stop.requested = True
     finally:
         runner.close()
+    if stop.requested:
+        print("Stopped.", flush=True)
     return 0
