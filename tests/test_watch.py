@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -172,6 +173,41 @@ def test_the_service_starts_again_when_the_code_changes_before_or_during_a_build
 
     service.build = build_while_code_changes
     assert service.look() == "restart"
+
+
+def test_a_code_change_restarts_the_service_with_the_new_code(tmp_path: Path):
+    """End to end, on a copy of the project: editing a file of pipeline/ makes the running
+    service start again (a new process image, a new code hash) and build with it."""
+    project = tmp_path / "project"
+    for name in ("pipeline", "schemas", "raw"):
+        shutil.copytree(
+            REPO_ROOT / name, project / name, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    for name in ("pyproject.toml", "constraints.txt"):
+        shutil.copy(REPO_ROOT / name, project / name)
+    outputs, log = tmp_path / "outputs", tmp_path / "watch.log"
+    env = service_env(tmp_path / "home", tmp_path / "cache")
+    command = [sys.executable, "-m", "pipeline", "watch", "--raw", str(project / "raw"),
+               "--outputs", str(outputs), "--interval", "0.2"]  # fmt: skip
+    with open(log, "w", encoding="utf-8") as sink:
+        service = subprocess.Popen(  # cwd first on sys.path: the copy's pipeline/ is imported
+            command, cwd=project, env=env, stdout=sink, stderr=subprocess.STDOUT,
+            preexec_fn=as_a_background_job,
+        )  # fmt: skip
+    try:
+        wait_for(log, BUILT, 1, service)
+        module = project / "pipeline" / "watch.py"
+        module.write_text(module.read_text() + "\n# a comment, and so a new code version\n")
+        content = wait_for(log, BUILT, 2, service)
+        assert "The code or schemas changed: starting again with the new code." in content
+        headers = [line for line in content.splitlines() if line.startswith("Watching ")]
+        assert len(headers) == 2 and headers[0] != headers[1]  # the code hash they name
+        service.send_signal(signal.SIGTERM)
+        assert service.wait(timeout=30) == 0
+    finally:
+        if service.poll() is None:
+            service.kill()
+            service.wait()
 
 
 def test_sigterm_during_a_build_stops_the_service_and_outputs_stay_complete(
