@@ -10,12 +10,11 @@ guard what must never be published are blocking, so a failing one stops the buil
 `data_package` touches outputs/.
 """
 
-import fcntl
 import hashlib
 import json
 import warnings
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -44,6 +43,7 @@ from pipeline.sources import (
     RAW_DIR,
     RawIndex,
     SourceSnapshot,
+    file_lock,
     load_snapshot,
     raw_file_digests,
     source_folders,
@@ -75,18 +75,14 @@ class BuildLock(dg.ConfigurableResource):
     in-process executor sets resources up once per run; the multiprocess one, per step) and
     a second run waits. The kernel releases the lock when its process ends."""
 
-    _handle: Any = PrivateAttr(default=None)
+    _held: ExitStack = PrivateAttr(default_factory=ExitStack)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        folder = Path(context.instance.storage_directory())
-        folder.mkdir(parents=True, exist_ok=True)
-        self._handle = open(folder / ".usmx-build.lock", "a")  # noqa: SIM115 (held for the run)
-        fcntl.flock(self._handle, fcntl.LOCK_EX)
+        storage = Path(context.instance.storage_directory())
+        self._held.enter_context(file_lock(storage / ".usmx-build.lock"))
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        if self._handle is not None:
-            self._handle.close()  # closing releases the lock
-            self._handle = None
+        self._held.close()
 
 
 def markdown_preview(df: pd.DataFrame, rows: int = PREVIEW_ROWS) -> str:

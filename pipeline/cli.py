@@ -18,6 +18,7 @@ from pathlib import Path
 from pipeline.errors import REPO_ROOT, BuildError
 
 DEFAULT_DAGSTER_HOME = REPO_ROOT / ".dagster_home"
+WATCH_INTERVAL_SECONDS = 2.0  # how often `watch` looks at raw/
 INSTANCE_YAML = "telemetry:\n  enabled: false\n"
 
 
@@ -170,7 +171,10 @@ def main(argv: list[str] | None = None) -> int:
     w.add_argument("--raw", type=Path, help="raw/ folder to watch (default: the project's)")
     w.add_argument("--outputs", type=Path, help="outputs/ folder to write (default: the project's)")
     w.add_argument(
-        "--interval", type=float, default=2.0, help="seconds between looks at raw/ (default 2)"
+        "--interval",
+        type=float,
+        default=WATCH_INTERVAL_SECONDS,
+        help=f"seconds between looks at raw/ (default {WATCH_INTERVAL_SECONDS:g})",
     )
     w.add_argument("--max-builds", type=int, help="stop after this many builds (for scripts)")
     sub.add_parser("ui", help="open the Dagster UI (dagster dev) on the project's instance")

@@ -15,15 +15,13 @@ publishing; the tests use it to check that a build killed there leaves a valid o
 from __future__ import annotations
 
 import ctypes
-import fcntl
 import hashlib
 import json
 import os
 import shutil
 import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +43,7 @@ from pipeline.page import (
     source_page_path,
 )
 from pipeline.parallel import ordered_map
-from pipeline.sources import SourceSnapshot, sha256_file, write_atomically
+from pipeline.sources import SourceSnapshot, file_lock, sha256_file, write_atomically
 from pipeline.validation import PackageLedger, RowLedger, key_problems, row_problems
 from pipeline.yaml_lines import load_yaml, strip_lines
 
@@ -587,19 +585,11 @@ def publish(
         return _publish(tables, snapshots, outputs, cache_dir, row_keys)
 
 
-@contextmanager
-def publish_lock(outputs: Path) -> Iterator[None]:
-    """An exclusive lock on `.<outputs>.lock` beside outputs/, held while a build compares,
-    stages and swaps: a `build` started while `watch` publishes (or two builds) wait for
-    each other instead of removing each other's staging folder. The kernel releases it when
-    its process ends, however it ends."""
-    outputs.parent.mkdir(parents=True, exist_ok=True)
-    with open(outputs.parent / f".{outputs.name}.lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def publish_lock(outputs: Path) -> AbstractContextManager[None]:
+    """The lock on `.<outputs>.lock` beside outputs/, held while a build compares, stages and
+    swaps: a `build` started while `watch` publishes (or two builds) wait for each other
+    instead of removing each other's staging folder."""
+    return file_lock(outputs.parent / f".{outputs.name}.lock")
 
 
 def _publish(

@@ -330,3 +330,15 @@ def write_atomically(path: Path, data: bytes) -> None:
     """Write `data` to `path` through `atomic_file`."""
     with atomic_file(path) as tmp, open(tmp, "wb") as out:
         out.write(data)
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive flock on `path` (created if missing) for the block: a second process
+    asking for it waits. The kernel releases it when its process ends, however it ends."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield  # closing the file releases the lock

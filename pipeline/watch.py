@@ -35,19 +35,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.automation import CHANGED_TAG, TRIGGER_TAG, changed_files, describe_files
+from pipeline.automation import (
+    CHANGED_TAG,
+    TRIGGER_TAG,
+    changed_files,
+    describe_files,
+    raw_file_hashes,
+)
 from pipeline.build_record import code_sha256
-from pipeline.sources import RawIndex, raw_file_digests
+from pipeline.cli import WATCH_INTERVAL_SECONDS, BuildRunner
+from pipeline.sources import RawIndex
 
-DEFAULT_INTERVAL_SECONDS = 2.0
 
-
-def raw_state(raw_dir: Path, index: RawIndex) -> dict[str, bytes]:
+def raw_state(raw_dir: Path, index: RawIndex) -> dict[str, str]:
     """{path relative to raw/: sha256} of every file under raw/ (an unchanged file is only
     stat-ed); an empty map when raw/ is missing, which the build then reports."""
-    if not raw_dir.is_dir():
+    try:
+        return raw_file_hashes(raw_dir, index)
+    except FileNotFoundError:
         return {}
-    return {"/".join(parts): digest for parts, digest in raw_file_digests(raw_dir, index)}
 
 
 @dataclass
@@ -60,7 +66,7 @@ class BuildService:
     index: RawIndex
     build: Callable[[dict[str, str]], int]
     code: str = ""
-    built_from: dict[str, bytes] | None = None
+    built_from: dict[str, str] | None = None
     builds: int = 0
     last_seconds: float = 0.0
 
@@ -120,12 +126,10 @@ class StopRequest:
 def watch(
     raw_dir: Path | None,
     outputs_dir: Path | None,
-    interval: float = DEFAULT_INTERVAL_SECONDS,
+    interval: float = WATCH_INTERVAL_SECONDS,
     max_builds: int | None = None,
 ) -> int:
     """Run the service until stopped (or `max_builds` builds, for scripts); exit code 0."""
-    from pipeline.cli import BuildRunner
-
     stop = StopRequest()
     runner = BuildRunner(raw_dir, outputs_dir)
     layout = runner.layout

@@ -68,15 +68,18 @@ def as_a_background_job() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def start_service(raw: Path, outputs: Path, home: Path, log: Path) -> subprocess.Popen:
-    """`python -m pipeline watch` on its own instance and cache, as a background job."""
+def start_service(
+    raw: Path, outputs: Path, home: Path, log: Path, cwd: Path = REPO_ROOT
+) -> subprocess.Popen:
+    """`python -m pipeline watch` on its own instance and cache, as a background job, in
+    `cwd` (first on sys.path: the `pipeline` there is the one imported)."""
     env = service_env(home, home.parent / "cache")
     command = [sys.executable, "-m", "pipeline", "watch", "--raw", str(raw),
                "--outputs", str(outputs), "--interval", "0.2"]  # fmt: skip
     with open(log, "w", encoding="utf-8") as sink:
         return subprocess.Popen(
             command,
-            cwd=REPO_ROOT,
+            cwd=cwd,
             env=env,
             stdout=sink,
             stderr=subprocess.STDOUT,
@@ -186,14 +189,7 @@ def test_a_code_change_restarts_the_service_with_the_new_code(tmp_path: Path):
     for name in ("pyproject.toml", "constraints.txt"):
         shutil.copy(REPO_ROOT / name, project / name)
     outputs, log = tmp_path / "outputs", tmp_path / "watch.log"
-    env = service_env(tmp_path / "home", tmp_path / "cache")
-    command = [sys.executable, "-m", "pipeline", "watch", "--raw", str(project / "raw"),
-               "--outputs", str(outputs), "--interval", "0.2"]  # fmt: skip
-    with open(log, "w", encoding="utf-8") as sink:
-        service = subprocess.Popen(  # cwd first on sys.path: the copy's pipeline/ is imported
-            command, cwd=project, env=env, stdout=sink, stderr=subprocess.STDOUT,
-            preexec_fn=as_a_background_job,
-        )  # fmt: skip
+    service = start_service(project / "raw", outputs, tmp_path / "home", log, cwd=project)
     try:
         wait_for(log, BUILT, 1, service)
         module = project / "pipeline" / "watch.py"
