@@ -121,7 +121,8 @@ class BuildRunner:
             )
         finally:
             gc.enable()
-        if _interrupted(result):  # Dagster ends the run on SIGINT/SIGTERM and returns
+        # Dagster ends the run on SIGINT/SIGTERM and returns: an interrupted run is a failed one
+        if not result.success and _interrupted(result):
             raise KeyboardInterrupt
         if result.success:
             rows = {

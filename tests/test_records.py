@@ -19,7 +19,13 @@ from pipeline.annotations import anchor_annotations
 from pipeline.changelog import compare
 from pipeline.errors import REPO_ROOT, BuildError
 from pipeline.metadata import table_defs
-from pipeline.publish import write_csv, write_csv_once, write_parquet
+from pipeline.publish import (
+    parquet_table,
+    write_csv,
+    write_csv_once,
+    write_parquet,
+    write_parquet_once,
+)
 from pipeline.sources import load_snapshot, source_folders
 
 sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
@@ -143,6 +149,40 @@ def test_the_csv_made_once_is_the_csv_made_again(tmp_path, corpus):
     write_csv_once(changed, tmp_path / "figures.parquet", third, cache)
     write_csv(changed, tmp_path / "plain.csv")
     assert third.read_bytes() == (tmp_path / "plain.csv").read_bytes() != first.read_bytes()
+
+
+def test_the_parquet_written_once_is_the_parquet_written_again(tmp_path, corpus):
+    """write_parquet_once keeps one file per content: the same rows are linked, not written
+    again, and give the bytes write_parquet gives; changed rows are written anew; a kept
+    file whose bytes were changed (through a link in outputs/, say) is not handed out."""
+    snapshots, anchored = _sources(corpus)
+    made = records.make_rows(anchored, snapshots, ["a", "b", "c"])
+    df = records.concatenate(made, "figures")
+    definition = table_defs()["figures"]
+    write_parquet(df, definition, tmp_path / "plain.parquet")
+    cache = tmp_path / "cache"
+    first, second = tmp_path / "first.parquet", tmp_path / "second.parquet"
+    write_parquet_once(parquet_table(df, definition), first, cache)
+    # the same rows from another frame object (a rebuild concatenates anew)
+    again = records.concatenate(made, "figures")
+    write_parquet_once(parquet_table(again, definition), second, cache)
+    assert first.read_bytes() == second.read_bytes() == (tmp_path / "plain.parquet").read_bytes()
+    assert second.stat().st_ino == first.stat().st_ino  # linked, not written
+    changed = df.assign(value_as_printed=df["value_as_printed"] + "0")
+    third = tmp_path / "third.parquet"
+    write_parquet_once(parquet_table(changed, definition), third, cache)
+    write_parquet(changed, definition, tmp_path / "plain.parquet")
+    assert third.read_bytes() == (tmp_path / "plain.parquet").read_bytes() != first.read_bytes()
+    assert third.stat().st_ino != first.stat().st_ino
+    # an edit in place through the link reaches the kept file; it is then written again
+    with open(first, "r+b") as handle:
+        handle.seek(100)
+        handle.write(b"\0\0\0\0")
+    fourth = tmp_path / "fourth.parquet"
+    write_parquet_once(parquet_table(df, definition), fourth, cache)
+    write_parquet(df, definition, tmp_path / "plain.parquet")
+    assert fourth.read_bytes() == (tmp_path / "plain.parquet").read_bytes()
+    assert fourth.read_bytes() != first.read_bytes()
 
 
 def test_a_table_named_unchanged_is_not_compared(tmp_path, corpus):

@@ -102,6 +102,46 @@ def test_a_dangling_foreign_key_is_found(published):
     ]
 
 
+def test_known_tables_skip_their_own_key_checks_but_not_a_key_into_a_changed_table(published):
+    """A table known to hold the rows already published by this code (publish.py
+    validate_staging) is not checked for its own keys again, nor for a foreign key into
+    another known table; a foreign key from it into a table that changed still is."""
+    tables = dict(published)
+    table, figures = tables["figures"]
+    twice = pd.concat([figures, figures.iloc[[0]]], ignore_index=True)
+    tables["figures"] = (table, twice)
+    assert key_problems(tables) != []
+    everything = frozenset(tables)
+    assert key_problems(tables, everything) == []
+    # measures changed: figures' foreign key into it is checked, figures' own key is not
+    measures_def, measures = tables["measures"]
+    first = twice.loc[0, "measure"]
+    tables["measures"] = (measures_def, measures.loc[measures["measure"] != first])
+    found = key_problems(tables, everything - {"measures"})
+    assert found and all(p.startswith("figures: ['measure'] value") for p in found)
+    assert all(f"'{first}'" in p for p in found)
+
+
+def test_tables_are_known_only_when_the_published_package_had_the_same_code(tmp_path):
+    """Unchanged tables skip their key and Parquet checks only when the published package
+    was built by the same code and libraries (a new check must see every table once)."""
+    from pipeline.publish import _known_tables
+
+    def package(folder: Path, code: str, pandas: str = "3.1.1") -> Path:
+        folder.mkdir(exist_ok=True)
+        build = {"code": {"code_sha256": code}, "libraries": {"pandas": pandas}}
+        (folder / "datapackage.json").write_text(json.dumps({"build": build}))
+        return folder
+
+    outputs, staging = package(tmp_path / "outputs", "a"), package(tmp_path / "staging", "a")
+    assert _known_tables(staging, outputs, {"figures"}) == {"figures"}
+    package(staging, "b")
+    assert _known_tables(staging, outputs, {"figures"}) == frozenset()
+    package(staging, "a", pandas="3.2.0")
+    assert _known_tables(staging, outputs, {"figures"}) == frozenset()
+    assert _known_tables(staging, tmp_path / "nothing", {"figures"}) == frozenset()
+
+
 def test_a_file_that_passed_whole_is_not_read_again(tmp_path):
     """The file-level ledger: the sha256 the descriptor declares (verified against the file
     by verify_bytes_and_hashes) is enough to skip a file that passed under this schema."""
