@@ -66,6 +66,9 @@ class Layout(dg.ConfigurableResource):
     cache_dir: str = str(REPO_ROOT / ".cache")
 
 
+BUILD_LOCK = ".usmx-build.lock"  # in the instance's storage folder
+
+
 class BuildLock(dg.ConfigurableResource):
     """One build at a time per Dagster instance. Steps hand each other their outputs through
     the instance's storage folder (the IO manager writes storage/<asset>, the same path in
@@ -73,13 +76,16 @@ class BuildLock(dg.ConfigurableResource):
     read each other's half-written files. Each step of the build needs this resource, so a
     run holds an exclusive flock on storage/.usmx-build.lock from its start to its end (the
     in-process executor sets resources up once per run; the multiprocess one, per step) and
-    a second run waits. The kernel releases the lock when its process ends."""
+    a second run waits. The kernel releases the lock when its process ends. `BuildRunner`
+    (pipeline/cli.py) takes the same lock before its run and keeps it until the run's
+    outputs are written to storage/ (pipeline/storage.py); the lock is re-entrant within a
+    process, so the run's steps go on."""
 
     _held: ExitStack = PrivateAttr(default_factory=ExitStack)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         storage = Path(context.instance.storage_directory())
-        self._held.enter_context(file_lock(storage / ".usmx-build.lock"))
+        self._held.enter_context(file_lock(storage / BUILD_LOCK))
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         self._held.close()

@@ -13,6 +13,7 @@ import argparse
 import gc
 import os
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 from pipeline.errors import REPO_ROOT, BuildError
@@ -102,9 +103,39 @@ class BuildRunner:
         )
         self.job = build_definitions(self.layout).resolve_implicit_global_asset_job_def()
         self.instance = DagsterInstance.get()
+        self._lock = ExitStack()  # the build lock, from a run to the end of its `finish`
 
     def run(self, tags: dict[str, str] | None = None, verbose: bool = False) -> int:
-        """Materialize everything in-process; print one sentence per failure; exit code."""
+        """Materialize everything in-process; print one sentence per failure; exit code.
+        The steps hand each other their outputs in memory (pipeline/storage.py); `finish`
+        writes them to the instance's storage/, and releases the build lock taken here."""
+        from pipeline.assets import BUILD_LOCK
+        from pipeline.sources import file_lock
+        from pipeline.storage import HANDOFF
+
+        self.finish()
+        storage = Path(self.instance.storage_directory())
+        self._lock.enter_context(file_lock(storage / BUILD_LOCK))
+        try:
+            with HANDOFF.deferring():
+                result = self._execute(tags, verbose)
+        except BaseException:
+            HANDOFF.kept.clear()  # interrupted: their files were removed, none is stale
+            self._lock.close()
+            raise
+        return self._report(result)
+
+    def finish(self) -> None:
+        """Write the last run's outputs to storage/ (for a step started later from the UI),
+        then let other runs of the instance start."""
+        from pipeline.storage import HANDOFF
+
+        try:
+            HANDOFF.flush()
+        finally:
+            self._lock.close()
+
+    def _execute(self, tags: dict[str, str] | None, verbose: bool):
         level = "DEBUG" if verbose else "CRITICAL"  # the run's full log stays in the instance
         # Python's cyclic garbage collector is off while the run runs: a build allocates
         # millions of short-lived objects (rows, events, pickles), and each full collection
@@ -124,6 +155,9 @@ class BuildRunner:
         # Dagster ends the run on SIGINT/SIGTERM and returns: an interrupted run is a failed one
         if not result.success and _interrupted(result):
             raise KeyboardInterrupt
+        return result
+
+    def _report(self, result) -> int:
         if result.success:
             rows = {
                 m.asset_key.to_user_string().removesuffix("_table"): m.metadata["dagster/row_count"]
@@ -141,7 +175,10 @@ class BuildRunner:
         return 1
 
     def close(self) -> None:
-        self.instance.dispose()
+        try:
+            self.finish()
+        finally:
+            self.instance.dispose()
 
 
 def build(

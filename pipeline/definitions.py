@@ -15,6 +15,7 @@ import dagster as dg
 
 from pipeline.assets import ALL_ASSETS, BuildLock, Layout
 from pipeline.automation import nightly_rebuild, raw_files_changed, rebuild_job
+from pipeline.storage import HandoffIOManagerFactory
 
 LAYOUT_ENV = {
     "raw_dir": "USMX_RAW_DIR",
@@ -37,7 +38,11 @@ def build_definitions(layout: Layout | None = None) -> dg.Definitions:
         jobs=[rebuild_job],
         sensors=[raw_files_changed],
         schedules=[nightly_rebuild],
-        resources={"layout": layout or layout_from_environment(), "build_lock": BuildLock()},
+        resources={
+            "layout": layout or layout_from_environment(),
+            "build_lock": BuildLock(),
+            "io_manager": HandoffIOManagerFactory(),
+        },
     )
 
 

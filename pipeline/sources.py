@@ -332,13 +332,30 @@ def write_atomically(path: Path, data: bytes) -> None:
         out.write(data)
 
 
+_LOCKS_HELD: dict[str, int] = {}  # lock file -> how many blocks of this process hold it
+
+
 @contextmanager
 def file_lock(path: Path) -> Iterator[None]:
     """An exclusive flock on `path` (created if missing) for the block: a second process
-    asking for it waits. The kernel releases it when its process ends, however it ends."""
+    asking for it waits. The kernel releases it when its process ends, however it ends.
+    Within one process the lock is re-entrant: a block nested in one that holds it (the
+    build lock a step asks for while its runner holds it, pipeline/cli.py) goes on."""
     import fcntl
 
     path.parent.mkdir(parents=True, exist_ok=True)
+    key = os.path.realpath(path)
+    if _LOCKS_HELD.get(key):
+        _LOCKS_HELD[key] += 1
+        try:
+            yield
+        finally:
+            _LOCKS_HELD[key] -= 1
+        return
     with open(path, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
-        yield  # closing the file releases the lock
+        _LOCKS_HELD[key] = 1
+        try:
+            yield  # closing the file releases the lock
+        finally:
+            del _LOCKS_HELD[key]

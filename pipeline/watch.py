@@ -151,6 +151,7 @@ def watch(
                 print("outputs/ was left as it was; waiting for the next change.", flush=True)
             if outcome in ("built", "failed"):
                 print(f"The build took {service.last_seconds:.2f} s.", flush=True)
+                runner.finish()  # storage/ for the UI, once outputs/ is published and told
                 gc.collect()  # what the build left in cycles (its collector is off: cli.py)
                 if max_builds is not None and service.builds >= max_builds:
                     break
