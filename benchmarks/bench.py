@@ -707,7 +707,8 @@ def report(results: dict[str, Any]) -> str:
     for t in results["targets"]:
         met = {None: "not measured", True: "yes", False: "**no**"}[t["met"]]
         unit = f" {t['unit']}" if t["unit"] not in ("", "x") else ("×" if t["unit"] else "")
-        digits = 0 if t["unit"] == "MiB" else 2
+        # a ratio against a limit below 1 to three places: 0.095 is not "0.10 ≤ 0.1"
+        digits = 0 if t["unit"] == "MiB" else 3 if t["unit"] == "x" and t["limit"] < 1 else 2
         measured = "—" if t["measured"] is None else f"{_n(t['measured'], digits)}{unit}"
         out.append(f"| {t['target']} | {measured} | ≤ {t['limit']:g}{unit} | {met} |")
     return "\n".join(out)
