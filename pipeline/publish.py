@@ -50,7 +50,8 @@ from pipeline.yaml_lines import load_yaml, strip_lines
 OUTPUTS_DIR = REPO_ROOT / "outputs"
 PACKAGE_FILE = "datapackage.json"
 PAGE_FILE = "provenance.html"
-_CSV_CODE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()  # write_csv lives here
+# the Parquet and CSV writers live here: their files are kept under keys that name this code
+_WRITER_CODE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 
 
 # --- writing ---------------------------------------------------------------------------
@@ -96,7 +97,7 @@ def arrow_digest(arrow: pyarrow.Table) -> str:
     """sha256 of an Arrow table's schema (metadata included) and every value, as its Arrow
     IPC stream: the same rows give the same digest. (Bytes in a null slot count too, so
     two equal tables may differ here; that costs a Parquet write, never a wrong file.)"""
-    digest = hashlib.sha256(f"{_CSV_CODE} pyarrow {pyarrow.__version__}\n".encode())
+    digest = hashlib.sha256(f"{_WRITER_CODE} pyarrow {pyarrow.__version__}\n".encode())
     with pyarrow.ipc.new_stream(pyarrow.PythonFile(_Digest(digest), mode="w"), arrow.schema) as w:
         w.write_table(arrow)
     return digest.hexdigest()
@@ -225,7 +226,7 @@ def write_csv_once(df: pd.DataFrame, parquet_path: Path, csv_path: Path, cache_d
     if cache_dir is None:
         write_csv(df, csv_path)
         return
-    digest = hashlib.sha256(f"{_CSV_CODE} pandas {pd.__version__}\n".encode())
+    digest = hashlib.sha256(f"{_WRITER_CODE} pandas {pd.__version__}\n".encode())
     digest.update(sha256_file(parquet_path).encode())
     cached = cache_dir / "csv" / f"{digest.hexdigest()}.csv"
     if not cached.is_file():
@@ -669,8 +670,10 @@ def _publish(
     # the same Parquet bytes hold the same table: only the others are compared row by row
     unchanged = {name for name in tables if _same_file(staging, outputs, f"{name}.parquet")}
     published = outputs / PACKAGE_FILE
+    published_build = None
     if published.exists():
-        previous = json.loads(published.read_text(encoding="utf-8"))["version"]
+        descriptor = json.loads(published.read_text(encoding="utf-8"))
+        previous, published_build = descriptor["version"], descriptor.get("build")
         changes = changelog.compare(outputs, tables, unchanged)
         version = changelog.bump(previous, changes.level())
         entries = changelog.read_entries(outputs)
@@ -687,7 +690,7 @@ def _publish(
     if outputs.exists() and unchanged == set(tables) and same_tree(staging, outputs):
         shutil.rmtree(staging)  # nothing changed: every published byte stays as it is
         return {"version": version, "level": None}
-    known = _known_tables(staging, outputs, unchanged)
+    known = _known_tables(staging, published_build, unchanged)
     problems = validate_staging(staging, tables, cache_dir, known)
     if problems:
         shutil.rmtree(staging, ignore_errors=True)
@@ -714,14 +717,13 @@ def _same_file(a: Path, b: Path, name: str) -> bool:
         return False
 
 
-def _known_tables(staging: Path, outputs: Path, unchanged: set[str]) -> frozenset:
+def _known_tables(staging: Path, published_build: dict | None, unchanged: set[str]) -> frozenset:
     """The `unchanged` tables (same Parquet bytes as published), when the published package
-    was built by the same code and libraries as the staged one, so its tables passed the
-    same checks; none otherwise."""
+    (its build record `published_build`) was built by the same code and libraries as the
+    staged one, so its tables passed the same checks; none otherwise."""
     try:
-        old, new = (json.loads((f / PACKAGE_FILE).read_text(encoding="utf-8"))["build"]
-                    for f in (outputs, staging))  # fmt: skip
-        same = (old["code"]["code_sha256"], old["libraries"]) == (
+        new = json.loads((staging / PACKAGE_FILE).read_text(encoding="utf-8"))["build"]
+        same = (published_build["code"]["code_sha256"], published_build["libraries"]) == (
             new["code"]["code_sha256"], new["libraries"])  # fmt: skip
     except (OSError, ValueError, KeyError, TypeError):
         return frozenset()

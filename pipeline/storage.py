@@ -53,10 +53,16 @@ class Handoff:
         """Pickle every kept output to its file in storage/ (the caller holds the lock)."""
         kept, self.kept = self.kept, {}
         for path, obj in kept.items():
-            write_atomically(Path(path), pickle.dumps(obj, pickle.HIGHEST_PROTOCOL))
+            _store(Path(path), obj)
 
 
 HANDOFF = Handoff()
+_ABSENT = object()
+
+
+def _store(path: Path, obj: Any) -> None:
+    """storage/<asset> as Dagster's filesystem IO manager writes it (a pickle), by rename."""
+    write_atomically(path, pickle.dumps(obj, pickle.HIGHEST_PROTOCOL))
 
 
 def _whole_plan_here(context: dg.OutputContext) -> bool:
@@ -80,7 +86,7 @@ class HandoffIOManager(PickledObjectFilesystemIOManager):
             target.unlink(missing_ok=True)  # the old value is not this run's
             HANDOFF.kept[str(target)] = obj
             return
-        write_atomically(target, pickle.dumps(obj, pickle.HIGHEST_PROTOCOL))
+        _store(target, obj)
 
     def load_from_path(self, context: dg.InputContext, path) -> Any:
         kept = HANDOFF.kept.get(str(Path(path)), _ABSENT)
@@ -89,14 +95,9 @@ class HandoffIOManager(PickledObjectFilesystemIOManager):
         return super().load_from_path(context, path)
 
 
-_ABSENT = object()
-
-
 class HandoffIOManagerFactory(dg.ConfigurableIOManagerFactory):
     """The project's `io_manager`: files under the instance's storage folder, where
-    Dagster's default puts them (or under `base_dir`)."""
-
-    base_dir: str | None = None
+    Dagster's default puts them (and where `BuildLock` takes its lock)."""
 
     def create_io_manager(self, context: dg.InitResourceContext) -> HandoffIOManager:
-        return HandoffIOManager(base_dir=self.base_dir or context.instance.storage_directory())
+        return HandoffIOManager(base_dir=context.instance.storage_directory())

@@ -133,13 +133,16 @@ def test_tables_are_known_only_when_the_published_package_had_the_same_code(tmp_
         (folder / "datapackage.json").write_text(json.dumps({"build": build}))
         return folder
 
+    def build_of(folder: Path) -> dict:
+        return json.loads((folder / "datapackage.json").read_text())["build"]
+
     outputs, staging = package(tmp_path / "outputs", "a"), package(tmp_path / "staging", "a")
-    assert _known_tables(staging, outputs, {"figures"}) == {"figures"}
+    assert _known_tables(staging, build_of(outputs), {"figures"}) == {"figures"}
     package(staging, "b")
-    assert _known_tables(staging, outputs, {"figures"}) == frozenset()
+    assert _known_tables(staging, build_of(outputs), {"figures"}) == frozenset()
     package(staging, "a", pandas="3.2.0")
-    assert _known_tables(staging, outputs, {"figures"}) == frozenset()
-    assert _known_tables(staging, tmp_path / "nothing", {"figures"}) == frozenset()
+    assert _known_tables(staging, build_of(outputs), {"figures"}) == frozenset()
+    assert _known_tables(staging, None, {"figures"}) == frozenset()  # nothing published
 
 
 def test_a_file_that_passed_whole_is_not_read_again(tmp_path):
