@@ -40,9 +40,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from pipeline.anchoring import AnchorError, Span, resolve_nearby, resolve_quote  # noqa: E402
-from pipeline.numerals import find_numerals  # noqa: E402
-from pipeline.sources import SourceSnapshot  # noqa: E402
+from pipeline.core.anchoring import AnchorError, Span, resolve_nearby, resolve_quote  # noqa: E402
+from pipeline.core.numerals import find_numerals  # noqa: E402
+from pipeline.core.sources import SourceSnapshot  # noqa: E402
 
 TEMPLATE_DIR = ROOT / "raw" / "ondcp-usmx-ch3"
 ID_PREFIX = "synthetic"

@@ -13,9 +13,9 @@ import os
 
 import dagster as dg
 
-from pipeline.assets import ALL_ASSETS, BuildLock, Layout
-from pipeline.automation import nightly_rebuild, raw_files_changed, rebuild_job
-from pipeline.storage import HandoffIOManagerFactory
+from pipeline.defs.assets import ALL_ASSETS, BuildLock, Layout
+from pipeline.defs.automation import nightly_rebuild, raw_files_changed, rebuild_job
+from pipeline.defs.storage import HandoffIOManagerFactory
 
 LAYOUT_ENV = {
     "raw_dir": "USMX_RAW_DIR",

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import build
-from pipeline.errors import REPO_ROOT
+from pipeline.cli.main import build
+from pipeline.core.errors import REPO_ROOT
 
 RAW = REPO_ROOT / "raw"
 OUTPUTS = REPO_ROOT / "outputs"

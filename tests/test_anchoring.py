@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.anchoring import AnchorError, Span, resolve_nearby, resolve_quote
-from pipeline.sources import SourceSnapshot
+from pipeline.core.anchoring import AnchorError, Span, resolve_nearby, resolve_quote
+from pipeline.core.sources import SourceSnapshot
 
 
 def snapshot(text: str) -> SourceSnapshot:

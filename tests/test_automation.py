@@ -17,8 +17,10 @@ import pandas as pd
 import pytest
 
 from conftest import OUTPUTS, SOURCE_ID
-from pipeline.assets import Layout, raw_tree_sha256
-from pipeline.automation import (
+from pipeline.core.errors import REPO_ROOT
+from pipeline.definitions import build_definitions, defs
+from pipeline.defs.assets import Layout, raw_tree_sha256
+from pipeline.defs.automation import (
     CHANGED_TAG,
     TRIGGER_TAG,
     describe_files,
@@ -26,8 +28,6 @@ from pipeline.automation import (
     raw_files_changed,
     rebuild_job,
 )
-from pipeline.definitions import build_definitions, defs
-from pipeline.errors import REPO_ROOT
 
 ANNOTATIONS = f"{SOURCE_ID}/annotations.yaml"
 CORRECTIONS = f"{SOURCE_ID}/corrections.yaml"

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from conftest import SOURCE_ID, tree_digest
-from pipeline.cli import main
-from pipeline.errors import REPO_ROOT
+from pipeline.cli.main import main
+from pipeline.core.errors import REPO_ROOT
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ import pytest
 import yaml
 
 from conftest import OUTPUTS, RAW, tree_digest
-from pipeline.cli import build
-from pipeline.errors import REPO_ROOT
-from pipeline.sources import sha256_file
+from pipeline.cli.main import build
+from pipeline.core.errors import REPO_ROOT
+from pipeline.core.sources import sha256_file
 
 BENCHMARKS = REPO_ROOT / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from conftest import SOURCE_ID, tree_digest
-from pipeline.changelog import Changes, bump, encode
-from pipeline.cli import main
+from pipeline.cli.main import main
+from pipeline.publish.changelog import Changes, bump, encode
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from conftest import RAW, SOURCE_ID, tree_digest
-from pipeline.cli import main
-from pipeline.corrections import read_corrections
-from pipeline.sources import load_snapshot, sha256_file
+from pipeline.cli.main import main
+from pipeline.core.corrections import read_corrections
+from pipeline.core.sources import load_snapshot, sha256_file
 
 SEED_MISPRINTS = {"15. 5": "15.5", "heroine": "heroin", "Unites States": "United States",
                   "is assets": "in assets"}  # fmt: skip

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from conftest import RAW, SOURCE_ID
-from pipeline.numerals import find_numerals
+from pipeline.core.numerals import find_numerals
 
 D = dt.date
 TEXT = (RAW / SOURCE_ID / "source.txt").read_text(encoding="utf-8")

@@ -12,8 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import OUTPUTS, RAW, SOURCE_ID
-from pipeline.cli import main
-from pipeline.errors import REPO_ROOT
+from pipeline.cli.main import main
+from pipeline.core.errors import REPO_ROOT
 
 PROVENANCE = pq.read_table(OUTPUTS / "provenance.parquet").to_pylist()
 TEXT = (RAW / SOURCE_ID / "source.txt").read_text(encoding="utf-8")

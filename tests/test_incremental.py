@@ -9,9 +9,9 @@ from pathlib import Path
 import dagster as dg
 
 from conftest import tree_digest
-from pipeline.assets import Layout
+from pipeline.core.errors import REPO_ROOT
 from pipeline.definitions import build_definitions
-from pipeline.errors import REPO_ROOT
+from pipeline.defs.assets import Layout
 
 sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 from corpus import generate  # noqa: E402

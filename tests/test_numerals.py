@@ -1,4 +1,4 @@
-"""pipeline.numerals: every printed form of the source is read to the exact value, unit hint
+"""pipeline.core.numerals: every printed form of the source is read to the exact value, unit hint
 and flags; malformed literals are refused with one sentence; the scanner finds every numeral
 of the real source text; the qualifier is read from whole words before the numeral."""
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.numerals import (
+from pipeline.core.numerals import (
     NumeralError,
     ParsedNumeral,
     find_numerals,

@@ -19,11 +19,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline import publish
-from pipeline.errors import BuildError
-from pipeline.metadata import table_defs
-from pipeline.page import index_page, source_page, source_page_from_rows
-from pipeline.sources import SourceSnapshot, load_snapshot
+from pipeline.core.errors import BuildError
+from pipeline.core.fields import table_defs
+from pipeline.core.sources import SourceSnapshot, load_snapshot
+from pipeline.publish import package as publish
+from pipeline.site.pages import index_page, source_page, source_page_from_rows
 
 REPO = Path(__file__).parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -670,7 +670,7 @@ def test_the_cache_makes_each_page_once(tmp_path, tables, monkeypatch):
     assert "Checked." in page_of(third, COPY_ID).read_text(encoding="utf-8")
     assert page_of(third, COPY_ID).read_bytes() != page_of(first, COPY_ID).read_bytes()
 
-    # other page code (pipeline/page.py changed) makes every page again, to the same bytes
+    # other page code (pipeline/site/pages.py changed) makes every page again, to the same bytes
     made.clear()
     monkeypatch.setattr(publish, "code_version", lambda: "another page.py")
     fourth = _write(both, tmp_path / "fourth", "1.0.0", cache)

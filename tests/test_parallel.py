@@ -1,4 +1,4 @@
-"""Sources are the unit of parallelism (pipeline/parallel.py): work spread over worker
+"""Sources are the unit of parallelism (pipeline/cache/parallel.py): work spread over worker
 processes comes back in input order, a failure is the one a serial loop would raise, and a
 build gives the same bytes with one worker or two."""
 
@@ -14,8 +14,8 @@ import dagster as dg
 import pytest
 
 from conftest import tree_digest
-from pipeline import parallel
-from pipeline.errors import REPO_ROOT, BuildError
+from pipeline.cache import parallel
+from pipeline.core.errors import REPO_ROOT, BuildError
 
 sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 from corpus import generate  # noqa: E402
@@ -31,8 +31,8 @@ needs_fork = pytest.mark.skipif(
 
 WORK = """
 import os, sys
-from pipeline import parallel
-from pipeline.errors import BuildError
+from pipeline.cache import parallel
+from pipeline.core.errors import BuildError
 
 def square_and_pid(x):
     return x * x, os.getpid()

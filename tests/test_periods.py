@@ -1,4 +1,4 @@
-"""pipeline.periods: every printed period form is read to its first and last day and the
+"""pipeline.core.periods: every printed period form is read to its first and last day and the
 finest unit printed; open ends stay open; anything else is refused with one sentence."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from pipeline.periods import ParsedPeriod, PeriodError, parse_period
+from pipeline.core.periods import ParsedPeriod, PeriodError, parse_period
 
 
 @pytest.mark.parametrize(

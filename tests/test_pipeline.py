@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from conftest import RAW, tree_digest
-from pipeline.assets import ALL_CHECK_SPECS, Layout
-from pipeline.claims import evaluate_claim
+from pipeline.core.claims import evaluate_claim
 from pipeline.definitions import build_definitions, defs
+from pipeline.defs.assets import ALL_CHECK_SPECS, Layout
 
 EXPECTED_GRAPH = {
     "raw_files": ("sources", set()),
@@ -155,7 +155,7 @@ def test_every_materialized_asset_has_a_code_version():
 
 
 def test_source_data_version_is_the_hash_of_raw(tmp_path: Path):
-    from pipeline.assets import raw_tree_sha256
+    from pipeline.defs.assets import raw_tree_sha256
 
     local = build_definitions(Layout(raw_dir=str(RAW), outputs_dir=str(tmp_path / "o")))
     with dg.DagsterInstance.ephemeral() as instance:
@@ -171,7 +171,8 @@ def test_the_raw_hash_remembered_in_a_build_still_sees_every_edit(tmp_path: Path
     back to the old modification time must still change the hash (its ctime moved)."""
     import time
 
-    from pipeline import assets, sources
+    from pipeline.core import sources
+    from pipeline.defs import assets
 
     folder = tmp_path / "raw" / "s1"
     folder.mkdir(parents=True)
@@ -212,8 +213,9 @@ def test_the_raw_index_spares_reading_unchanged_sources_in_the_next_build(
     import pickle
     import shutil
 
-    from pipeline import assets, sources
-    from pipeline.errors import BuildError
+    from pipeline.core import sources
+    from pipeline.core.errors import BuildError
+    from pipeline.defs import assets
 
     raw, cache = tmp_path / "raw", tmp_path / "cache"
     shutil.copytree(RAW, raw)

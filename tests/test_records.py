@@ -1,4 +1,4 @@
-"""Tables made source by source (pipeline/records.py) are the tables made whole: the same
+"""Tables made source by source (pipeline/core/records.py) are the tables made whole: the same
 rows, dtypes and order; the per-source checks find what the whole-table checks found; and
 what is made once per content (rows, CSV copies) is what would be made again."""
 
@@ -13,20 +13,20 @@ import pandas as pd
 import pytest
 
 from conftest import RAW
-from pipeline import records, tables
-from pipeline.anchor_cache import AnchorCache
-from pipeline.annotations import anchor_annotations
-from pipeline.changelog import compare
-from pipeline.errors import REPO_ROOT, BuildError
-from pipeline.metadata import table_defs
-from pipeline.publish import (
+from pipeline.cache.rows import AnchorCache
+from pipeline.core import records, tables
+from pipeline.core.annotations import anchor_annotations
+from pipeline.core.errors import REPO_ROOT, BuildError
+from pipeline.core.fields import table_defs
+from pipeline.core.sources import load_snapshot, source_folders
+from pipeline.publish.changelog import compare
+from pipeline.publish.package import (
     parquet_table,
     write_csv,
     write_csv_once,
     write_parquet,
     write_parquet_once,
 )
-from pipeline.sources import load_snapshot, source_folders
 
 sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 from corpus import generate  # noqa: E402
@@ -243,11 +243,11 @@ def test_pandera_runs_on_each_sources_rows_and_the_whole_table_adds_keys(corpus)
 def test_the_corpus_concatenation_reuses_unchanged_sources_and_equals_a_fresh_one(
     tmp_path, corpus, monkeypatch
 ):
-    """CorpusTables (pipeline/anchor_cache.py) takes the rows of sources whose key is in the
+    """CorpusTables (pipeline/cache/rows.py) takes the rows of sources whose key is in the
     last concatenation from it; whatever the change (one source re-made, one gone, one
     added, a damaged file), the table equals the plain concatenation of every source's own
     rows, and only the sources not in the last one are read from their own files."""
-    from pipeline.anchor_cache import CorpusTables
+    from pipeline.cache.rows import CorpusTables
 
     snapshots, anchored = _sources(corpus)
     cache = AnchorCache(tmp_path / "cache")

@@ -8,7 +8,7 @@ import pandas as pd
 import pandera.errors
 import pytest
 
-from pipeline.metadata import (
+from pipeline.core.fields import (
     SCHEMAS_DIR,
     coerce_frame,
     frictionless_schema,
@@ -16,7 +16,7 @@ from pipeline.metadata import (
     pyarrow_schema,
     table_defs,
 )
-from pipeline.yaml_lines import load_yaml, strip_lines
+from pipeline.core.yaml_lines import load_yaml, strip_lines
 
 CONTRACT = {
     "sources": ["source_id", "title", "publisher", "url", "archived_url", "sha256", "bytes", "rights"],

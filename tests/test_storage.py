@@ -1,5 +1,5 @@
 """The steps of a `build` hand each other their outputs in memory, and storage/ is written
-once the run is over (pipeline/storage.py): a step run later (from the UI) still finds
+once the run is over (pipeline/defs/storage.py): a step run later (from the UI) still finds
 every input, no other run sees storage/ half written, and nothing stale is left to load."""
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import dagster as dg
 import pandas as pd
 
 from conftest import RAW, tree_digest
-from pipeline.assets import BUILD_LOCK, Layout
-from pipeline.cli import BuildRunner
+from pipeline.cli.main import BuildRunner
 from pipeline.definitions import build_definitions
-from pipeline.storage import HANDOFF
+from pipeline.defs.assets import BUILD_LOCK, Layout
+from pipeline.defs.storage import HANDOFF
 
 TRY_LOCK = """
 import fcntl, sys

@@ -11,8 +11,14 @@ import pandas as pd
 import pytest
 
 from conftest import OUTPUTS
-from pipeline.metadata import table_defs
-from pipeline.validation import RowLedger, key_problems, row_digest, row_problems, schema_digest
+from pipeline.core.fields import table_defs
+from pipeline.publish.validation import (
+    RowLedger,
+    key_problems,
+    row_digest,
+    row_problems,
+    schema_digest,
+)
 
 SCHEMA = {
     "fields": [
@@ -125,7 +131,7 @@ def test_known_tables_skip_their_own_key_checks_but_not_a_key_into_a_changed_tab
 def test_tables_are_known_only_when_the_published_package_had_the_same_code(tmp_path):
     """Unchanged tables skip their key and Parquet checks only when the published package
     was built by the same code and libraries (a new check must see every table once)."""
-    from pipeline.publish import _known_tables
+    from pipeline.publish.package import _known_tables
 
     def package(folder: Path, code: str, pandas: str = "3.1.1") -> Path:
         folder.mkdir(exist_ok=True)

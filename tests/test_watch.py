@@ -20,10 +20,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import SOURCE_ID, tree_digest
-from pipeline import watch as watch_module
-from pipeline.errors import REPO_ROOT
-from pipeline.publish import publish_lock, published_problems
-from pipeline.sources import RawIndex
+from pipeline.cli import watch as watch_module
+from pipeline.core.errors import REPO_ROOT
+from pipeline.core.sources import RawIndex
+from pipeline.publish.package import publish_lock, published_problems
 
 CORRECTION = (
     "\n  - id: test-watch-tehuantepec\n    quote: Tehuantepec Isthmus\n"

@@ -8,12 +8,12 @@ another. In a run whose steps all run in this process (`build`, `watch`: the in-
 executor), the same objects are in memory already; at 1,000 sources, pickling the seven
 tables (84 MB) and reading them back cost about half a second of a three-second rebuild.
 
-So `BuildRunner` (pipeline/cli.py) runs the job inside `HANDOFF.deferring()`: each output
+So `BuildRunner` (pipeline/cli/main.py) runs the job inside `HANDOFF.deferring()`: each output
 is kept in memory and handed to the steps of the run as it is, its old file in storage/ is
 removed at once (no later run can load a stale value), and `HANDOFF.flush()` pickles the
 kept outputs to storage/ when the run is over: `build` before it exits, `watch` after it
 has reported the build. The runner holds the instance's build lock (`BuildLock`,
-pipeline/assets.py) from the start of the run to the end of the flush, so no other run can
+pipeline/defs/assets.py) from the start of the run to the end of the flush, so no other run can
 read storage/ before it is complete. Any other run (the UI, the sensor, the multiprocess
 executor, a test calling the job directly) writes each output before its step ends, as
 Dagster's own IO manager does. Files are replaced by rename, so a reader sees a whole
@@ -31,7 +31,7 @@ from typing import Any
 import dagster as dg
 from dagster._core.storage.fs_io_manager import PickledObjectFilesystemIOManager
 
-from pipeline.sources import write_atomically
+from pipeline.core.sources import write_atomically
 
 
 class Handoff:

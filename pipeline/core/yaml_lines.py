@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from pipeline.errors import BuildError
+from pipeline.core.errors import BuildError
 
 LINE_KEY = "__line__"
 

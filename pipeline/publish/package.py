@@ -29,11 +29,15 @@ import pandas as pd
 import pyarrow
 import pyarrow.parquet as pq
 
-from pipeline import changelog
-from pipeline.build_record import build_record, created
-from pipeline.errors import REPO_ROOT, BuildError
-from pipeline.metadata import SCHEMAS_DIR, TableDef, frictionless_schema, pyarrow_schema
-from pipeline.page import (
+from pipeline.cache.parallel import ordered_map
+from pipeline.core.errors import REPO_ROOT, BuildError
+from pipeline.core.fields import SCHEMAS_DIR, TableDef, frictionless_schema, pyarrow_schema
+from pipeline.core.sources import SourceSnapshot, file_lock, sha256_file, write_atomically
+from pipeline.core.yaml_lines import load_yaml, strip_lines
+from pipeline.publish import changelog
+from pipeline.publish.build_record import build_record, created
+from pipeline.publish.validation import PackageLedger, RowLedger, key_problems, row_problems
+from pipeline.site.pages import (
     SOURCE_PAGES_DIR,
     code_version,
     index_page,
@@ -42,10 +46,6 @@ from pipeline.page import (
     source_page_from_rows,
     source_page_path,
 )
-from pipeline.parallel import ordered_map
-from pipeline.sources import SourceSnapshot, file_lock, sha256_file, write_atomically
-from pipeline.validation import PackageLedger, RowLedger, key_problems, row_problems
-from pipeline.yaml_lines import load_yaml, strip_lines
 
 OUTPUTS_DIR = REPO_ROOT / "outputs"
 PACKAGE_FILE = "datapackage.json"
@@ -60,7 +60,7 @@ _WRITER_CODE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 def to_table(df: pd.DataFrame, table: TableDef) -> pyarrow.Table:
     """The frame as Arrow with the table's schema. One thread: the columns are Arrow-backed
     already, and a thread pool per call costs more than it saves (and a process holding
-    threads cannot fork workers, pipeline/parallel.py)."""
+    threads cannot fork workers, pipeline/cache/parallel.py)."""
     return pyarrow.Table.from_pandas(
         df, schema=pyarrow_schema(table), preserve_index=False, nthreads=1
     )
@@ -268,12 +268,12 @@ def write_page(
     <source_id>.html, one page per source with its text and every figure and event
     highlighted.
 
-    A source's page depends only on that source's rows, its text and pipeline/page.py, so
+    A source's page depends only on that source's rows, its text and pipeline/site/pages.py, so
     with a `cache_dir` it is made once per content: its key is the sha256 of those three, and
     a page already in `cache_dir/pages/<key>.html` is hard-linked into `folder` (copied where
     it cannot be linked) instead of being made again. The rows are grouped by source once,
     never looked up source by source. `row_keys` (source id -> the content key its rows were
-    made under, pipeline/records.py) spares reading those rows for the key: the same row
+    made under, pipeline/core/records.py) spares reading those rows for the key: the same row
     key gives the same rows."""
     frames = {name: tables[name][1] for name in _PAGE_TABLES}
     try:
@@ -401,7 +401,7 @@ def _make_pages(
     cached: dict[str, Path],
 ) -> None:
     """Make the pages of `source_ids` into their cache files, in worker processes when there
-    are many (pipeline/parallel.py). The workers are forked after the tables were turned
+    are many (pipeline/cache/parallel.py). The workers are forked after the tables were turned
     into Python rows once, and find them in `_PAGE_WORK`: inherited, never pickled. A few
     pages (a rebuild after one correction) take only their own sources' rows."""
     global _PAGE_WORK
@@ -489,7 +489,7 @@ def frictionless_errors(folder: Path, formats: tuple[str, ...] | None = None) ->
 def descriptor_errors(folder: Path) -> list[str]:
     """Frictionless's validation of datapackage.json as metadata, every resource and its
     schema, keys and dialect included, without reading rows (those are checked on the CSV
-    copies, pipeline/validation.py)."""
+    copies, pipeline/publish/validation.py)."""
     from frictionless import FrictionlessException, Package, system
 
     descriptor = json.loads((folder / PACKAGE_FILE).read_text(encoding="utf-8"))
@@ -544,7 +544,7 @@ def validate_staging(
     cache_dir: Path | None = None,
     known: frozenset = frozenset(),
 ) -> list[str]:
-    """Validate once, on the right format, in the right place (pipeline/validation.py):
+    """Validate once, on the right format, in the right place (pipeline/publish/validation.py):
     Frictionless's row checks on the CSV copies, each row once per schema; keys on the
     whole tables; each Parquet file shown to hold exactly the same rows (the same
     DataFrame, already validated by pandera); bytes and sha256 of every resource; and the

@@ -29,9 +29,9 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.metadata import TableDef
-from pipeline.parallel import ordered_map
-from pipeline.sources import write_atomically
+from pipeline.cache.parallel import ordered_map
+from pipeline.core.fields import TableDef
+from pipeline.core.sources import write_atomically
 
 LEDGER_DIR = "validated-rows"
 DIGEST_BYTES = 32
@@ -164,7 +164,7 @@ def row_problems(folder: Path, descriptor: dict[str, Any], ledger: RowLedger) ->
     the field.
 
     A row's checks need no other row, so the rows to check are cut into pieces of
-    CHUNK_ROWS, checked in worker processes when there are many (pipeline/parallel.py), and
+    CHUNK_ROWS, checked in worker processes when there are many (pipeline/cache/parallel.py), and
     their problems put back in line order."""
     todo = []  # (resource, schema key, file sha256, digests, fresh rows, pieces of them)
     with tempfile.TemporaryDirectory(prefix="usmx-rows-") as tmp:

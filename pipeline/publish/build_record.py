@@ -15,8 +15,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import REPO_ROOT
-from pipeline.sources import SourceSnapshot, file_digest
+from pipeline.core.errors import REPO_ROOT
+from pipeline.core.sources import SourceSnapshot, file_digest
 
 CODE_PATHS = ("pipeline", "schemas", "pyproject.toml", "constraints.txt")
 LIBRARIES = ("dagster", "pandas", "pandera", "pyarrow", "frictionless")

@@ -1,8 +1,8 @@
-"""The tables that are not made source by source (pipeline/records.py makes those): the
+"""The tables that are not made source by source (pipeline/core/records.py makes those): the
 sources, the codebook of measures and the claims.
 
 Each function returns one published table as a DataFrame with the dtypes its schema
-(pipeline/metadata.py) maps to, sorted by its primary key so that builds are
+(pipeline/core/fields.py) maps to, sorted by its primary key so that builds are
 deterministic whatever order the annotations are written in.
 """
 
@@ -13,10 +13,10 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.claims import evaluate_claim
-from pipeline.metadata import coerce_frame, empty_frame, table_defs, vocabulary
-from pipeline.sources import SourceSnapshot, file_digest
-from pipeline.validation import not_in
+from pipeline.core.claims import evaluate_claim
+from pipeline.core.fields import coerce_frame, empty_frame, table_defs, vocabulary
+from pipeline.core.sources import SourceSnapshot, file_digest
+from pipeline.publish.validation import not_in
 
 
 def _frame(table: str, rows: Iterable[dict[str, Any]]) -> pd.DataFrame:

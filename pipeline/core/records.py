@@ -6,12 +6,12 @@ Arrow IPC bytes (in the cache's files, once cached), already given the dtypes of
 schema and sorted by primary key, with the problems of the checks that are properties of
 one source (pandera's schema row by row, every provenance span holds its quote, one
 provenance row per record, each figure's numeral at its numeral span) and the numerals
-nothing explains. It is made once per content key (pipeline/anchor_cache.py) and reused
+nothing explains. It is made once per content key (pipeline/cache/rows.py) and reused
 until the source or the code changes, so correcting one source among a thousand types and
 checks the rows of that source alone; the tables are the concatenation of every source's
 rows, in source_id order, which costs one Arrow concatenation and no sort.
 
-What no single source can show is checked on the whole tables (pipeline/assets.py): each
+What no single source can show is checked on the whole tables (pipeline/defs/assets.py): each
 table's columns and dtypes, unique keys across sources, foreign keys, the claims.
 """
 
@@ -25,16 +25,16 @@ import pandera.errors
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.annotations import AnchoredSource
-from pipeline.errors import BuildError
-from pipeline.metadata import (
+from pipeline.core.annotations import AnchoredSource
+from pipeline.core.errors import BuildError
+from pipeline.core.fields import (
     coerce_frame,
     empty_frame,
     pandera_schema,
     pyarrow_schema,
     table_defs,
 )
-from pipeline.sources import SourceSnapshot
+from pipeline.core.sources import SourceSnapshot
 
 PER_SOURCE_TABLES = ("figures", "events", "provenance", "corrections")
 SPAN_CHECK = "every_span_equals_its_quote"
@@ -55,7 +55,7 @@ class SourceRows:
     uncovered: list[str] = field(default_factory=list)  # numerals nothing explains
     problems: dict[str, list[str]] = field(default_factory=dict)  # check name -> problems
     used_published_positions: bool = False
-    # Once cached (pipeline/anchor_cache.py), the IPC streams live in the cache's files
+    # Once cached (pipeline/cache/rows.py), the IPC streams live in the cache's files
     # (table -> path, byte size) and `tables` is empty: what Dagster hands from step to step
     # is then a few hundred bytes per source, and the rows are read (memory-mapped) only
     # where they are used.
@@ -183,7 +183,7 @@ def concatenate(rows: list[SourceRows], name: str, corpus: Any = None) -> pd.Dat
     """One published table: the sources in source_id order, each with its rows in primary
     key order (as `make_rows` sorted them). Nothing is sorted here: a build of 1,000
     sources concatenates them, and the rows of one source stay together, so a correction
-    moves only that source's rows. With `corpus` (pipeline/anchor_cache.py CorpusTables),
+    moves only that source's rows. With `corpus` (pipeline/cache/rows.py CorpusTables),
     the rows of sources unchanged since its last concatenation are taken from it."""
     definition = table_defs()[name]
     ordered = sorted(rows, key=lambda r: r.source_id)

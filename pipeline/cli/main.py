@@ -4,7 +4,7 @@
 instance (DAGSTER_HOME defaults to .dagster_home/ in the project, telemetry off), so the run
 shows in `dagster dev`. A data mistake prints one sentence and exits 1, without traceback.
 `watch` keeps one process with the job and the instance open, and builds again whenever a
-file under raw/ changes (pipeline/watch.py).
+file under raw/ changes (pipeline/cli/watch.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sys
 from contextlib import ExitStack
 from pathlib import Path
 
-from pipeline.errors import REPO_ROOT, BuildError
+from pipeline.core.errors import REPO_ROOT, BuildError
 
 DEFAULT_DAGSTER_HOME = REPO_ROOT / ".dagster_home"
 WATCH_INTERVAL_SECONDS = 2.0  # how often `watch` looks at raw/
@@ -86,14 +86,14 @@ def _interrupted(result) -> bool:
 
 class BuildRunner:
     """The job, on the project's Dagster instance, ready to run as many times as asked: the
-    CLI's `build` runs it once, `watch` (pipeline/watch.py) every time raw/ changes."""
+    CLI's `build` runs it once, `watch` (pipeline/cli/watch.py) every time raw/ changes."""
 
     def __init__(self, raw_dir: Path | None = None, outputs_dir: Path | None = None) -> None:
         ensure_dagster_home()
         from dagster import DagsterInstance
 
-        from pipeline.assets import Layout
         from pipeline.definitions import build_definitions
+        from pipeline.defs.assets import Layout
 
         cache = os.environ.get("USMX_CACHE_DIR")
         self.layout = Layout(
@@ -107,11 +107,11 @@ class BuildRunner:
 
     def run(self, tags: dict[str, str] | None = None, verbose: bool = False) -> int:
         """Materialize everything in-process; print one sentence per failure; exit code.
-        The steps hand each other their outputs in memory (pipeline/storage.py); `finish`
+        The steps hand each other their outputs in memory (pipeline/defs/storage.py); `finish`
         writes them to the instance's storage/, and releases the build lock taken here."""
-        from pipeline.assets import BUILD_LOCK
-        from pipeline.sources import file_lock
-        from pipeline.storage import HANDOFF
+        from pipeline.core.sources import file_lock
+        from pipeline.defs.assets import BUILD_LOCK
+        from pipeline.defs.storage import HANDOFF
 
         self.finish()
         storage = Path(self.instance.storage_directory())
@@ -128,7 +128,7 @@ class BuildRunner:
     def finish(self) -> None:
         """Write the last run's outputs to storage/ (for a step started later from the UI),
         then let other runs of the instance start."""
-        from pipeline.storage import HANDOFF
+        from pipeline.defs.storage import HANDOFF
 
         try:
             HANDOFF.flush()
@@ -228,11 +228,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "build":
             return build(args.raw, args.outputs, args.verbose)
         if args.command == "watch":
-            from pipeline.watch import watch
+            from pipeline.cli.watch import watch
 
             return watch(args.raw, args.outputs, args.interval, args.max_builds)
         if args.command == "explain":
-            from pipeline.explain import explain_main
+            from pipeline.cli.explain import explain_main
 
             return explain_main(args)
         return ui()

@@ -1,4 +1,4 @@
-"""A content-addressed cache of each source's typed and checked rows (pipeline/records.py),
+"""A content-addressed cache of each source's typed and checked rows (pipeline/core/records.py),
 so a rebuild re-reads only what changed.
 
 The key of one source is the sha256 of everything its anchoring reads: the code and
@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from pipeline.records import SourceRows
-from pipeline.sources import SourceSnapshot, atomic_file, file_digest, write_atomically
+from pipeline.core.records import SourceRows
+from pipeline.core.sources import SourceSnapshot, atomic_file, file_digest, write_atomically
 
 
 def source_key(snapshot: SourceSnapshot, code: str, positions: dict | None = None) -> str:
@@ -33,7 +33,7 @@ def source_key(snapshot: SourceSnapshot, code: str, positions: dict | None = Non
     # the rows name their source: a copy of a source under another name is another key
     digest.update(f"{snapshot.source_id}\0{snapshot.sha256}".encode())
     for name in ("annotations.yaml", "corrections.yaml"):
-        try:  # the file's sha256, read only if its stat changed (pipeline/sources.py)
+        try:  # the file's sha256, read only if its stat changed (pipeline/core/sources.py)
             digest.update(name.encode() + file_digest(snapshot.folder / name))
         except FileNotFoundError:
             digest.update(name.encode() + b"\0absent")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from pipeline.sources import SourceSnapshot
+from pipeline.core.sources import SourceSnapshot
 
 
 class AnchorError(ValueError):

@@ -7,8 +7,8 @@ What belongs here: turning the words of a printed period or date into first and 
 semester of 2000"), a month ("May 2000"), a day ("12 May 2000", "May 12, 2000"), and an open
 start or end ("since 1996", "From 1998 to date", "by the year 2007").
 
-What does not: finding the period in the text (pipeline.anchoring) and numerals
-(pipeline.numerals). A relative period ("the last five years") or a vague one ("early 90s")
+What does not: finding the period in the text (pipeline.core.anchoring) and numerals
+(pipeline.core.numerals). A relative period ("the last five years") or a vague one ("early 90s")
 is not guessed: it is a `PeriodError`.
 """
 

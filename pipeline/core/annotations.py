@@ -17,20 +17,20 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pipeline.anchoring import (
+from pipeline.core.anchoring import (
     AnchorError,
     Span,
     closest_candidate,
     resolve_nearby,
     resolve_quote,
 )
-from pipeline.corrections import Correction, apply, read_corrections
-from pipeline.errors import BuildError
-from pipeline.metadata import vocabulary
-from pipeline.numerals import NumeralError, find_numerals, parse_numeral, read_qualifier
-from pipeline.periods import ParsedPeriod, PeriodError, parse_period
-from pipeline.sources import SourceSnapshot
-from pipeline.yaml_lines import LINE_KEY, load_yaml
+from pipeline.core.corrections import Correction, apply, read_corrections
+from pipeline.core.errors import BuildError
+from pipeline.core.fields import vocabulary
+from pipeline.core.numerals import NumeralError, find_numerals, parse_numeral, read_qualifier
+from pipeline.core.periods import ParsedPeriod, PeriodError, parse_period
+from pipeline.core.sources import SourceSnapshot
+from pipeline.core.yaml_lines import LINE_KEY, load_yaml
 
 CONTEXT = 32  # code points of prefix/suffix published with each provenance row
 
@@ -545,7 +545,7 @@ class _Reader:
 
 
 def _event_kinds() -> list[str]:
-    from pipeline.metadata import table_defs
+    from pipeline.core.fields import table_defs
 
     kind = next(f for f in table_defs()["events"].fields if f.name == "kind")
     return list(kind.constraints["enum"])

@@ -17,8 +17,8 @@ from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
-from pipeline.errors import REPO_ROOT, BuildError
-from pipeline.yaml_lines import load_yaml, strip_lines
+from pipeline.core.errors import REPO_ROOT, BuildError
+from pipeline.core.yaml_lines import load_yaml, strip_lines
 
 RAW_DIR = REPO_ROOT / "raw"
 SIDECAR_REQUIRED = ("source_id", "title", "publisher", "url", "rights", "encoding", "sha256")
@@ -340,7 +340,7 @@ def file_lock(path: Path) -> Iterator[None]:
     """An exclusive flock on `path` (created if missing) for the block: a second process
     asking for it waits. The kernel releases it when its process ends, however it ends.
     Within one process the lock is re-entrant: a block nested in one that holds it (the
-    build lock a step asks for while its runner holds it, pipeline/cli.py) goes on."""
+    build lock a step asks for while its runner holds it, pipeline/cli/main.py) goes on."""
     import fcntl
 
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -19,8 +19,8 @@ import pandas as pd
 import pandera.pandas as pa
 import pyarrow
 
-from pipeline.errors import REPO_ROOT
-from pipeline.yaml_lines import load_yaml, strip_lines
+from pipeline.core.errors import REPO_ROOT
+from pipeline.core.yaml_lines import load_yaml, strip_lines
 
 SCHEMAS_DIR = REPO_ROOT / "schemas"
 

@@ -35,16 +35,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.automation import (
+from pipeline.cli.main import WATCH_INTERVAL_SECONDS, BuildRunner
+from pipeline.core.sources import RawIndex
+from pipeline.defs.automation import (
     CHANGED_TAG,
     TRIGGER_TAG,
     changed_files,
     describe_files,
     raw_file_hashes,
 )
-from pipeline.build_record import code_sha256
-from pipeline.cli import WATCH_INTERVAL_SECONDS, BuildRunner
-from pipeline.sources import RawIndex
+from pipeline.publish.build_record import code_sha256
 
 
 def raw_state(raw_dir: Path, index: RawIndex) -> dict[str, str]:

@@ -820,7 +820,7 @@ def index_page(
             placeholder="title, id or number",
         )
         + "</main>\n"
-        "<footer>Made by <code>pipeline/page.py</code> from the published tables "
+        "<footer>Made by <code>pipeline/site/pages.py</code> from the published tables "
         "(<code>outputs/*.parquet</code>). One page per source: "
         f"<code>{SOURCE_PAGES_DIR}/&lt;source_id&gt;.html</code>.</footer>\n"
         f"<script>{_TABLE_JS}</script>\n"
@@ -829,7 +829,7 @@ def index_page(
 
 
 _FOOTER = (
-    "<footer>Made by <code>pipeline/page.py</code> from the published tables "
+    "<footer>Made by <code>pipeline/site/pages.py</code> from the published tables "
     "(<code>outputs/*.parquet</code>) and the source snapshots (<code>raw/&lt;source_id&gt;/"
     "source.txt</code>). Positions are code points of the snapshot, end exclusive.</footer>\n"
 )

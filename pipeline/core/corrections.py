@@ -13,10 +13,10 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.anchoring import AnchorError, Span, resolve_quote
-from pipeline.errors import BuildError, display_path
-from pipeline.sources import SourceSnapshot
-from pipeline.yaml_lines import LINE_KEY, load_yaml
+from pipeline.core.anchoring import AnchorError, Span, resolve_quote
+from pipeline.core.errors import BuildError, display_path
+from pipeline.core.sources import SourceSnapshot
+from pipeline.core.yaml_lines import LINE_KEY, load_yaml
 
 KEYS = {"id", "quote", "prefix", "suffix", "corrected", "reason", "reported_on", "reported_by"}
 REQUIRED = ("id", "quote", "corrected", "reason", "reported_on", "reported_by")

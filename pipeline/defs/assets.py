@@ -20,14 +20,13 @@ import dagster as dg
 import pandas as pd
 from pydantic import PrivateAttr
 
-from pipeline import tables
-from pipeline.anchor_cache import AnchorCache, CorpusTables, source_key
-from pipeline.annotations import anchor_annotations, published_positions
-from pipeline.errors import REPO_ROOT, display_path
-from pipeline.metadata import table_defs
-from pipeline.parallel import ordered_map, processes
-from pipeline.publish import OUTPUTS_DIR, publish, published_problems
-from pipeline.records import (
+from pipeline.cache.parallel import ordered_map, processes
+from pipeline.cache.rows import AnchorCache, CorpusTables, source_key
+from pipeline.core import tables
+from pipeline.core.annotations import anchor_annotations, published_positions
+from pipeline.core.errors import REPO_ROOT, display_path
+from pipeline.core.fields import table_defs
+from pipeline.core.records import (
     PER_SOURCE_TABLES,
     PROVENANCE_CHECK,
     SPAN_CHECK,
@@ -39,7 +38,7 @@ from pipeline.records import (
     schema_problems,
     whole_table_schema_problems,
 )
-from pipeline.sources import (
+from pipeline.core.sources import (
     RAW_DIR,
     RawIndex,
     SourceSnapshot,
@@ -48,7 +47,8 @@ from pipeline.sources import (
     raw_file_digests,
     source_folders,
 )
-from pipeline.validation import not_in
+from pipeline.publish.package import OUTPUTS_DIR, publish, published_problems
+from pipeline.publish.validation import not_in
 
 # Observable source assets and Output(data_version=...) are marked beta in dagster 1.13;
 # the versions are locked, so the warning tells a user of this project nothing.
@@ -77,8 +77,8 @@ class BuildLock(dg.ConfigurableResource):
     run holds an exclusive flock on storage/.usmx-build.lock from its start to its end (the
     in-process executor sets resources up once per run; the multiprocess one, per step) and
     a second run waits. The kernel releases the lock when its process ends. `BuildRunner`
-    (pipeline/cli.py) takes the same lock before its run and keeps it until the run's
-    outputs are written to storage/ (pipeline/storage.py); the lock is re-entrant within a
+    (pipeline/cli/main.py) takes the same lock before its run and keeps it until the run's
+    outputs are written to storage/ (pipeline/defs/storage.py); the lock is re-entrant within a
     process, so the run's steps go on."""
 
     _held: ExitStack = PrivateAttr(default_factory=ExitStack)
@@ -149,7 +149,7 @@ def code_version(*files: str) -> str:
 
 def raw_tree_sha256(raw_dir: Path, index: RawIndex | None = None) -> str:
     """One hash of every file under raw/ (relative path and content), in path order
-    (pipeline/sources.py `raw_file_digests`, which reads only files changed since `index`
+    (pipeline/core/sources.py `raw_file_digests`, which reads only files changed since `index`
     saw them)."""
     digest = hashlib.sha256()
     for parts, file_sha256 in raw_file_digests(raw_dir, index):
@@ -171,7 +171,7 @@ def raw_files(layout: Layout) -> dg.DataVersion:
 @dg.asset(
     group_name="sources",
     deps=[raw_files],
-    code_version=code_version("pipeline/sources.py", "pipeline/yaml_lines.py"),
+    code_version=code_version("pipeline/core/sources.py", "pipeline/core/yaml_lines.py"),
     description="Every raw/<source_id>/ snapshot, sha256-verified.",
 )
 def source_snapshots(
@@ -193,13 +193,13 @@ def source_snapshots(
 
 
 ANNOTATION_CODE = (
-    "pipeline/annotations.py", "pipeline/anchoring.py", "pipeline/numerals.py",
-    "pipeline/periods.py", "pipeline/corrections.py", "schemas/units.yaml",
+    "pipeline/core/annotations.py", "pipeline/core/anchoring.py", "pipeline/core/numerals.py",
+    "pipeline/core/periods.py", "pipeline/core/corrections.py", "schemas/units.yaml",
     "schemas/measures.yaml", "schemas/subjects.yaml",
 )  # fmt: skip
 TABLE_CODE = (
-    "pipeline/tables.py",
-    "pipeline/metadata.py",
+    "pipeline/core/tables.py",
+    "pipeline/core/fields.py",
     "schemas/fields.yaml",
     "schemas/tables.yaml",
 )
@@ -233,8 +233,8 @@ COVERAGE_CHECK = _check(
 ANCHOR_MIN_ITEMS = 16  # fewer sources to anchor are anchored in this process
 
 ROWS_CODE = (
-    *ANNOTATION_CODE, "schemas/fields.yaml", "schemas/tables.yaml", "pipeline/metadata.py",
-    "pipeline/records.py", "pipeline/yaml_lines.py", "pipeline/anchor_cache.py",
+    *ANNOTATION_CODE, "schemas/fields.yaml", "schemas/tables.yaml", "pipeline/core/fields.py",
+    "pipeline/core/records.py", "pipeline/core/yaml_lines.py", "pipeline/cache/rows.py",
 )  # fmt: skip
 
 
@@ -331,7 +331,7 @@ TABLE_ASSETS = {
     ),
     "corrections": ({"anchored_annotations"}, "Errata of the sources, as data."),
 }
-TABLE_EXTRA_CODE = {"measures": ("schemas/measures.yaml",), "claims": ("pipeline/claims.py",)}
+TABLE_EXTRA_CODE = {"measures": ("schemas/measures.yaml",), "claims": ("pipeline/core/claims.py",)}
 TABLE_CHECKS = [
     *(
         _check(f"{name}_table", f"{name}_matches_schema",
@@ -417,7 +417,7 @@ def table_assets(
            for name in PER_SOURCE_TABLES},
         **{schema_check(name): schema_problems(name, frames[name], frames["provenance"])
            for name in TABLE_ASSETS if name not in PER_SOURCE_TABLES},
-        # properties of one source, checked when its rows were made (pipeline/records.py)
+        # properties of one source, checked when its rows were made (pipeline/core/records.py)
         SPAN_CHECK: [p for r in rows for p in r.problems[SPAN_CHECK]],
         PROVENANCE_CHECK: [p for r in rows for p in r.problems[PROVENANCE_CHECK]]
         + duplicate_provenance(frames["provenance"]),
@@ -447,10 +447,10 @@ PACKAGE_CHECK = _check(
 @dg.asset(
     group_name="published",
     code_version=code_version(
-        "pipeline/publish.py",
-        "pipeline/build_record.py",
-        "pipeline/changelog.py",
-        "pipeline/page.py",
+        "pipeline/publish/package.py",
+        "pipeline/publish/build_record.py",
+        "pipeline/publish/changelog.py",
+        "pipeline/site/pages.py",
         "schemas/package.yaml",
     ),
     description="outputs/: one Parquet and one CSV file per table and datapackage.json.",

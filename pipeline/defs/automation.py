@@ -26,8 +26,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipeline.assets import Layout, raw_tree_sha256
-from pipeline.sources import RawIndex, raw_file_digests
+from pipeline.core.sources import RawIndex, raw_file_digests
+from pipeline.defs.assets import Layout, raw_tree_sha256
 
 SENSOR_INTERVAL_SECONDS = int(os.environ.get("USMX_SENSOR_INTERVAL") or 30)
 TRIGGER_TAG = "usmx/trigger"

@@ -18,8 +18,8 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from pipeline.errors import REPO_ROOT
-from pipeline.numerals import NumeralError, parse_numeral
+from pipeline.core.errors import REPO_ROOT
+from pipeline.core.numerals import NumeralError, parse_numeral
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 

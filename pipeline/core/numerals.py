@@ -7,7 +7,7 @@ that lists every numeral token of a text (for the coverage check), and the readi
 words printed right before a numeral ("over", "approximately", "up to") as a qualifier.
 
 What does not: units beyond the ones a literal carries itself (schemas/units.yaml),
-periods and dates (pipeline.periods), annotations and tables (pipeline.annotations).
+periods and dates (pipeline.core.periods), annotations and tables (pipeline.core.annotations).
 
 Only the forms the sources print are read. Anything else is a `NumeralError`, so a new form
 is added here on purpose, with a test, rather than guessed.

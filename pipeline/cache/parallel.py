@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
-from pipeline.errors import BuildError
+from pipeline.core.errors import BuildError
 
 WORKERS_ENV = "USMX_WORKERS"
 T = TypeVar("T")
