@@ -256,3 +256,60 @@ def test_quotes_still_found_in_a_shifted_snapshot_keep_their_ids(raw_copy, tmp_p
     assert (new["line"] == old.loc[new.index, "line"] + 1).all()
     shift = len("A line inserted at the top.\n")
     assert (new["char_start"] == old.loc[new.index, "char_start"] + shift).all()
+
+
+FIGURE = "  - id: binational-demand-conferences-held-1998-2000\n"
+CLAIM = "  - id: mex-nationals-birth-plus-naturalization\n    kind: sum\n"
+CORRECTION = "  - id: heroine-for-heroin\n    quote: heroine\n"
+KEY_PROBLEMS = [  # (file, text, replacement, the sentence's problem and action)
+    ("annotations.yaml", FIGURE, FIGURE + "    colour: red\n",
+     "line 27, record 'binational-demand-conferences-held-1998-2000': the figure has an "
+     "unknown key 'colour'; use only actor, counterpart_country, country, derived_from, id, "
+     "is_target, measure, note, numeral, period, prefix, qualifier, quote, subject, suffix, "
+     "unit, value_check (docs/annotating.md)."),
+    ("annotations.yaml", "    subject: binational_demand_reduction_conferences\n", "",
+     "line 27, record 'binational-demand-conferences-held-1998-2000': the figure has no "
+     "'subject'; add subject:."),
+    ("annotations.yaml", "events:\n", "events:\n  - 3\n",
+     "annotations.yaml: an event entry is not a mapping; write it as key: value."),
+    ("annotations.yaml", "  - quote: learn from one another\n    reason: pronoun phrase, not a quantity\n",
+     "  - quote: learn from one another\n", "line 1147: the ignore entry has no 'reason'; add reason:."),
+    ("annotations.yaml", CLAIM, CLAIM.replace("sum", "product"),
+     "record 'mex-nationals-birth-plus-naturalization': the claim kind 'product' is unknown; "
+     "use sum, ratio or bound."),
+    ("annotations.yaml", "    parts: [mex-nationals-extradited-by-birth, mex-nationals-extradited-by-naturalization]\n",
+     "", "record 'mex-nationals-birth-plus-naturalization': the claim has no 'parts'; add parts:."),
+    ("annotations.yaml", "claims:\n", "claimz: []\nclaims:\n",
+     "annotations.yaml: unknown top-level key 'claimz'; use only claims, events, figures, "
+     "ignore, sections."),
+    ("corrections.yaml", CORRECTION, CORRECTION + "    colour: red\n",
+     "corrections.yaml, line 15, record 'heroine-for-heroin': the correction has an unknown "
+     "key 'colour'; use only corrected, id, prefix, quote, reason, reported_by, reported_on, "
+     "suffix."),
+    ("corrections.yaml", "corrections:\n", "correctionz: []\ncorrections:\n",
+     "corrections.yaml: unknown top-level key 'correctionz'; use only corrections."),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("file, old, new, expected", KEY_PROBLEMS)
+def test_keys_are_checked_against_the_declared_table(raw_copy, file, old, new, expected):
+    """A missing, unknown or misplaced key of any record kind (pipeline/core/entry_keys.py)
+    stops the reading with one sentence: file, line, record, what is wrong, what to do."""
+    from pipeline.core.annotations import anchor_annotations
+    from pipeline.core.errors import BuildError
+    from pipeline.core.sources import load_snapshot
+
+    replace_once(raw_copy / SOURCE_ID / file, old, new)
+    with pytest.raises(BuildError) as raised:
+        anchor_annotations(load_snapshot(raw_copy / SOURCE_ID))
+    assert str(raised.value).endswith(expected), str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+def test_an_unknown_key_stops_the_build(raw_copy, outputs_before, capsys):
+    path = annotations(raw_copy)
+    fid, line = first_figure_entry(path)
+    replace_once(path, f"- id: {fid}\n", f"- id: {fid}\n    colour: red\n")
+    msg = run_build(raw_copy, outputs_before, capsys)
+    assert f"{SOURCE_ID}/annotations.yaml, line {line}, record '{fid}'" in msg
+    assert "the figure has an unknown key 'colour'; use only actor," in msg

@@ -14,12 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.core.anchoring import AnchorError, Span, resolve_quote
+from pipeline.core.entry_keys import check_entry, check_file
 from pipeline.core.errors import BuildError, display_path
 from pipeline.core.sources import SourceSnapshot
 from pipeline.core.yaml_lines import LINE_KEY, load_yaml
-
-KEYS = {"id", "quote", "prefix", "suffix", "corrected", "reason", "reported_on", "reported_by"}
-REQUIRED = ("id", "quote", "corrected", "reason", "reported_on", "reported_by")
 
 
 @dataclass(frozen=True)
@@ -42,13 +40,8 @@ def read_corrections(snapshot: SourceSnapshot) -> list[Correction]:
     path = snapshot.folder / "corrections.yaml"
     if not path.exists():
         return []
-    doc = load_yaml(path) or {}
-    entries = doc.get("corrections") or [] if isinstance(doc, dict) else None
-    if entries is None:
-        raise BuildError(path, "the file is not a mapping", "start it with corrections:")
-    found: list[Correction] = []
-    for entry in entries:
-        found.append(_read_one(snapshot, path, entry))
+    doc = check_file(path, load_yaml(path) or {}, "corrections.yaml")
+    found = [_read_one(snapshot, path, entry) for entry in doc.get("corrections") or []]
     ids = [c.correction_id for c in found]
     for c in found:
         if ids.count(c.correction_id) > 1:
@@ -69,21 +62,10 @@ def read_corrections(snapshot: SourceSnapshot) -> list[Correction]:
     return found
 
 
-def _read_one(snapshot: SourceSnapshot, path: Path, entry: dict) -> Correction:
-    line = entry.get(LINE_KEY) if isinstance(entry, dict) else None
-    record = entry.get("id") if isinstance(entry, dict) else None
-    if not isinstance(entry, dict):
-        raise BuildError(path, "a correction is not a mapping", "write it as key: value")
-    unknown = sorted(set(entry) - KEYS - {LINE_KEY})
-    if unknown:
-        raise BuildError(
-            path, f"unknown key '{unknown[0]}'", f"use only {', '.join(sorted(KEYS))}",
-            line=line, record=record,
-        )  # fmt: skip
-    for key in REQUIRED:
-        if entry.get(key) in (None, ""):
-            raise BuildError(path, f"the correction has no '{key}'", f"add {key}:", line, record)
-    quote = str(entry["quote"])
+def _read_one(snapshot: SourceSnapshot, path: Path, entry: object) -> Correction:
+    """One correction, its keys checked (entry_keys.py) and its printed text anchored."""
+    entry = check_entry(path, entry, "correction")
+    line, record, quote = entry[LINE_KEY], entry["id"], str(entry["quote"])
     try:
         span = resolve_quote(
             snapshot, quote, str(entry.get("prefix") or ""), str(entry.get("suffix") or "")
