@@ -15,7 +15,8 @@ import pytest
 from conftest import SOURCE_ID, tree_digest
 from pipeline.cli.main import main
 from pipeline.core.errors import REPO_ROOT
-from pipeline.publish.package import KILL_POINTS, validate_package
+from pipeline.publish.swap import KILL_POINTS
+from pipeline.publish.validation import validate_package
 
 CORRECTION = (
     '\n  - id: test-cocaine-1999\n    quote: "34.6"\n    corrected: "43.6"\n'
@@ -77,7 +78,7 @@ def test_a_build_killed_while_publishing_leaves_outputs_all_old_or_all_new(scena
 
 def test_no_change_is_judged_on_every_file_subfolders_included(tmp_path):
     """A build whose only change is in a subfolder (a source's provenance page) is a change."""
-    from pipeline.publish.package import same_tree
+    from pipeline.publish.swap import same_tree
 
     a, b = tmp_path / "a", tmp_path / "b"
     for folder in (a, b):

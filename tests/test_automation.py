@@ -18,8 +18,8 @@ import pytest
 
 from conftest import OUTPUTS, SOURCE_ID
 from pipeline.core.errors import REPO_ROOT
+from pipeline.core.sources import raw_tree_sha256
 from pipeline.definitions import build_definitions, defs
-from pipeline.defs.assets import Layout, raw_tree_sha256
 from pipeline.defs.automation import (
     CHANGED_TAG,
     TRIGGER_TAG,
@@ -28,6 +28,7 @@ from pipeline.defs.automation import (
     raw_files_changed,
     rebuild_job,
 )
+from pipeline.defs.resources import Layout
 
 ANNOTATIONS = f"{SOURCE_ID}/annotations.yaml"
 CORRECTIONS = f"{SOURCE_ID}/corrections.yaml"

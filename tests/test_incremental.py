@@ -11,7 +11,7 @@ import dagster as dg
 from conftest import tree_digest
 from pipeline.core.errors import REPO_ROOT
 from pipeline.definitions import build_definitions
-from pipeline.defs.assets import Layout
+from pipeline.defs.resources import Layout
 
 sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 from corpus import generate  # noqa: E402

@@ -15,7 +15,7 @@ from conftest import OUTPUTS, RAW, tree_digest
 from pipeline.cli.main import build
 from pipeline.core.fields import pyarrow_schema, table_defs
 from pipeline.core.sources import sha256_file
-from pipeline.publish.package import frictionless_errors, verify_bytes_and_hashes
+from pipeline.publish.validation import frictionless_errors, verify_bytes_and_hashes
 
 
 def test_frictionless_validate_passes_on_the_committed_package():
@@ -64,7 +64,7 @@ def test_a_tampered_parquet_file_is_caught_by_the_hash_check(tmp_path, built):
 def test_the_published_check_sends_frictionless_only_a_descriptor_it_has_not_passed(
     tmp_path, built, monkeypatch
 ):
-    import pipeline.publish.package as publish
+    import pipeline.publish.validation as publish
 
     folder, cache = tmp_path / "outputs", tmp_path / "cache"
     shutil.copytree(built, folder)

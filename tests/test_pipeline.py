@@ -14,8 +14,10 @@ import pytest
 
 from conftest import RAW, tree_digest
 from pipeline.core.claims import evaluate_claim
+from pipeline.core.sources import raw_tree_sha256
 from pipeline.definitions import build_definitions, defs
-from pipeline.defs.assets import ALL_CHECK_SPECS, Layout
+from pipeline.defs import ALL_CHECK_SPECS
+from pipeline.defs.resources import Layout
 
 EXPECTED_GRAPH = {
     "raw_files": ("sources", set()),
@@ -155,8 +157,6 @@ def test_every_materialized_asset_has_a_code_version():
 
 
 def test_source_data_version_is_the_hash_of_raw(tmp_path: Path):
-    from pipeline.defs.assets import raw_tree_sha256
-
     local = build_definitions(Layout(raw_dir=str(RAW), outputs_dir=str(tmp_path / "o")))
     with dg.DagsterInstance.ephemeral() as instance:
         local.resolve_implicit_global_asset_job_def().execute_in_process(instance=instance)
@@ -165,29 +165,19 @@ def test_source_data_version_is_the_hash_of_raw(tmp_path: Path):
     assert tags["dagster/data_version"] == raw_tree_sha256(RAW)
 
 
-def test_the_raw_hash_remembered_in_a_build_still_sees_every_edit(tmp_path: Path, monkeypatch):
-    """raw/ is hashed twice in a build (raw_files, source_snapshots); the second time reuses
-    the digests of files whose stat is unchanged. An edit that keeps the size and is dated
-    back to the old modification time must still change the hash (its ctime moved)."""
-    import time
-
-    from pipeline.core import sources
-    from pipeline.defs import assets
-
+def test_an_edit_that_keeps_size_and_times_still_changes_the_raw_hash(tmp_path: Path):
+    """raw/ is hashed from the bytes, not the stat: an edit that keeps the size and is dated
+    back to the old modification time changes the hash."""
     folder = tmp_path / "raw" / "s1"
     folder.mkdir(parents=True)
     text = folder / "source.txt"
     text.write_text("Mexico eradicated 100 hectares.\n", encoding="utf-8")
     old = time.time_ns() - 3_600 * 10**9
     os.utime(text, ns=(old, old))
-    monkeypatch.setattr(sources, "_RACY_NS", 0)  # remember even a file written just now
-    first = assets.raw_tree_sha256(tmp_path / "raw")
-    assert str(text) in sources._FILE_DIGESTS  # remembered: the next hash only stats it
-    assert assets.raw_tree_sha256(tmp_path / "raw") == first
-    time.sleep(0.05)  # past the file system's clock tick, so the ctime moves
+    first = raw_tree_sha256(tmp_path / "raw")
     text.write_text("Mexico eradicated 900 hectares.\n", encoding="utf-8")
     os.utime(text, ns=(old, old))
-    second = assets.raw_tree_sha256(tmp_path / "raw")
+    second = raw_tree_sha256(tmp_path / "raw")
     assert second != first
     assert (
         second
@@ -195,68 +185,3 @@ def test_the_raw_hash_remembered_in_a_build_still_sees_every_edit(tmp_path: Path
             b"s1/source.txt\0" + hashlib.sha256(text.read_bytes()).digest()
         ).hexdigest()
     )
-
-
-def _forget_what_this_process_read(sources) -> None:
-    """As a new build process starts: nothing known but what the raw index holds."""
-    sources._FILE_DIGESTS.clear()
-    sources._SIDECARS.clear()
-    sources._TEXTS.clear()
-
-
-def test_the_raw_index_spares_reading_unchanged_sources_in_the_next_build(
-    tmp_path: Path, monkeypatch
-):
-    """A later build (a new process) trusts a digest only for a file whose stat is the one
-    it was read under: unchanged sources are neither read nor parsed, their snapshots do not
-    hold their text (it is read and verified again when used), and an edit is still seen."""
-    import pickle
-    import shutil
-
-    from pipeline.core import sources
-    from pipeline.core.errors import BuildError
-    from pipeline.defs import assets
-
-    raw, cache = tmp_path / "raw", tmp_path / "cache"
-    shutil.copytree(RAW, raw)
-    monkeypatch.setattr(sources, "_RACY_NS", 0)  # remember even the files copied just now
-    _forget_what_this_process_read(sources)
-    index = sources.RawIndex(cache, raw).load()
-    cold = [sources.load_snapshot(f) for f in sources.source_folders(raw)]
-    first = assets.raw_tree_sha256(raw, index)
-    assert index.path is not None and index.path.is_file()
-
-    _forget_what_this_process_read(sources)
-    reads: list[str] = []
-    real_load_yaml, real_read_bytes = sources.load_yaml, Path.read_bytes
-    monkeypatch.setattr(sources, "load_yaml", lambda p: reads.append(str(p)) or real_load_yaml(p))
-    real_file_digest = hashlib.file_digest
-    monkeypatch.setattr(Path, "read_bytes", lambda p: reads.append(str(p)) or real_read_bytes(p))
-    monkeypatch.setattr(
-        hashlib, "file_digest", lambda f, d: reads.append(f.name) or real_file_digest(f, d)
-    )
-    index = sources.RawIndex(cache, raw).load()
-    warm = [sources.load_snapshot(f) for f in sources.source_folders(raw)]
-    assert assets.raw_tree_sha256(raw, index) == first
-    assert [r for r in reads if r.startswith(str(raw))] == []  # nothing under raw/ read
-    assert [s._text for s in warm] == [None] * len(warm)
-    for a, b in zip(cold, warm, strict=True):
-        assert (a.source_id, a.meta, a.sha256, a.bytes, a.code_points) == (
-            b.source_id, b.meta, b.sha256, b.bytes, b.code_points,
-        )  # fmt: skip
-    assert cold[0]._text is not None  # read and verified in this process: kept for its use
-    light = pickle.loads(pickle.dumps(cold[0]))  # as Dagster hands it to the next step
-    assert light._text is None and light.text == cold[0].text  # read again, verified
-
-    text = warm[0].text_path
-    time.sleep(0.05)  # past the file system's clock tick, so the ctime moves
-    edited = text.read_bytes().replace(b"hectares", b"HECTARES", 1)
-    text.write_bytes(edited)
-    stale = pickle.loads(pickle.dumps(warm[0]))
-    with pytest.raises(BuildError, match="changed while the build ran"):
-        _ = stale.text
-    _forget_what_this_process_read(sources)
-    index = sources.RawIndex(cache, raw).load()
-    assert assets.raw_tree_sha256(raw, index) != first
-    with pytest.raises(BuildError, match="its sha256 is"):
-        sources.load_snapshot(text.parent)

@@ -1,11 +1,10 @@
 """Tables made source by source (pipeline/core/records.py) are the tables made whole: the same
 rows, dtypes and order; the per-source checks find what the whole-table checks found; and
-what is made once per content (rows, CSV copies) is what would be made again."""
+rows read back from the cache are the rows made."""
 
 from __future__ import annotations
 
 import dataclasses
-import pickle
 import sys
 from pathlib import Path
 
@@ -13,20 +12,14 @@ import pandas as pd
 import pytest
 
 from conftest import RAW
-from pipeline.cache.rows import AnchorCache
+from pipeline.cache.store import Store
 from pipeline.core import records, tables
 from pipeline.core.annotations import anchor_annotations
-from pipeline.core.errors import REPO_ROOT, BuildError
+from pipeline.core.errors import REPO_ROOT
 from pipeline.core.fields import table_defs
 from pipeline.core.sources import load_snapshot, source_folders
 from pipeline.publish.changelog import compare
-from pipeline.publish.package import (
-    parquet_table,
-    write_csv,
-    write_csv_once,
-    write_parquet,
-    write_parquet_once,
-)
+from pipeline.publish.files import write_parquet
 
 sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 from corpus import generate  # noqa: E402
@@ -81,24 +74,20 @@ def test_rows_are_grouped_by_source_and_sorted_by_key_within_it(corpus):
         assert list(df[key]) != sorted(df[key])
 
 
-def test_cached_rows_are_light_and_read_back_from_their_files(tmp_path, corpus):
+def test_cached_rows_read_back_equal_the_rows_made_and_a_damaged_entry_is_a_miss(tmp_path, corpus):
     snapshots, anchored = _sources(corpus)
     made = records.make_rows(anchored, snapshots, ["k0", "k1", "k2"])
-    cache = AnchorCache(tmp_path)
-    stored = [cache.put(rows.key, rows) for rows in made]
-    again = [cache.get(rows.key) for rows in made]
-    for fresh, kept, read in zip(made, stored, again, strict=True):
-        assert read is not None and not read.tables and read.table_files == kept.table_files
-        assert len(pickle.dumps(read)) < sum(len(b) for b in fresh.tables.values()) / 10
+    store = Store(tmp_path, "source-rows")
+    for rows in made:
+        store.put(rows.key, rows)
+    for fresh in made:
+        read = store.get(fresh.key)
+        assert read is not None and read.key == fresh.key
         for name in records.PER_SOURCE_TABLES:
             assert read.table(name).equals(fresh.table(name))
-    # a file of another size is not a hit; a file gone under a running build is one sentence
-    path, _ = again[0].table_files["figures"]
-    Path(path).write_bytes(Path(path).read_bytes()[:-8])
-    assert cache.get("k0") is None
-    Path(again[1].table_files["events"][0]).unlink()
-    with pytest.raises(BuildError, match=r"cached events rows of source .* missing or damaged"):
-        again[1].table("events")
+    entry = store.path("k0", ".pickle")
+    entry.write_bytes(entry.read_bytes()[:-8])
+    assert store.get("k0") is None
 
 
 def test_a_span_that_no_longer_holds_its_quote_is_reported_by_its_source(corpus):
@@ -127,62 +116,6 @@ def test_a_record_without_provenance_and_a_duplicate_across_sources_are_found(co
     found = records.duplicate_provenance(provenance)
     assert found and all(p.endswith("more than one provenance row") for p in found)
     assert records.duplicate_provenance(records.concatenate(made, "provenance")) == []
-
-
-def test_the_csv_made_once_is_the_csv_made_again(tmp_path, corpus):
-    snapshots, anchored = _sources(corpus)
-    made = records.make_rows(anchored, snapshots, ["a", "b", "c"])
-    df = records.concatenate(made, "figures")
-    definition = table_defs()["figures"]
-    write_parquet(df, definition, tmp_path / "figures.parquet")
-    write_csv(df, tmp_path / "plain.csv")
-    cache = tmp_path / "cache"
-    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
-    write_csv_once(df, tmp_path / "figures.parquet", first, cache)
-    write_csv_once(df, tmp_path / "figures.parquet", second, cache)
-    assert first.read_bytes() == second.read_bytes() == (tmp_path / "plain.csv").read_bytes()
-    assert second.stat().st_ino == first.stat().st_ino  # the second was linked, not rendered
-    # a changed table has other Parquet bytes, so its CSV is rendered anew
-    changed = df.assign(value_as_printed=df["value_as_printed"] + "0")
-    write_parquet(changed, definition, tmp_path / "figures.parquet")
-    third = tmp_path / "third.csv"
-    write_csv_once(changed, tmp_path / "figures.parquet", third, cache)
-    write_csv(changed, tmp_path / "plain.csv")
-    assert third.read_bytes() == (tmp_path / "plain.csv").read_bytes() != first.read_bytes()
-
-
-def test_the_parquet_written_once_is_the_parquet_written_again(tmp_path, corpus):
-    """write_parquet_once keeps one file per content: the same rows are linked, not written
-    again, and give the bytes write_parquet gives; changed rows are written anew; a kept
-    file whose bytes were changed (through a link in outputs/, say) is not handed out."""
-    snapshots, anchored = _sources(corpus)
-    made = records.make_rows(anchored, snapshots, ["a", "b", "c"])
-    df = records.concatenate(made, "figures")
-    definition = table_defs()["figures"]
-    write_parquet(df, definition, tmp_path / "plain.parquet")
-    cache = tmp_path / "cache"
-    first, second = tmp_path / "first.parquet", tmp_path / "second.parquet"
-    write_parquet_once(parquet_table(df, definition), first, cache)
-    # the same rows from another frame object (a rebuild concatenates anew)
-    again = records.concatenate(made, "figures")
-    write_parquet_once(parquet_table(again, definition), second, cache)
-    assert first.read_bytes() == second.read_bytes() == (tmp_path / "plain.parquet").read_bytes()
-    assert second.stat().st_ino == first.stat().st_ino  # linked, not written
-    changed = df.assign(value_as_printed=df["value_as_printed"] + "0")
-    third = tmp_path / "third.parquet"
-    write_parquet_once(parquet_table(changed, definition), third, cache)
-    write_parquet(changed, definition, tmp_path / "plain.parquet")
-    assert third.read_bytes() == (tmp_path / "plain.parquet").read_bytes() != first.read_bytes()
-    assert third.stat().st_ino != first.stat().st_ino
-    # an edit in place through the link reaches the kept file; it is then written again
-    with open(first, "r+b") as handle:
-        handle.seek(100)
-        handle.write(b"\0\0\0\0")
-    fourth = tmp_path / "fourth.parquet"
-    write_parquet_once(parquet_table(df, definition), fourth, cache)
-    write_parquet(df, definition, tmp_path / "plain.parquet")
-    assert fourth.read_bytes() == (tmp_path / "plain.parquet").read_bytes()
-    assert fourth.read_bytes() != first.read_bytes()
 
 
 def test_a_table_named_unchanged_is_not_compared(tmp_path, corpus):
@@ -238,47 +171,3 @@ def test_pandera_runs_on_each_sources_rows_and_the_whole_table_adds_keys(corpus)
             records.whole_table_schema_problems(name, records.concatenate(made, name), provenance)
             == []
         )
-
-
-def test_the_corpus_concatenation_reuses_unchanged_sources_and_equals_a_fresh_one(
-    tmp_path, corpus, monkeypatch
-):
-    """CorpusTables (pipeline/cache/rows.py) takes the rows of sources whose key is in the
-    last concatenation from it; whatever the change (one source re-made, one gone, one
-    added, a damaged file), the table equals the plain concatenation of every source's own
-    rows, and only the sources not in the last one are read from their own files."""
-    from pipeline.cache.rows import CorpusTables
-
-    snapshots, anchored = _sources(corpus)
-    cache = AnchorCache(tmp_path / "cache")
-    made = [cache.put(r.key, r) for r in records.make_rows(anchored, snapshots, ["a", "b", "c"])]
-    corpus_tables = CorpusTables(cache)
-    read: list[str] = []
-    real_table = records.SourceRows.table
-    monkeypatch.setattr(
-        records.SourceRows, "table", lambda self, n: read.append(self.key) or real_table(self, n)
-    )
-
-    def both(rows: list, name: str) -> pd.DataFrame:
-        read.clear()
-        cached = records.concatenate(rows, name, corpus_tables)
-        reads = list(read)
-        pd.testing.assert_frame_equal(cached, records.concatenate(rows, name))
-        return reads
-
-    name = "figures"
-    assert both(made, name) == ["a", "b", "c"]  # no corpus file yet: every source's own
-    assert both(made, name) == []  # the same layout: the corpus file alone
-    remade = records.make_rows([anchored[1]], [snapshots[1]], ["b2"])[0]
-    changed = [made[0], cache.put("b2", remade), made[2]]
-    assert both(changed, name) == ["b2"]  # one source changed: its rows alone are read
-    assert both(changed, name) == ["b2"]  # (one new source does not rewrite 80 MB)
-    assert both([changed[0], changed[2]], name) == []  # one gone: slices of the file
-    monkeypatch.setattr(CorpusTables, "REWRITE_AFTER", 0)  # now rewritten at the first
-    assert both(changed, name) == ["b2"]
-    assert both(changed, name) == []  # the file now holds "b2"
-    assert both(made, name) == ["b"]  # and "b" is not in it any more
-    path = tmp_path / "cache" / "source-rows" / f"corpus.{name}.arrows"
-    path.write_bytes(path.read_bytes()[:-100])  # damaged: ignored, the sources are read
-    assert both(made, name) == ["a", "b", "c"]
-    assert both(made, name) == []  # and it was written anew

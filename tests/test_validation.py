@@ -16,8 +16,8 @@ from pipeline.publish.validation import (
     RowLedger,
     key_problems,
     row_digest,
+    row_ledger_key,
     row_problems,
-    schema_digest,
 )
 
 SCHEMA = {
@@ -38,43 +38,52 @@ def _package(folder: Path, rows: list[tuple[str, str]], schema: dict = SCHEMA) -
 
 def test_a_bad_row_is_named_by_file_line_and_field(tmp_path):
     descriptor = _package(tmp_path / "p", [("a", "1"), ("b", "-3"), ("c", "x")])
-    problems = row_problems(tmp_path / "p", descriptor, RowLedger(None))
+    problems = row_problems(tmp_path / "p", descriptor, None)
     assert len(problems) == 2
     assert problems[0].startswith("t.csv line 3, field n: constraint-error")
     assert problems[1].startswith("t.csv line 4, field n: type-error")
 
 
 def test_rows_that_passed_are_recorded_once_per_schema(tmp_path):
-    ledger = RowLedger(tmp_path / "cache")
+    cache = tmp_path / "cache"
+    ledger = RowLedger(cache)
     descriptor = _package(tmp_path / "p", [("a", "1"), ("b", "2")])
-    assert row_problems(tmp_path / "p", descriptor, ledger) == []
-    assert ledger.passed(schema_digest(SCHEMA)) == {row_digest(["a", "1"]), row_digest(["b", "2"])}
+    assert row_problems(tmp_path / "p", descriptor, cache) == []
+    assert ledger.passed(row_ledger_key(SCHEMA)) == {row_digest(["a", "1"]), row_digest(["b", "2"])}
     # one row changes to a bad value: it is checked (it is not in the ledger) and fails,
     # and is not recorded
     descriptor = _package(tmp_path / "p", [("a", "1"), ("b", "-2")])
-    assert [p.split(":")[0] for p in row_problems(tmp_path / "p", descriptor, ledger)] == [
+    assert [p.split(":")[0] for p in row_problems(tmp_path / "p", descriptor, cache)] == [
         "t.csv line 3, field n"
     ]
-    assert row_digest(["b", "-2"]) not in ledger.passed(schema_digest(SCHEMA))
+    assert row_digest(["b", "-2"]) not in ledger.passed(row_ledger_key(SCHEMA))
 
 
-def test_a_row_the_ledger_lists_is_not_sent_again_but_a_new_schema_checks_it(tmp_path):
+def test_a_row_the_ledger_lists_is_not_sent_again_but_a_new_schema_or_code_checks_it(
+    tmp_path, monkeypatch
+):
     """The ledger is what makes validation incremental: a row it lists under this schema is
-    skipped (shown here by planting a bad row's digest), and a schema change - a new digest
-    - checks every row again."""
-    ledger = RowLedger(tmp_path / "cache")
+    skipped (shown here by planting a bad row's digest), and a schema change or a code
+    change - a new key - checks every row again."""
+    from pipeline.cache import keys
+
+    cache = tmp_path / "cache"
+    ledger = RowLedger(cache)
     descriptor = _package(tmp_path / "p", [("a", "-1")])
-    ledger.add(schema_digest(SCHEMA), [row_digest(["a", "-1"])])
-    assert row_problems(tmp_path / "p", descriptor, ledger) == []
+    ledger.add(row_ledger_key(SCHEMA), [row_digest(["a", "-1"])])
+    assert row_problems(tmp_path / "p", descriptor, cache) == []
+    monkeypatch.setattr(keys, "code_version", lambda: "other code")
+    assert len(row_problems(tmp_path / "p", descriptor, cache)) == 1
+    monkeypatch.undo()
     stricter = json.loads(json.dumps(SCHEMA))
     stricter["fields"][1]["constraints"]["maximum"] = 100
-    assert schema_digest(stricter) != schema_digest(SCHEMA)
+    assert row_ledger_key(stricter) != row_ledger_key(SCHEMA)
     descriptor = _package(tmp_path / "p", [("a", "-1")], stricter)
-    assert len(row_problems(tmp_path / "p", descriptor, ledger)) == 1
+    assert len(row_problems(tmp_path / "p", descriptor, cache)) == 1
 
 
 def test_keys_are_schema_properties_not_row_properties():
-    assert schema_digest(SCHEMA) == schema_digest({**SCHEMA, "primaryKey": ["n"]})
+    assert row_ledger_key(SCHEMA) == row_ledger_key({**SCHEMA, "primaryKey": ["n"]})
 
 
 @pytest.fixture(scope="module")
@@ -108,64 +117,24 @@ def test_a_dangling_foreign_key_is_found(published):
     ]
 
 
-def test_known_tables_skip_their_own_key_checks_but_not_a_key_into_a_changed_table(published):
-    """A table known to hold the rows already published by this code (publish.py
-    validate_staging) is not checked for its own keys again, nor for a foreign key into
-    another known table; a foreign key from it into a table that changed still is."""
-    tables = dict(published)
-    table, figures = tables["figures"]
-    twice = pd.concat([figures, figures.iloc[[0]]], ignore_index=True)
-    tables["figures"] = (table, twice)
-    assert key_problems(tables) != []
-    everything = frozenset(tables)
-    assert key_problems(tables, everything) == []
-    # measures changed: figures' foreign key into it is checked, figures' own key is not
-    measures_def, measures = tables["measures"]
-    first = twice.loc[0, "measure"]
-    tables["measures"] = (measures_def, measures.loc[measures["measure"] != first])
-    found = key_problems(tables, everything - {"measures"})
-    assert found and all(p.startswith("figures: ['measure'] value") for p in found)
-    assert all(f"'{first}'" in p for p in found)
-
-
-def test_tables_are_known_only_when_the_published_package_had_the_same_code(tmp_path):
-    """Unchanged tables skip their key and Parquet checks only when the published package
-    was built by the same code and libraries (a new check must see every table once)."""
-    from pipeline.publish.package import _known_tables
-
-    def package(folder: Path, code: str, pandas: str = "3.1.1") -> Path:
-        folder.mkdir(exist_ok=True)
-        build = {"code": {"code_sha256": code}, "libraries": {"pandas": pandas}}
-        (folder / "datapackage.json").write_text(json.dumps({"build": build}))
-        return folder
-
-    def build_of(folder: Path) -> dict:
-        return json.loads((folder / "datapackage.json").read_text())["build"]
-
-    outputs, staging = package(tmp_path / "outputs", "a"), package(tmp_path / "staging", "a")
-    assert _known_tables(staging, build_of(outputs), {"figures"}) == {"figures"}
-    package(staging, "b")
-    assert _known_tables(staging, build_of(outputs), {"figures"}) == frozenset()
-    package(staging, "a", pandas="3.2.0")
-    assert _known_tables(staging, build_of(outputs), {"figures"}) == frozenset()
-    assert _known_tables(staging, None, {"figures"}) == frozenset()  # nothing published
-
-
 def test_a_file_that_passed_whole_is_not_read_again(tmp_path):
-    """The file-level ledger: the sha256 the descriptor declares (verified against the file
+    """The file-level entry: the sha256 the descriptor declares (verified against the file
     by verify_bytes_and_hashes) is enough to skip a file that passed under this schema."""
     import hashlib
 
-    ledger = RowLedger(tmp_path / "cache")
+    from pipeline.cache.keys import cache_key
+
+    cache = tmp_path / "cache"
     descriptor = _package(tmp_path / "p", [("a", "-1")])
     digest = hashlib.sha256((tmp_path / "p" / "t.csv").read_bytes()).hexdigest()
     descriptor["resources"][0]["hash"] = f"sha256:{digest}"
-    assert len(row_problems(tmp_path / "p", descriptor, ledger)) == 1  # not recorded
-    assert not ledger.passed_file(schema_digest(SCHEMA), digest)
-    ledger.add_file(schema_digest(SCHEMA), digest)  # planted: the file is skipped
-    assert row_problems(tmp_path / "p", descriptor, ledger) == []
+    assert len(row_problems(tmp_path / "p", descriptor, cache)) == 1  # not recorded
+    whole = cache_key("validated-file", row_ledger_key(SCHEMA), f"sha256:{digest}")
+    RowLedger(cache).store.put_bytes(whole, b"passed\n")  # planted: the file is skipped
+    assert row_problems(tmp_path / "p", descriptor, cache) == []
     good = _package(tmp_path / "q", [("a", "1")])
     good_digest = hashlib.sha256((tmp_path / "q" / "t.csv").read_bytes()).hexdigest()
     good["resources"][0]["hash"] = f"sha256:{good_digest}"
-    assert row_problems(tmp_path / "q", good, ledger) == []
-    assert ledger.passed_file(schema_digest(SCHEMA), good_digest)
+    assert row_problems(tmp_path / "q", good, cache) == []
+    good_key = cache_key("validated-file", row_ledger_key(SCHEMA), f"sha256:{good_digest}")
+    assert RowLedger(cache).store.get_bytes(good_key) is not None

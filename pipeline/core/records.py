@@ -1,18 +1,12 @@
 """Each source's rows, typed and checked once, then concatenated into the published tables.
 
 The figures, events, provenance and corrections of a source depend on nothing but that
-source (its text, annotations and corrections) and the code: `SourceRows` holds them as
-Arrow IPC bytes (in the cache's files, once cached), already given the dtypes of their
-schema and sorted by primary key, with the problems of the checks that are properties of
-one source (pandera's schema row by row, every provenance span holds its quote, one
-provenance row per record, each figure's numeral at its numeral span) and the numerals
-nothing explains. It is made once per content key (pipeline/cache/rows.py) and reused
-until the source or the code changes, so correcting one source among a thousand types and
-checks the rows of that source alone; the tables are the concatenation of every source's
-rows, in source_id order, which costs one Arrow concatenation and no sort.
-
-What no single source can show is checked on the whole tables (pipeline/defs/assets.py): each
-table's columns and dtypes, unique keys across sources, foreign keys, the claims.
+source (its text, annotations and corrections) and the code. `SourceRows` holds them as
+Arrow IPC bytes, typed and sorted by primary key, with the problems of the checks that are
+properties of one source (pandera row by row, spans hold their quotes, one provenance row
+per record, each figure's numeral at its numeral span) and the numerals nothing explains.
+What no single source can show (dtypes, keys across sources, foreign keys, claims) is
+checked on the whole tables (pipeline/defs/tables.py).
 """
 
 from __future__ import annotations
@@ -26,7 +20,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.core.annotations import AnchoredSource
-from pipeline.core.errors import BuildError
 from pipeline.core.fields import (
     coerce_frame,
     empty_frame,
@@ -55,29 +48,9 @@ class SourceRows:
     uncovered: list[str] = field(default_factory=list)  # numerals nothing explains
     problems: dict[str, list[str]] = field(default_factory=dict)  # check name -> problems
     used_published_positions: bool = False
-    # Once cached (pipeline/cache/rows.py), the IPC streams live in the cache's files
-    # (table -> path, byte size) and `tables` is empty: what Dagster hands from step to step
-    # is then a few hundred bytes per source, and the rows are read (memory-mapped) only
-    # where they are used.
-    table_files: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     def table(self, name: str) -> pa.Table:
-        if name in self.tables:
-            return pa.ipc.open_stream(self.tables[name]).read_all()
-        path, size = self.table_files[name]
-        try:
-            with pa.memory_map(path) as source:
-                if source.size() != size:
-                    raise OSError(f"{size} bytes expected, {source.size()} found")
-                return pa.ipc.open_stream(source).read_all()
-        except (OSError, pa.ArrowInvalid) as exc:
-            raise BuildError(
-                path,
-                f"the cached {name} rows of source '{self.source_id}' are missing or damaged "
-                f"({exc})",
-                "materialize anchored_annotations again (or run `python -m pipeline build`), "
-                "which makes them anew",
-            ) from exc
+        return pa.ipc.open_stream(self.tables[name]).read_all()
 
 
 def _ipc(table: pa.Table) -> bytes:
@@ -179,22 +152,15 @@ def source_problems(tables: dict[str, pa.Table], text: str) -> dict[str, list[st
     return {SPAN_CHECK: spans, PROVENANCE_CHECK: problems}
 
 
-def concatenate(rows: list[SourceRows], name: str, corpus: Any = None) -> pd.DataFrame:
+def concatenate(rows: list[SourceRows], name: str) -> pd.DataFrame:
     """One published table: the sources in source_id order, each with its rows in primary
-    key order (as `make_rows` sorted them). Nothing is sorted here: a build of 1,000
-    sources concatenates them, and the rows of one source stay together, so a correction
-    moves only that source's rows. With `corpus` (pipeline/cache/rows.py CorpusTables),
-    the rows of sources unchanged since its last concatenation are taken from it."""
-    definition = table_defs()[name]
+    key order (as `make_rows` sorted them). Nothing is sorted here, and the rows of one
+    source stay together, so a correction moves only that source's rows."""
     ordered = sorted(rows, key=lambda r: r.source_id)
     if not sum(r.counts[name] for r in ordered):
-        return empty_frame(definition)
-    if corpus is not None:
-        table = corpus.concatenate(ordered, name)
-    else:
-        table = pa.concat_tables([r.table(name) for r in ordered])
-    # one chunk per column, not one per source: every later step (pickling between steps,
-    # Parquet and CSV writing, comparisons) walks a column faster in one piece
+        return empty_frame(table_defs()[name])
+    table = pa.concat_tables([r.table(name) for r in ordered])
+    # one chunk per column, not one per source: later steps walk a column in one piece
     return table.combine_chunks().to_pandas()
 
 

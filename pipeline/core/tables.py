@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline.core.claims import evaluate_claim
 from pipeline.core.fields import coerce_frame, empty_frame, table_defs, vocabulary
-from pipeline.core.sources import SourceSnapshot, file_digest
-from pipeline.publish.validation import not_in
+from pipeline.core.sources import SourceSnapshot
 
 
 def _frame(table: str, rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
@@ -44,7 +46,7 @@ def sources_table(snapshots: list[SourceSnapshot]) -> pd.DataFrame:
                 "bytes": s.bytes,
                 "code_points": s.code_points,
                 "sha256": s.sha256,
-                "annotations_sha256": file_digest(s.annotations_path).hex(),
+                "annotations_sha256": s.file_sha256.get("annotations.yaml"),
             }
             for s in snapshots
         ),
@@ -74,3 +76,12 @@ def claims_table(specs: list[dict[str, Any]], figures: pd.DataFrame) -> pd.DataF
     wanted = figures.loc[~not_in(figures["figure_id"], pd.Series(sorted(named), dtype=str))]
     by_id = {row["figure_id"]: row for row in wanted[columns].to_dict("records")}
     return _frame("claims", (evaluate_claim(c, by_id) for c in specs))
+
+
+def not_in(values: pd.Series, allowed: pd.Series) -> Any:
+    """A boolean mask of the values that are not among `allowed`, by Arrow's hash lookup."""
+    try:
+        found = pc.is_in(pa.array(values, from_pandas=True), value_set=pa.array(allowed))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, TypeError):
+        return ~values.isin(allowed).to_numpy()
+    return ~np.asarray(found.fill_null(False), dtype=bool)

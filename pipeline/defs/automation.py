@@ -26,8 +26,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipeline.core.sources import RawIndex, raw_file_digests
-from pipeline.defs.assets import Layout, raw_tree_sha256
+from pipeline.core.sources import raw_file_hashes, raw_tree_sha256
+from pipeline.defs.resources import Layout
 
 SENSOR_INTERVAL_SECONDS = int(os.environ.get("USMX_SENSOR_INTERVAL") or 30)
 TRIGGER_TAG = "usmx/trigger"
@@ -43,14 +43,6 @@ rebuild_job = dg.define_asset_job(
     executor_def=dg.in_process_executor,
     description="Observe raw/ and rebuild every asset and check, as `python -m pipeline build`.",
 )
-
-
-def raw_file_hashes(raw_dir: Path, index: RawIndex | None = None) -> dict[str, str]:
-    """{path relative to raw/: sha256} of every file under raw/ (the files the build hashes,
-    read only if changed since `index` saw them)."""
-    if not raw_dir.is_dir():
-        raise FileNotFoundError(f"the raw/ folder {raw_dir} does not exist")
-    return {"/".join(parts): digest.hex() for parts, digest in raw_file_digests(raw_dir, index)}
 
 
 def changed_files(before: dict[str, str], after: dict[str, str]) -> list[str]:
@@ -93,7 +85,7 @@ def raw_files_changed(
     says that outputs/ was built from the present raw/, so the first evaluation requests a
     build; when outputs/ is up to date that build changes no published byte."""
     raw = Path(layout.raw_dir)
-    files = raw_file_hashes(raw, RawIndex(Path(layout.cache_dir), raw))
+    files = raw_file_hashes(raw)
     previous = json.loads(context.cursor) if context.cursor else None
     if previous is not None and previous["files"] == files:
         return dg.SkipReason(f"no file under raw/ changed ({len(files)} files compared)")
@@ -131,7 +123,7 @@ def nightly_rebuild(
     context: dg.ScheduleEvaluationContext, layout: Layout
 ) -> dg.RunRequest | dg.SkipReason:
     raw = Path(layout.raw_dir)
-    current = raw_tree_sha256(raw, RawIndex(Path(layout.cache_dir), raw))
+    current = raw_tree_sha256(raw)
     built = last_built_raw_sha256(context.instance)
     if built == current:
         return dg.SkipReason("nothing under raw/ changed since the last build")

@@ -8,17 +8,17 @@ touched raw/, so two builds of the same commit give the same bytes.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import subprocess
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from pipeline.cache.keys import CODE_FILES, CODE_FOLDERS, code_version
 from pipeline.core.errors import REPO_ROOT
-from pipeline.core.sources import SourceSnapshot, file_digest
+from pipeline.core.sources import SourceSnapshot
 
-CODE_PATHS = ("pipeline", "schemas", "pyproject.toml", "constraints.txt")
+CODE_PATHS = (*CODE_FOLDERS, *CODE_FILES)
 LIBRARIES = ("dagster", "pandas", "pandera", "pyarrow", "frictionless")
 
 
@@ -32,24 +32,11 @@ def _git(*args: str) -> str | None:
     return out.stdout.strip() if out.returncode == 0 else None
 
 
-def code_sha256() -> str:
-    """Content hash of the code and schemas that shape the outputs (no git needed)."""
-    digest = hashlib.sha256()
-    for top in CODE_PATHS:
-        path = REPO_ROOT / top
-        files = sorted(path.rglob("*")) if path.is_dir() else [path]
-        for f in files:
-            if f.is_file() and f.suffix in {".py", ".yaml", ".toml", ".txt"}:
-                digest.update(f.relative_to(REPO_ROOT).as_posix().encode() + b"\0")
-                digest.update(f.read_bytes() + b"\0")
-    return digest.hexdigest()
-
-
-def code_version() -> dict[str, Any]:
+def code_record() -> dict[str, Any]:
     commit = _git("log", "-1", "--format=%H", "--", *CODE_PATHS)
     status = _git("status", "--porcelain", "--", *CODE_PATHS)
     return {
-        "code_sha256": code_sha256(),
+        "code_sha256": code_version(),
         "git_commit": commit or None,
         "git_dirty": None if status is None else bool(status),
     }
@@ -83,12 +70,12 @@ def build_record(snapshots: list[SourceSnapshot]) -> dict[str, Any]:
                 "source_id": s.source_id,
                 "source": s.published_path("source.txt"),
                 "source_sha256": s.sha256,
-                "sidecar_sha256": file_digest(s.folder / "source.yaml").hex(),
+                "sidecar_sha256": s.file_sha256["source.yaml"],
                 "annotations": s.published_path("annotations.yaml"),
-                "annotations_sha256": file_digest(s.annotations_path).hex(),
+                "annotations_sha256": s.file_sha256.get("annotations.yaml"),
             }
             for s in snapshots
         ],
-        "code": code_version(),
+        "code": code_record(),
         "libraries": library_versions(),
     }

@@ -1,20 +1,16 @@
-"""Validating a new data package once, on the right format, in the right place.
+"""Every validation of a new data package, once, on the right format, in the right place.
 
-Frictionless is the judge of every published row: types, formats, required fields, enums,
-patterns and ranges, read from the CSV copies (its Parquet reader goes row by row through
-pandas, about 20x slower). Whether a row passes those checks depends on nothing but the
-row's cells and the schema, so a row is checked once per schema: the digest of each row
-that passed is kept in a ledger (`<cache>/validated-rows/<schema digest>.bin`), and a
-later build sends Frictionless only the rows it has not seen pass under that exact schema
-(a corrected figure, a new source). Change one field's definition and the schema digest
-changes with it, so every row is checked again. Delete the cache and the next build
-checks every row.
-
-Keys are properties of whole tables, not of rows, so they are checked here on the whole
-tables, with pandas set operations: every primary key present and unique, every foreign
-key value present in the table it references (Frictionless's rules: a row whose key fields
-are all empty references nothing). `frictionless validate outputs/datapackage.json`, which
-checks rows and keys of both formats in one pass, passes on every published package; the
+- Frictionless is the judge of every published row (types, formats, required fields, enums,
+  patterns, ranges), read from the CSV copies. Whether a row passes depends on nothing but
+  its cells and the schema, so the digests of the rows that passed are kept in the cache
+  under a key of the code version and the row schema, and a later build sends Frictionless
+  only the rows it has not seen pass (a corrected figure, a new source).
+- Keys are properties of whole tables, checked here with pandas: every primary key present
+  and unique, every foreign key value present in the table it references.
+- Each Parquet file holds exactly the rows of the table it was written from.
+- Every resource has the bytes and sha256 its descriptor declares (frictionless 5.21 does
+  not check them for Parquet), and the descriptor is valid as metadata.
+`frictionless validate outputs/datapackage.json` passes on every published package; the
 test suite runs it.
 """
 
@@ -28,13 +24,122 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 
+from pipeline.cache.keys import cache_key
 from pipeline.cache.parallel import ordered_map
+from pipeline.cache.store import Store
 from pipeline.core.fields import TableDef
-from pipeline.core.sources import write_atomically
+from pipeline.core.sources import sha256_file
+from pipeline.core.tables import not_in
+from pipeline.publish.files import to_table
 
-LEDGER_DIR = "validated-rows"
+PACKAGE_FILE = "datapackage.json"
 DIGEST_BYTES = 32
+CHUNK_ROWS = 4000  # rows per Frictionless call: pieces to spread over the workers
+PARALLEL_MIN_ROWS = 10_000  # fewer rows to check are checked in this process
+
+
+def _descriptor(folder: Path) -> dict[str, Any]:
+    return json.loads((folder / PACKAGE_FILE).read_text(encoding="utf-8"))
+
+
+def verify_bytes_and_hashes(folder: Path) -> list[str]:
+    """What frictionless 5.21 does not check for Parquet: each resource's bytes and sha256."""
+    problems = []
+    for resource in _descriptor(folder)["resources"]:
+        path = folder / resource["path"]
+        if not path.exists():
+            problems.append(f"{resource['path']} is missing")
+            continue
+        declared = resource.get("bytes", resource.get("x_bytes"))
+        if path.stat().st_size != declared:
+            problems.append(
+                f"{resource['path']} has {path.stat().st_size} bytes, the package says {declared}"
+            )
+        digest = f"sha256:{sha256_file(path)}"
+        if digest != resource["hash"]:
+            problems.append(
+                f"{resource['path']} has hash {digest}, the package says {resource['hash']}"
+            )
+    return problems
+
+
+def frictionless_errors(folder: Path, formats: tuple[str, ...] | None = None) -> list[str]:
+    """Frictionless validation of the package, rows included, as readable lines; with
+    `formats`, of the resources in those formats only."""
+    from frictionless import Package, system
+
+    descriptor = _descriptor(folder)
+    if formats is not None:
+        descriptor["resources"] = [r for r in descriptor["resources"] if r["format"] in formats]
+    with system.use_context(trusted=True):
+        report = Package(descriptor, basepath=str(folder)).validate()
+    return [f"{kind}: {message}" for kind, message in report.flatten(["type", "message"])]
+
+
+def descriptor_errors(folder: Path) -> list[str]:
+    """Frictionless's validation of datapackage.json as metadata (every resource, schema,
+    key and dialect), without reading rows."""
+    from frictionless import FrictionlessException, Package, system
+
+    try:
+        with system.use_context(trusted=True):
+            errors = list(Package.metadata_validate(_descriptor(folder)))
+    except FrictionlessException as exc:
+        errors = exc.reasons or [exc.error]
+    return [f"{e.type}: {e.message}" for e in errors]
+
+
+def published_problems(folder: Path, cache_dir: Path | None = None) -> list[str]:
+    """The check on what was published: every resource has the bytes and sha256 that
+    datapackage.json declares, and the descriptor is valid (a descriptor with the bytes of
+    one found valid before, by this code, is not sent to Frictionless again)."""
+    problems = verify_bytes_and_hashes(folder)
+    if problems:
+        return problems
+    store = Store(cache_dir, "validated-packages")
+    key = cache_key("validated-package", sha256_file(folder / PACKAGE_FILE))
+    if store.get_bytes(key) is not None:
+        return []
+    problems = descriptor_errors(folder)
+    if not problems:
+        store.put_bytes(key, b"valid\n")
+    return problems
+
+
+def validate_package(folder: Path) -> list[str]:
+    """The whole package as `frictionless validate` sees it, plus bytes and hashes."""
+    return verify_bytes_and_hashes(folder) + frictionless_errors(folder)
+
+
+def parquet_matches_frames(folder: Path, tables: dict[str, tuple[TableDef, pd.DataFrame]]):
+    """Each Parquet file holds exactly the rows of the table it was written from."""
+    return [
+        f"{name}.parquet does not hold the rows of the {name} table"
+        for name, (table, df) in tables.items()
+        if not pq.read_table(folder / f"{name}.parquet").equals(to_table(df, table))
+    ]
+
+
+def validate_staging(
+    folder: Path, tables: dict[str, tuple[TableDef, pd.DataFrame]], cache_dir: Path | None
+) -> list[str]:
+    """Every check of a staged package; the descriptor's digest is remembered as valid."""
+    problems = (
+        verify_bytes_and_hashes(folder)
+        + descriptor_errors(folder)
+        + row_problems(folder, _descriptor(folder), cache_dir)
+        + key_problems(tables)
+        + parquet_matches_frames(folder, tables)
+    )
+    if not problems:
+        key = cache_key("validated-package", sha256_file(folder / PACKAGE_FILE))
+        Store(cache_dir, "validated-packages").put_bytes(key, b"valid\n")
+    return problems
+
+
+# --- rows ------------------------------------------------------------------------------
 
 
 def row_schema(schema: dict[str, Any]) -> dict[str, Any]:
@@ -42,12 +147,8 @@ def row_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in schema.items() if k not in ("primaryKey", "foreignKeys")}
 
 
-def schema_digest(schema: dict[str, Any]) -> str:
-    """The digest a ledger is kept under: the row schema and the Frictionless version."""
-    from frictionless import __version__
-
-    text = json.dumps([row_schema(schema), "frictionless", __version__], sort_keys=True)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def row_ledger_key(schema: dict[str, Any]) -> str:
+    return cache_key("validated-rows", json.dumps(row_schema(schema), sort_keys=True))
 
 
 def row_digest(cells: list[str]) -> bytes:
@@ -56,93 +157,25 @@ def row_digest(cells: list[str]) -> bytes:
 
 
 class RowLedger:
-    """The digests of rows that passed Frictionless's row checks, one file per schema.
-    Without a folder it remembers nothing, and every row is checked."""
+    """The digests of rows that passed Frictionless's row checks, one entry per schema."""
 
-    def __init__(self, folder: Path | None) -> None:
-        self.folder = folder / LEDGER_DIR if folder is not None else None
+    def __init__(self, cache_dir: Path | None) -> None:
+        self.store = Store(cache_dir, "validated-rows")
 
-    def _path(self, schema_key: str) -> Path | None:
-        return self.folder / f"{schema_key}.bin" if self.folder is not None else None
-
-    def passed(self, schema_key: str) -> set[bytes]:
-        path = self._path(schema_key)
-        try:
-            data = path.read_bytes() if path is not None else b""
-        except OSError:
-            return set()
+    def passed(self, key: str) -> set[bytes]:
+        data = self.store.get_bytes(key) or b""
         size = DIGEST_BYTES
         return {data[i : i + size] for i in range(0, len(data) - len(data) % size, size)}
 
-    def passed_file(self, schema_key: str, file_sha256: str) -> bool:
-        """Whether a whole file with this sha256 passed under this schema."""
-        path = self._path(schema_key)
-        try:
-            return (
-                path is not None
-                and file_sha256 in path.with_suffix(".files").read_text(encoding="ascii").split()
-            )
-        except OSError:
-            return False
-
-    def add_file(self, schema_key: str, file_sha256: str) -> None:
-        path = self._path(schema_key)
-        if path is None or not file_sha256 or self.passed_file(schema_key, file_sha256):
-            return
-        files = path.with_suffix(".files")
-        known = files.read_text(encoding="ascii") if files.exists() else ""
-        write_atomically(files, (known + file_sha256 + "\n").encode("ascii"))
-
-    def add(self, schema_key: str, digests: list[bytes]) -> None:
-        path = self._path(schema_key)
-        if path is None or not digests:
-            return
-        known = self.passed(schema_key)
-        write_atomically(path, b"".join(sorted(known | set(digests))))
-
-
-PACKAGE_LEDGER_DIR = "validated-packages"
-
-
-class PackageLedger:
-    """The sha256 of every datapackage.json that Frictionless found valid, one file per
-    Frictionless version. A published descriptor with the same bytes, whose resources have
-    the bytes and sha256 it declares, is the package already validated: it is not sent to
-    Frictionless again. Without a folder it remembers nothing."""
-
-    def __init__(self, folder: Path | None) -> None:
-        self.folder = folder / PACKAGE_LEDGER_DIR if folder is not None else None
-
-    def _path(self) -> Path | None:
-        from importlib.metadata import version  # not `import frictionless`: 0.2 s
-
-        return self.folder / f"frictionless-{version('frictionless')}.txt" if self.folder else None
-
-    def _known(self) -> list[str]:
-        path = self._path()
-        try:
-            return path.read_text(encoding="ascii").split() if path is not None else []
-        except OSError:
-            return []
-
-    def passed(self, descriptor_sha256: str) -> bool:
-        return descriptor_sha256 in self._known()
-
-    def add(self, descriptor_sha256: str) -> None:
-        path, known = self._path(), self._known()
-        if path is not None and descriptor_sha256 not in known:
-            write_atomically(path, "".join(f"{d}\n" for d in known + [descriptor_sha256]).encode())
+    def add(self, key: str, digests: list[bytes]) -> None:
+        if digests:
+            self.store.put_bytes(key, b"".join(sorted(self.passed(key) | set(digests))))
 
 
 def _records(path: Path) -> tuple[list[str], list[list[str]]]:
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
-        header = next(reader, [])
-        return header, list(reader)
-
-
-CHUNK_ROWS = 4000  # rows per Frictionless call: pieces to spread over the workers
-PARALLEL_MIN_ROWS = 10_000  # fewer rows to check are checked in this process
+        return next(reader, []), list(reader)
 
 
 def _frictionless_rows(path: str, schema: dict[str, Any]) -> list[list[Any]]:
@@ -156,113 +189,98 @@ def _frictionless_rows(path: str, schema: dict[str, Any]) -> list[list[Any]]:
     return report.flatten(["rowNumber", "fieldName", "type", "note"])
 
 
-def row_problems(folder: Path, descriptor: dict[str, Any], ledger: RowLedger) -> list[str]:
-    """Frictionless's row checks on every CSV resource of `descriptor` (in `folder`), for
-    the rows the ledger has not seen pass under the same schema (a file whose sha256 passed
-    whole is not even read). The hash is the one `descriptor` declares, which
-    verify_bytes_and_hashes() checks against the file. Problems name the file, its line and
-    the field.
+def _pieces(tmp: str, path: Path, header: list[str], records: list, fresh: list[int]):
+    """The fresh rows of one CSV file as files of CHUNK_ROWS rows, with their line numbers."""
+    pieces = []
+    for n, start in enumerate(range(0, len(fresh), CHUNK_ROWS)):
+        lines = fresh[start : start + CHUNK_ROWS]
+        rows_file = Path(tmp) / f"{n}-{path.name}"
+        with rows_file.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(header)
+            writer.writerows(records[i] for i in lines)
+        pieces.append((str(rows_file), lines))
+    return pieces
 
-    A row's checks need no other row, so the rows to check are cut into pieces of
-    CHUNK_ROWS, checked in worker processes when there are many (pipeline/cache/parallel.py), and
-    their problems put back in line order."""
-    todo = []  # (resource, schema key, file sha256, digests, fresh rows, pieces of them)
+
+def row_problems(folder: Path, descriptor: dict[str, Any], cache_dir: Path | None) -> list[str]:
+    """Frictionless's row checks on every CSV resource, for the rows not seen passing under
+    the same schema; the pieces are checked in worker processes when there are many.
+    Problems name the file, its line and the field."""
+    ledger, problems = RowLedger(cache_dir), []
     with tempfile.TemporaryDirectory(prefix="usmx-rows-") as tmp:
-        files: list[str] = []
-        schemas: list[dict[str, Any]] = []
-        for resource in descriptor["resources"]:
-            if resource.get("format") != "csv":
-                continue
-            path = folder / resource["path"]
-            key = schema_digest(resource["schema"])
-            file_sha256 = resource.get("hash", "").removeprefix("sha256:")
-            if file_sha256 and ledger.passed_file(key, file_sha256):
-                continue  # this very file passed before: every one of its rows did
+        todo = []  # (resource, ledger key, file key, digests, fresh rows, pieces)
+        for resource in (r for r in descriptor["resources"] if r.get("format") == "csv"):
+            path, key = folder / resource["path"], row_ledger_key(resource["schema"])
+            whole = cache_key("validated-file", key, resource.get("hash", ""))
+            if resource.get("hash") and ledger.store.get_bytes(whole) is not None:
+                continue  # this very file passed whole before: every one of its rows did
             header, records = _records(path)
-            known = ledger.passed(key)
             digests = [row_digest(r) for r in records]
+            known = ledger.passed(key)
             fresh = [i for i, d in enumerate(digests) if d not in known]
-            if not fresh:
-                ledger.add_file(key, file_sha256)
-                continue
-            pieces = [fresh[i : i + CHUNK_ROWS] for i in range(0, len(fresh), CHUNK_ROWS)]
-            for n, piece in enumerate(pieces):
-                rows_file = Path(tmp) / f"{len(files)}-{n}-{path.name}"
-                with rows_file.open("w", newline="", encoding="utf-8") as handle:
-                    writer = csv.writer(handle, lineterminator="\n")
-                    writer.writerow(header)
-                    writer.writerows(records[i] for i in piece)
-                files.append(str(rows_file))
-                schemas.append(row_schema(resource["schema"]))
-            todo.append((resource, key, file_sha256, digests, fresh, pieces))
+            sub = Path(tmp) / resource["name"]
+            sub.mkdir()
+            pieces = _pieces(str(sub), path, header, records, fresh)
+            todo.append((resource, key, whole, digests, fresh, pieces))
+        files = [(f, row_schema(r["schema"])) for r, *_, pieces in todo for f, _ in pieces]
         rows = sum(len(fresh) for *_, fresh, _ in todo)
-        reports = iter(ordered_map(_frictionless_rows, files, schemas,
-                                   parallel=rows >= PARALLEL_MIN_ROWS))  # fmt: skip
-    problems: list[str] = []
-    for resource, key, file_sha256, digests, fresh, pieces in todo:
-        found: dict[str, None] = {}  # in order, a header problem once, not once per piece
-        for piece in pieces:
+        parallel = rows >= PARALLEL_MIN_ROWS
+        columns = zip(*files, strict=True) if files else ([], [])
+        reports = iter(ordered_map(_frictionless_rows, *columns, parallel=parallel))
+    for resource, key, whole, digests, fresh, pieces in todo:
+        found: dict[str, None] = {}  # in order; a header problem once, not once per piece
+        for _, lines in pieces:
             for row, field, kind, note in next(reports):
-                # row 2 of a piece's file is its first record, which is line piece[0] + 2 of
-                # the published file (line 1 is the header)
-                line = piece[row - 2] + 2 if row else None
-                where = f"line {line}" if line else "header"
+                # row 2 of a piece is its first record: line lines[0] + 2 of the file
+                where = f"line {lines[row - 2] + 2}" if row else "header"
                 found[f"{resource['path']} {where}, field {field or '-'}: {kind} ({note})"] = None
-        if found:
-            problems += found
-        else:
+        problems += found
+        if not found:
             ledger.add(key, [digests[i] for i in fresh])
-            ledger.add_file(key, file_sha256)
+            if resource.get("hash"):
+                ledger.store.put_bytes(whole, b"passed\n")
     return problems
 
 
-def not_in(values: pd.Series, allowed: pd.Series) -> Any:
-    """A boolean mask of the values that are not among `allowed`. Arrow's hash lookup:
-    pandas' isin on Arrow-backed strings took over a second for 59,000 ids against 110,000."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    try:
-        found = pc.is_in(pa.array(values, from_pandas=True), value_set=pa.array(allowed))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, TypeError):
-        return ~values.isin(allowed).to_numpy()
-    return ~np.asarray(found.fill_null(False), dtype=bool)
+# --- keys ------------------------------------------------------------------------------
 
 
-def key_problems(
-    tables: dict[str, tuple[TableDef, pd.DataFrame]], known: frozenset = frozenset()
-) -> list[str]:
-    """Primary keys present and unique, foreign keys resolved, on the whole tables. The
-    `known` tables passed these checks before with these very rows (publish.py
-    validate_staging): their own keys are not checked again, nor a foreign key between two
-    of them; a foreign key from or into any other table is."""
+def _primary_key_problems(name: str, table: TableDef, df: pd.DataFrame) -> list[str]:
+    pk = list(table.primary_key)
+    missing = df[pk].isna().any(axis=1)
+    problems = []
+    if missing.any():
+        problems.append(f"{name}: {int(missing.sum())} row(s) without a primary key {pk}")
+    repeated = df.loc[df.duplicated(pk, keep=False) & ~missing, pk]
+    for values in sorted({tuple(v) for v in repeated.itertuples(index=False)})[:20]:
+        problems.append(f"{name}: primary key {pk} value {list(values)} is not unique")
+    return problems
+
+
+def _foreign_key_problems(name: str, df: pd.DataFrame, fk: dict, target: pd.DataFrame):
+    fields, ref = list(fk["fields"]), fk["reference"]
+    wanted = df[fields].dropna(how="all")  # a row whose key fields are all empty: no reference
+    if len(fields) == 1:
+        absent = not_in(wanted[fields[0]], target[ref["fields"][0]])
+    else:
+        have = pd.MultiIndex.from_frame(target[list(ref["fields"])])
+        absent = ~pd.MultiIndex.from_frame(wanted).isin(have)
+    return [
+        f"{name}: {fields} value {list(values)} is not in {ref['resource']} {list(ref['fields'])}"
+        for values in wanted[absent].itertuples(index=False)
+    ]
+
+
+def key_problems(tables: dict[str, tuple[TableDef, pd.DataFrame]]) -> list[str]:
+    """Primary keys present and unique, foreign keys resolved, on the whole tables (at most
+    about 50 problems are listed)."""
     problems: list[str] = []
     for name, (table, df) in tables.items():
-        if name not in known:
-            pk = list(table.primary_key)
-            missing = df[pk].isna().any(axis=1)
-            if missing.any():
-                problems.append(f"{name}: {int(missing.sum())} row(s) without a primary key {pk}")
-            repeated = df.loc[df.duplicated(pk, keep=False) & ~missing, pk]
-            for values in sorted({tuple(v) for v in repeated.itertuples(index=False)})[:20]:
-                problems.append(f"{name}: primary key {pk} value {list(values)} is not unique")
+        problems += _primary_key_problems(name, table, df)
         for fk in table.foreign_keys:
-            fields, ref = list(fk["fields"]), fk["reference"]
-            if name in known and ref["resource"] in known:
-                continue
-            target = tables[ref["resource"]][1]
-            wanted = df[fields].dropna(how="all")
-            if len(fields) == 1:  # the usual case, without building MultiIndexes
-                absent = not_in(wanted[fields[0]], target[ref["fields"][0]])
-            else:
-                have = pd.MultiIndex.from_frame(target[list(ref["fields"])])
-                absent = ~pd.MultiIndex.from_frame(wanted).isin(have)
-            for values in wanted[absent].itertuples(index=False):
-                problems.append(
-                    f"{name}: {fields} value {list(values)} is not in "
-                    f"{ref['resource']} {list(ref['fields'])}"
-                )
-                if len(problems) > 50:
-                    return problems
+            target = tables[fk["reference"]["resource"]][1]
+            problems += _foreign_key_problems(name, df, fk, target)
+            if len(problems) > 50:
+                return problems[:51]
     return problems

@@ -1,0 +1,127 @@
+"""Writing the provenance pages of a package: the index and one page per source.
+
+A source's page depends only on that source's rows, its text and the code, so it is made
+once per content: its key names the key its rows were made under (`SourceRows.key`), its
+row of the sources table and its text's sha256, and a page already in the cache is
+hard-linked into the package instead of being made again. Many pages to make are made in
+worker processes, each sent only its own source's rows and text.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipeline.cache.keys import cache_key
+from pipeline.cache.parallel import ordered_map
+from pipeline.cache.store import Store, link_or_copy, write_atomically
+from pipeline.core.errors import BuildError
+from pipeline.core.fields import TableDef
+from pipeline.core.sources import SourceSnapshot
+from pipeline.site.pages import (
+    SOURCE_PAGES_DIR,
+    index_page,
+    plain_columns,
+    plain_rows,
+    source_page_from_rows,
+    source_page_path,
+)
+
+PAGE_FILE = "provenance.html"
+PAGE_TABLES = ("sources", "figures", "events", "provenance", "corrections")
+PAGE_MIN_ITEMS = 16  # fewer pages to make are made in this process
+UTF8: dict[str, Any] = {"encoding": "utf-8", "newline": ""}
+
+
+def rows_by_source(df: pd.DataFrame, source_ids: list[str]) -> dict[str, list[dict]]:
+    """The rows of each of `source_ids` as dicts of JSON-ready values, in table order."""
+    if not source_ids or not len(df):
+        return {sid: [] for sid in source_ids}
+    positions = df.groupby("source_id", sort=False).indices
+    columns = plain_columns(df) if len(source_ids) >= PAGE_MIN_ITEMS else None
+    found = {}
+    for sid in source_ids:
+        at = positions.get(sid, [])
+        found[sid] = (
+            plain_rows(columns, at) if columns is not None
+            else plain_rows(plain_columns(df.take(at)))
+        )  # fmt: skip
+    return found
+
+
+def render_source_page(rows: dict[str, list[dict]], text: str) -> str:
+    return source_page_from_rows(
+        rows["sources"], rows["figures"], rows["events"], rows["provenance"], text,
+        rows["corrections"],
+    )  # fmt: skip
+
+
+def _page_key(sources: pd.DataFrame, snapshot: SourceSnapshot, row_key: str) -> str:
+    row = sources.loc[sources["source_id"] == snapshot.source_id]
+    return cache_key("page", row_key, snapshot.sha256, repr(row.astype(object).values.tolist()))
+
+
+def _render_into(path: str, rows: dict[str, list[dict]], text: str, where: str) -> None:
+    try:
+        html = render_source_page(rows, text)
+    except ValueError as exc:
+        raise BuildError(where, str(exc).rstrip("."), "fix the tables") from exc
+    write_atomically(Path(path), html.encode("utf-8"))
+
+
+def write_pages(
+    tables: dict[str, tuple[TableDef, pd.DataFrame]],
+    snapshots: list[SourceSnapshot],
+    folder: Path,
+    version: str,
+    cache_dir: Path | None = None,
+    row_keys: dict[str, str] | None = None,
+) -> None:
+    """outputs/provenance.html (the index; it also sends a shared `provenance.html#<id>` on
+    to the right page) and outputs/provenance/<source_id>.html, one page per source."""
+    frames = {name: tables[name][1] for name in PAGE_TABLES}
+    try:
+        index = index_page(*(frames[n] for n in PAGE_TABLES[:4]), frames["corrections"], version)
+    except ValueError as exc:
+        raise BuildError(folder / PAGE_FILE, str(exc).rstrip("."), "fix the tables") from exc
+    texts = {s.source_id: s for s in snapshots}
+    store, row_keys = Store(cache_dir, "pages"), row_keys or {}
+    (folder / SOURCE_PAGES_DIR).mkdir(parents=True, exist_ok=True)
+    pages: dict[str, Path] = {}  # source id -> its page in the package
+    cached: dict[str, Path | None] = {}  # source id -> its page in the cache, if kept there
+    for sid in sorted(frames["sources"]["source_id"]):
+        pages[sid] = folder / _page_path(folder, sid)
+        if sid not in texts:
+            raise BuildError(pages[sid], f"no text given for source {sid}", "fix the tables")
+        key = _page_key(frames["sources"], texts[sid], row_keys[sid]) if sid in row_keys else None
+        cached[sid] = store.path(key, ".html") if key else None
+    todo = [sid for sid in pages if cached[sid] is None or not cached[sid].is_file()]
+    _make_pages(frames, texts, todo, {sid: cached[sid] or pages[sid] for sid in todo}, pages)
+    for sid, page in cached.items():
+        if page is not None:
+            link_or_copy(page, pages[sid])
+    (folder / PAGE_FILE).write_text(index, **UTF8)
+
+
+def _page_path(folder: Path, sid: str) -> str:
+    try:
+        return source_page_path(sid)
+    except ValueError as exc:
+        raise BuildError(folder / PAGE_FILE, str(exc).rstrip("."), "fix the tables") from exc
+
+
+def _make_pages(frames, texts, todo: list[str], targets: dict[str, Path], pages) -> None:
+    """Make the pages of `todo` into their targets (cache files or the package's own)."""
+    for sid in todo:
+        targets[sid].parent.mkdir(parents=True, exist_ok=True)
+    by_table = {name: rows_by_source(df, todo) for name, df in frames.items()}
+    ordered_map(
+        _render_into,
+        [str(targets[sid]) for sid in todo],
+        [{name: by_table[name][sid] for name in PAGE_TABLES} for sid in todo],
+        [texts[sid].text for sid in todo],
+        [str(pages[sid]) for sid in todo],
+        min_items=PAGE_MIN_ITEMS,
+    )

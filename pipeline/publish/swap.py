@@ -1,0 +1,108 @@
+"""Putting a validated package in place: one publish at a time, swapped in whole.
+
+The new package is staged in a folder beside `outputs/` and swapped in with one atomic
+exchange of the two directories (Linux renameat2 RENAME_EXCHANGE), so `outputs/` is at
+every instant either all old or all new. Where the exchange is not available, two renames
+are used and the next build rolls a half-done swap back. Leftovers of an interrupted publish
+are removed by the next build.
+
+`USMX_KILL_AT=<point>` makes the process kill itself (SIGKILL) at a named point of
+publishing; the tests use it to check that a build killed there leaves a valid outputs/.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import fcntl
+import os
+import shutil
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+KILL_POINTS = ("writing", "staged", "validated", "exchanged")
+
+
+def checkpoint(point: str) -> None:
+    """Fault injection for the tests: die here, as a killed build would."""
+    if os.environ.get("USMX_KILL_AT") == point:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+@contextmanager
+def publish_lock(outputs: Path) -> Iterator[None]:
+    """An exclusive flock on `.<outputs>.lock` beside outputs/ while a build compares, stages
+    and swaps: a `build` started while `watch` publishes (or two builds) wait for each other
+    instead of removing each other's staging folder. The kernel releases it when the
+    process ends, however it ends."""
+    path = outputs.parent / f".{outputs.name}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield  # closing the file releases the lock
+
+
+def staging_folder(outputs: Path) -> Path:
+    staging = outputs.parent / f"{outputs.name}.staging-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    return staging
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically exchange two directories; False where the system cannot."""
+    if sys.platform != "linux":
+        return False
+    libc = ctypes.CDLL(None, use_errno=True)
+    if not hasattr(libc, "renameat2"):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    done = libc.renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return done == 0
+
+
+def _siblings(outputs: Path, kind: str) -> list[Path]:
+    return sorted(outputs.parent.glob(f"{outputs.name}.{kind}-*"))
+
+
+def recover(outputs: Path) -> None:
+    """Clean up after an interrupted publish: roll back a half-done swap, drop leftovers."""
+    previous = _siblings(outputs, "previous")
+    if not outputs.exists() and previous:
+        os.replace(previous[-1], outputs)
+        previous = previous[:-1]
+    for leftover in previous + _siblings(outputs, "staging"):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def same_tree(a: Path, b: Path) -> bool:
+    """The two folders hold the same files with the same bytes (subfolders included); a
+    file hard-linked into both is the same file, and is not read."""
+    names = _files(a)
+    if names != _files(b):
+        return False
+    for name in names:
+        x, y = a / name, b / name
+        if x.stat().st_size != y.stat().st_size:
+            return False
+        if not os.path.samefile(x, y) and x.read_bytes() != y.read_bytes():
+            return False
+    return True
+
+
+def swap(staging: Path, outputs: Path) -> None:
+    """Put `staging` in place of `outputs` (atomically where the system can)."""
+    if outputs.exists() and _exchange(staging, outputs):
+        checkpoint("exchanged")  # outputs/ is new; the old files are in staging, to remove
+        shutil.rmtree(staging, ignore_errors=True)
+        return
+    previous = outputs.parent / f"{outputs.name}.previous-{os.getpid()}"
+    if outputs.exists():
+        os.replace(outputs, previous)
+    os.replace(staging, outputs)
+    shutil.rmtree(previous, ignore_errors=True)
