@@ -171,3 +171,27 @@ def test_pandera_runs_on_each_sources_rows_and_the_whole_table_adds_keys(corpus)
             records.whole_table_schema_problems(name, records.concatenate(made, name), provenance)
             == []
         )
+
+
+def test_the_csv_made_once_is_the_csv_made_again(tmp_path, corpus):
+    from pipeline.publish.files import write_csv, write_csv_once
+
+    snapshots, anchored = _sources(corpus)
+    made = records.make_rows(anchored, snapshots, ["a", "b", "c"])
+    df = records.concatenate(made, "figures")
+    definition = table_defs()["figures"]
+    write_parquet(df, definition, tmp_path / "figures.parquet")
+    write_csv(df, tmp_path / "plain.csv")
+    cache = tmp_path / "cache"
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    write_csv_once(df, tmp_path / "figures.parquet", first, cache)
+    write_csv_once(df, tmp_path / "figures.parquet", second, cache)
+    assert first.read_bytes() == second.read_bytes() == (tmp_path / "plain.csv").read_bytes()
+    assert second.stat().st_ino == first.stat().st_ino  # the second was linked, not rendered
+    # a changed table has other Parquet bytes, so its CSV is rendered anew
+    changed = df.assign(value_as_printed=df["value_as_printed"] + "0")
+    write_parquet(changed, definition, tmp_path / "figures.parquet")
+    third = tmp_path / "third.csv"
+    write_csv_once(changed, tmp_path / "figures.parquet", third, cache)
+    write_csv(changed, tmp_path / "plain.csv")
+    assert third.read_bytes() == (tmp_path / "plain.csv").read_bytes() != first.read_bytes()

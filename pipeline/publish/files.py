@@ -12,6 +12,8 @@ import pandas as pd
 import pyarrow
 import pyarrow.parquet as pq
 
+from pipeline.cache.keys import cache_key
+from pipeline.cache.store import Store, link_or_copy
 from pipeline.core.fields import TableDef, frictionless_schema, pyarrow_schema
 from pipeline.core.sources import sha256_file
 from pipeline.publish.swap import checkpoint
@@ -74,8 +76,22 @@ def _csv_schema(table: TableDef) -> dict[str, Any]:
     return schema
 
 
+def write_csv_once(df: pd.DataFrame, parquet: Path, path: Path, cache_dir: Path | None) -> None:
+    """The CSV copy of a table, made once per content: the same Parquet bytes hold the same
+    table, which the same code writes as the same CSV, so the CSV is kept in the store under
+    the Parquet file's sha256 and hard-linked while the table does not change."""
+    store = Store(cache_dir, "csv")
+    kept = store.path(cache_key("csv", sha256_file(parquet)), ".csv")
+    if kept is None or not kept.is_file():
+        write_csv(df, path)
+        if kept is None:
+            return
+        store.put_bytes(kept.stem, path.read_bytes(), ".csv")
+    link_or_copy(kept, path)
+
+
 def write_tables(
-    tables: dict[str, tuple[TableDef, pd.DataFrame]], folder: Path
+    tables: dict[str, tuple[TableDef, pd.DataFrame]], folder: Path, cache_dir: Path | None = None
 ) -> list[dict[str, Any]]:
     """Write every table as Parquet and CSV into `folder`; return their resource descriptors
     (the Parquet ones first)."""
@@ -85,7 +101,7 @@ def write_tables(
         parquet_path, csv_path = folder / f"{name}.parquet", folder / f"{name}.csv"
         write_parquet(df, table, parquet_path)
         checkpoint("writing")
-        write_csv(df, csv_path)
+        write_csv_once(df, parquet_path, csv_path, cache_dir)
         parquet.append(resource_descriptor(table, parquet_path, folder, "parquet"))
         csv.append(resource_descriptor(table, csv_path, folder, "csv"))
     return parquet + csv

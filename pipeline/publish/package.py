@@ -80,7 +80,7 @@ def write_package(
     """Write every table as Parquet and CSV (unless `resources` says they are written
     already), the provenance pages and datapackage.json into `folder`."""
     if resources is None:
-        resources = write_tables(tables, folder)
+        resources = write_tables(tables, folder, cache_dir)
     descriptor = package_descriptor(resources, snapshots, version)
     write_pages(tables, snapshots, folder, version, cache_dir, row_keys)
     path = folder / PACKAGE_FILE
@@ -139,7 +139,7 @@ def publish(
     with publish_lock(outputs):
         recover(outputs)
         staging = staging_folder(outputs)
-        resources = write_tables(tables, staging)
+        resources = write_tables(tables, staging, cache_dir)
         previous, version, entries, changes = _version_and_entries(outputs, staging, tables)
         write_package(tables, snapshots, staging, version, cache_dir, resources, row_keys)
         changelog.write(staging, entries, outputs)

@@ -58,9 +58,10 @@ def render_source_page(rows: dict[str, list[dict]], text: str) -> str:
     )  # fmt: skip
 
 
-def _page_key(sources: pd.DataFrame, snapshot: SourceSnapshot, row_key: str) -> str:
-    row = sources.loc[sources["source_id"] == snapshot.source_id]
-    return cache_key("page", row_key, snapshot.sha256, repr(row.astype(object).values.tolist()))
+def _sources_rows(sources: pd.DataFrame) -> dict[str, str]:
+    """Each source's row of the sources table, as text (types and nulls kept apart)."""
+    cells = sources.astype(object).values.tolist()
+    return {str(row[sources.columns.get_loc("source_id")]): repr(row) for row in cells}
 
 
 def _render_into(path: str, rows: dict[str, list[dict]], text: str, where: str) -> None:
@@ -89,13 +90,16 @@ def write_pages(
     texts = {s.source_id: s for s in snapshots}
     store, row_keys = Store(cache_dir, "pages"), row_keys or {}
     (folder / SOURCE_PAGES_DIR).mkdir(parents=True, exist_ok=True)
+    described = _sources_rows(frames["sources"])
     pages: dict[str, Path] = {}  # source id -> its page in the package
     cached: dict[str, Path | None] = {}  # source id -> its page in the cache, if kept there
     for sid in sorted(frames["sources"]["source_id"]):
         pages[sid] = folder / _page_path(folder, sid)
         if sid not in texts:
             raise BuildError(pages[sid], f"no text given for source {sid}", "fix the tables")
-        key = _page_key(frames["sources"], texts[sid], row_keys[sid]) if sid in row_keys else None
+        key = None
+        if sid in row_keys:
+            key = cache_key("page", row_keys[sid], texts[sid].sha256, described[sid])
         cached[sid] = store.path(key, ".html") if key else None
     todo = [sid for sid in pages if cached[sid] is None or not cached[sid].is_file()]
     _make_pages(frames, texts, todo, {sid: cached[sid] or pages[sid] for sid in todo}, pages)
