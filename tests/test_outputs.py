@@ -61,33 +61,21 @@ def test_a_tampered_parquet_file_is_caught_by_the_hash_check(tmp_path, built):
     assert problems and "figures.parquet has hash" in problems[0]
 
 
-def test_the_published_check_sends_frictionless_only_a_descriptor_it_has_not_passed(
-    tmp_path, built, monkeypatch
-):
-    import pipeline.publish.validation as publish
+def test_the_published_check_finds_an_invalid_descriptor_and_a_changed_file(tmp_path, built):
+    from pipeline.publish.validation import published_problems
 
-    folder, cache = tmp_path / "outputs", tmp_path / "cache"
+    folder = tmp_path / "outputs"
     shutil.copytree(built, folder)
-    calls = []
-    real = publish.descriptor_errors
-    monkeypatch.setattr(
-        publish, "descriptor_errors", lambda *a, **k: calls.append(a) or real(*a, **k)
-    )
-    assert publish.published_problems(folder, cache) == [] and len(calls) == 1
-    assert publish.published_problems(folder, cache) == [] and len(calls) == 1  # remembered
-    # another descriptor (here an invalid one) is validated, and its problem reported
+    assert published_problems(folder) == []
     path = folder / "datapackage.json"
     descriptor = json.loads(path.read_text())
-    descriptor["resources"][0]["schema"]["fields"][0]["type"] = "no-such-type"  # a resource's
+    descriptor["resources"][0]["schema"]["fields"][0]["type"] = "no-such-type"
     path.write_text(json.dumps(descriptor))
-    problems = publish.published_problems(folder, cache)
-    assert len(calls) == 2 and any("no-such-type" in p for p in problems), problems
-    assert publish.published_problems(folder, cache) == problems and len(calls) == 3
-    # remembered bytes do not excuse a resource whose bytes changed
+    assert any("no-such-type" in p for p in published_problems(folder))
     shutil.copyfile(built / "datapackage.json", path)
     parquet = folder / "figures.parquet"
     parquet.write_bytes(parquet.read_bytes()[:-1] + b"\0")
-    assert "figures.parquet has hash" in publish.published_problems(folder, cache)[0]
+    assert "figures.parquet has hash" in published_problems(folder)[0]
 
 
 def test_two_builds_from_the_same_inputs_are_byte_identical(tmp_path, built):

@@ -64,5 +64,5 @@ def data_package(
             **{f"sha256 source {s.source_id}": s.sha256 for s in source_snapshots[:20]},
         }
     )
-    problems = published_problems(outputs, Path(layout.cache_dir))
+    problems = published_problems(outputs)
     yield dg.AssetCheckResult(check_name=PACKAGE_CHECK.name, **check_result(problems))

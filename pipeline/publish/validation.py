@@ -91,21 +91,10 @@ def descriptor_errors(folder: Path) -> list[str]:
     return [f"{e.type}: {e.message}" for e in errors]
 
 
-def published_problems(folder: Path, cache_dir: Path | None = None) -> list[str]:
+def published_problems(folder: Path) -> list[str]:
     """The check on what was published: every resource has the bytes and sha256 that
-    datapackage.json declares, and the descriptor is valid (a descriptor with the bytes of
-    one found valid before, by this code, is not sent to Frictionless again)."""
-    problems = verify_bytes_and_hashes(folder)
-    if problems:
-        return problems
-    store = Store(cache_dir, "validated-packages")
-    key = cache_key("validated-package", sha256_file(folder / PACKAGE_FILE))
-    if store.get_bytes(key) is not None:
-        return []
-    problems = descriptor_errors(folder)
-    if not problems:
-        store.put_bytes(key, b"valid\n")
-    return problems
+    datapackage.json declares, and the descriptor is valid."""
+    return verify_bytes_and_hashes(folder) or descriptor_errors(folder)
 
 
 def validate_package(folder: Path) -> list[str]:
@@ -125,18 +114,14 @@ def parquet_matches_frames(folder: Path, tables: dict[str, tuple[TableDef, pd.Da
 def validate_staging(
     folder: Path, tables: dict[str, tuple[TableDef, pd.DataFrame]], cache_dir: Path | None
 ) -> list[str]:
-    """Every check of a staged package; the descriptor's digest is remembered as valid."""
-    problems = (
+    """Every check of a staged package."""
+    return (
         verify_bytes_and_hashes(folder)
         + descriptor_errors(folder)
         + row_problems(folder, _descriptor(folder), cache_dir)
         + key_problems(tables)
         + parquet_matches_frames(folder, tables)
     )
-    if not problems:
-        key = cache_key("validated-package", sha256_file(folder / PACKAGE_FILE))
-        Store(cache_dir, "validated-packages").put_bytes(key, b"valid\n")
-    return problems
 
 
 # --- rows ------------------------------------------------------------------------------
