@@ -1,6 +1,6 @@
 """The provenance pages, driven in a real browser (Debian's Chromium through Playwright).
 
-The pages are written by `write_page` from the committed outputs/ and raw/ into a temporary
+The pages are written by `write_pages` from the committed outputs/ and raw/ into a temporary
 folder and opened from file://, as a reader would open outputs/provenance.html (the index)
 and outputs/provenance/<source_id>.html (the page of one source). The browser is the
 system's /usr/bin/chromium; none is downloaded. A screenshot of a marked figure is kept in
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,8 +21,8 @@ import pytest
 from pipeline.core.errors import BuildError
 from pipeline.core.fields import table_defs
 from pipeline.core.sources import SourceSnapshot, load_snapshot
-from pipeline.publish import package as publish
-from pipeline.site.pages import index_page, source_page, source_page_from_rows
+from pipeline.publish.pages import write_pages
+from pipeline.site.pages import index_page, source_page
 
 REPO = Path(__file__).parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -118,7 +117,7 @@ def _write(
     tables: dict[str, pd.DataFrame], folder: Path, version: str, cache: Path | None = None
 ) -> Path:
     defs = table_defs()
-    publish.write_page(
+    write_pages(
         {name: (defs[name], df) for name, df in tables.items()},
         _snapshots(sorted(tables["sources"]["source_id"])),
         folder,
@@ -564,7 +563,7 @@ def test_a_correction_off_its_printed_text_is_refused(tables):
         _render(changed)
 
 
-# --- the index, one page per source, the cache ------------------------------------------
+# --- the index, one page per source ------------------------------------------
 
 
 def test_index_lists_the_sources_and_forwards_old_links(page, site, tables, quotes, corrections):
@@ -632,55 +631,7 @@ def test_a_source_page_depends_on_nothing_but_its_source(page, tmp_path, site, t
     assert page.locator("#sources_table_1 tbody tr").count() == 2
 
 
-def test_the_cache_makes_each_page_once(tmp_path, tables, monkeypatch):
-    made: list[str] = []
-
-    def counting(sources, *args, **kwargs):
-        made.extend(row["source_id"] for row in sources)
-        return source_page_from_rows(sources, *args, **kwargs)
-
-    monkeypatch.setattr(publish, "source_page_from_rows", counting)
-    cache = tmp_path / "cache"
-    both = _with_copy(tables)
-
-    def page_of(folder: Path, sid: str) -> Path:
-        return folder / "provenance" / f"{sid}.html"
-
-    first = _write(both, tmp_path / "first", "1.0.0", cache)
-    assert sorted(made) == [SOURCE_ID, COPY_ID]
-    assert len(list((cache / "pages").glob("*.html"))) == 2
-
-    # same rows (in another order), another version: both pages come from the cache
-    made.clear()
-    shuffled = {name: df.sample(frac=1, random_state=3) for name, df in both.items()}
-    second = _write(shuffled, tmp_path / "second", "1.0.1", cache)
-    assert made == []
-    for sid in (SOURCE_ID, COPY_ID):
-        assert os.path.samefile(page_of(first, sid), page_of(second, sid))
-    assert "1.0.1" in (second / "provenance.html").read_text(encoding="utf-8")
-
-    # a changed row of one source makes that source's page only
-    made.clear()
-    changed = {name: df.copy() for name, df in both.items()}
-    figures = changed["figures"]
-    figures.loc[figures["figure_id"] == "mex-cocaine-seized-1999-copy", "note"] = "Checked."
-    third = _write(changed, tmp_path / "third", "1.1.0", cache)
-    assert made == [COPY_ID]
-    assert os.path.samefile(page_of(first, SOURCE_ID), page_of(third, SOURCE_ID))
-    assert "Checked." in page_of(third, COPY_ID).read_text(encoding="utf-8")
-    assert page_of(third, COPY_ID).read_bytes() != page_of(first, COPY_ID).read_bytes()
-
-    # other page code (pipeline/site/pages.py changed) makes every page again, to the same bytes
-    made.clear()
-    monkeypatch.setattr(publish, "code_version", lambda: "another page.py")
-    fourth = _write(both, tmp_path / "fourth", "1.0.0", cache)
-    assert sorted(made) == [SOURCE_ID, COPY_ID]
-    for sid in (SOURCE_ID, COPY_ID):
-        assert page_of(fourth, sid).read_bytes() == page_of(first, sid).read_bytes()
-    assert not list((cache / "pages").glob(".*")), "a temporary file was left in the cache"
-
-
-def test_write_page_refuses_tables_the_pages_cannot_show(tmp_path, tables):
+def test_write_pages_refuses_tables_the_pages_cannot_show(tmp_path, tables):
     changed = {name: df.copy() for name, df in tables.items()}
     fixes = changed["corrections"]
     fixes.loc[fixes["correction_id"] == CORRECTION_ALONE, "char_start"] += 1

@@ -1,0 +1,145 @@
+"""What the pages refuse: tables that disagree with each other, and ids no link can name.
+
+What belongs here: the checks a page makes before it is drawn, each raising ValueError
+with one sentence: a source page's tables hold that source's rows only, every record has
+its provenance row and the reverse (`source_rows`); the index's ids are unique across all
+sources, kebab-case and of a listed source (`ids_by_source`, `counts`). A record's
+corrections are checked against its quote in segments.py.
+"""
+
+from __future__ import annotations
+
+import itertools
+import operator
+import re
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipeline.site.labels import Rows
+
+SOURCE_PAGES_DIR = "provenance"  # one page per source: provenance/<source_id>.html
+ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")  # every id: lowercase kebab-case (schemas/)
+# The page's own element ids all hold "_" (text_1, figures_table_1, record_popover,
+# records_json, ...), so none can collide with a record id, which is lowercase kebab-case.
+
+
+def source_page_path(source_id: str) -> str:
+    """Where the page of a source lies, relative to the folder of the index:
+    provenance/<source_id>.html. Refuses an id that is not lowercase kebab-case, so no id
+    can name a file elsewhere."""
+    if not isinstance(source_id, str) or not ID.fullmatch(source_id):
+        raise ValueError(f"source id {source_id!r} is not lowercase kebab-case.")
+    return f"{SOURCE_PAGES_DIR}/{source_id}.html"
+
+
+def rows_by_id(rows: Rows, key: str) -> dict[str, dict[str, Any]]:
+    """The rows by their id; refuses an id used twice."""
+    found: dict[str, dict[str, Any]] = {}
+    for item in rows:
+        if item[key] in found:
+            raise ValueError(f"{key} {item[key]} appears twice.")
+        found[item[key]] = item
+    return found
+
+
+def _foreign_rows(rows: Rows, key: str, source_id: str) -> str | None:
+    """The first row (by id) that names another source than `source_id`."""
+    other = [r for r in rows if "source_id" in r and r["source_id"] != source_id]
+    if not other:
+        return None
+    first = min(other, key=lambda r: str(r[key]))
+    return f"{first[key]} belongs to source {first['source_id']}"
+
+
+def source_rows(
+    sources: Rows, figures: Rows, events: Rows, provenance: Rows, corrections: Rows
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]], ...]:
+    """The one source of a page, then its figures, events, provenance and corrections by
+    id, checked to be that source's rows only and to name each other."""
+    found = list(rows_by_id(sources, "source_id").values())
+    if len(found) != 1:
+        raise ValueError(f"a source page shows one source; {len(found)} were given.")
+    sid = found[0]["source_id"]
+    source_page_path(sid)  # a usable file name
+    tables = (
+        ("figure", figures, "figure_id"),
+        ("event", events, "event_id"),
+        ("provenance of", provenance, "record_id"),
+        ("correction", corrections, "correction_id"),
+    )
+    for kind, rows, key in tables:
+        foreign = _foreign_rows(rows, key, sid)
+        if foreign:
+            raise ValueError(f"{kind} {foreign}, not {sid}; a page shows one source's rows.")
+    figure_rows, event_rows, prov_rows, correction_rows = (
+        rows_by_id(rows, key) for _, rows, key in tables
+    )
+    for cid in correction_rows:
+        if cid in figure_rows or cid in event_rows or cid in prov_rows:
+            raise ValueError(f"correction {cid} has the id of a figure or event.")
+    for rid, prov in prov_rows.items():
+        table = figure_rows if prov["record_type"] == "figure" else event_rows
+        if rid not in table:
+            raise ValueError(f"provenance names {prov['record_type']} {rid}, which is not listed.")
+    for rid in sorted(set(figure_rows) | set(event_rows)):
+        if rid not in prov_rows:
+            raise ValueError(f"{rid} has no provenance row.")
+    return found[0], figure_rows, event_rows, prov_rows, correction_rows
+
+
+def ids_by_source(
+    provenance: pd.DataFrame, corrections: pd.DataFrame, known: set[str]
+) -> dict[str, str]:
+    """{source_id: "id id ..."}: every record and correction id, sorted, under its source.
+    Refuses an id used twice, an id that is not kebab-case (the map is space-separated)
+    and an id of an unknown source. Arrow does the whole-column work (counting, matching,
+    sorting; UTF-8 byte order is code-point order); Python only joins the sorted ids."""
+    pairs = pa.table(
+        {
+            "id": _strings(provenance["record_id"], corrections["correction_id"]),
+            "source_id": _strings(provenance["source_id"], corrections["source_id"]),
+        }
+    )
+    ids = pairs["id"]
+    if pc.count_distinct(ids).as_py() < len(ids):
+        counted = pc.value_counts(ids)
+        twice = counted.field("values").filter(pc.greater(counted.field("counts"), 1))
+        raise ValueError(
+            f"id {min(twice.to_pylist())} names two records or corrections; "
+            "ids are unique across all sources."
+        )
+    bad = ids.filter(pc.invert(pc.match_substring_regex(ids, f"^(?:{ID.pattern})$")))
+    if len(bad):
+        raise ValueError(f"id {min(bad.to_pylist())!r} is not lowercase kebab-case.")
+    foreign = pairs.filter(
+        pc.invert(pc.is_in(pairs["source_id"], pa.array(sorted(known), pa.large_string())))
+    )
+    if foreign.num_rows:
+        first_id, first_source = min(zip(*foreign.to_pydict().values(), strict=True))
+        raise ValueError(f"{first_id} names unknown source {first_source}.")
+    ordered = pairs.sort_by([("source_id", "ascending"), ("id", "ascending")])
+    grouped = itertools.groupby(
+        zip(ordered["source_id"].to_pylist(), ordered["id"].to_pylist(), strict=True),
+        key=operator.itemgetter(0),
+    )
+    return {sid: " ".join(i for _, i in items) for sid, items in grouped}
+
+
+def _strings(*columns: pd.Series) -> pa.ChunkedArray:
+    """Columns of ids, one after the other, as Arrow strings, without a copy when they are
+    Arrow-backed (a missing id as "", which no id matches)."""
+    arrays = [pa.array(column, from_pandas=True) for column in columns]
+    return pc.fill_null(pa.chunked_array(arrays), "").cast(pa.large_string())
+
+
+def counts(df: pd.DataFrame, kind: str, key: str, known: set[str]) -> dict[str, int]:
+    """The number of rows of each source; refuses a row of a source not listed."""
+    counted = df["source_id"].value_counts()
+    unknown = sorted(set(counted.index) - known)
+    if unknown:
+        first = df.loc[df["source_id"] == unknown[0], key].min()
+        raise ValueError(f"{kind} {first} names unknown source {unknown[0]}.")
+    return {str(k): int(v) for k, v in counted.items()}

@@ -1,0 +1,120 @@
+"""A source's text cut at every quote boundary, for the page to highlight.
+
+What belongs here: the records (figures and events) and corrections of one source as
+spans of its text, each checked against the text, and the text split into segments: a
+segment is a stretch covered by the same records and corrections, so overlapping and nested
+quotes need no nested markup. The markup itself is in templates/source.html.j2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Span:
+    """A record's quote or a correction's printed text: text[start:end]."""
+
+    span_id: str
+    kind: str  # "figure", "event" or "correction"
+    start: int
+    end: int
+
+    def overlaps(self, start: int, end: int) -> bool:
+        return self.start < end and start < self.end
+
+
+@dataclass(frozen=True)
+class Segment:
+    """text[start:end] of a page, the anchors that start there, and the records and
+    corrections covering it (space-separated ids, "" for none)."""
+
+    anchors: list[str]
+    text: str
+    classes: str
+    records: str
+    corrections: str
+
+
+def _spans(rows: list[dict[str, Any]], text: str, source_id: str, correction: bool) -> list[Span]:
+    """Each row's text[char_start:char_end], checked against its quote (a record) or its
+    printed text (a correction), ordered by start then id."""
+    key, column, what = (
+        ("correction_id", "printed", "printed text")
+        if correction
+        else ("record_id", "quote", "quote")
+    )
+    found = []
+    for row in rows:
+        span_id, quoted = row[key], row[column]
+        start, end = int(row["char_start"]), int(row["char_end"])
+        if not 0 <= start <= end <= len(text) or text[start:end] != quoted:
+            name = f"correction {span_id}" if correction else f"provenance of {span_id}"
+            raise ValueError(
+                f"{name}: text[{start}:{end}] of {source_id} is not its {what} {quoted!r}; "
+                "rebuild outputs/ from the same raw/ text."
+            )
+        kind = "correction" if correction else row["record_type"]
+        if not correction and kind not in ("figure", "event"):
+            raise ValueError(f"provenance of {span_id}: unknown type {kind!r}.")
+        found.append(Span(str(span_id), str(kind), start, end))
+    return sorted(found, key=lambda s: (s.start, s.span_id))
+
+
+def records_of(provenance: list[dict[str, Any]], text: str, source_id: str) -> list[Span]:
+    """The source's records ordered by char_start then record id; checks every quote."""
+    return _spans(provenance, text, source_id, correction=False)
+
+
+def corrections_of(corrections: list[dict[str, Any]], text: str, source_id: str) -> list[Span]:
+    """The source's corrections ordered by char_start then id; checks every printed text."""
+    return _spans(corrections, text, source_id, correction=True)
+
+
+def segments(text: str, records: list[Span], corrections: list[Span]) -> list[Segment]:
+    """The text as segments, in order: one per stretch between two boundaries of a quote or
+    a correction, the last one empty and holding only the anchors at the end of the text."""
+    spans = records + corrections
+    cuts = sorted({0, len(text), *(s.start for s in spans), *(s.end for s in spans)})
+    starting: dict[int, list[Span]] = {}
+    for span in spans:  # records first, each kind in text order
+        starting.setdefault(span.start, []).append(span)
+    found, covering, fixed = [], [], []
+    for here, there in zip(cuts, [*cuts[1:], cuts[-1]], strict=True):
+        # the spans open at `here` cover all of text[here:there]: no boundary lies between
+        new = starting.get(here, [])
+        covering = [r for r in covering + new if r.end > here and r.kind != "correction"]
+        fixed = [c for c in fixed + new if c.end > here and c.kind == "correction"]
+        classes = []
+        if covering:
+            classes += ["hl", *(f"hl-{t}" for t in sorted({r.kind for r in covering}))]
+            classes += ["hl-many"] if len(covering) > 1 else []
+        classes += ["corr"] if fixed else []
+        found.append(
+            Segment(
+                [s.span_id for s in new],
+                text[here:there],
+                " ".join(classes),
+                " ".join(r.span_id for r in covering),
+                " ".join(c.span_id for c in fixed),
+            )
+        )
+    return found
+
+
+def check_corrections(
+    record: Span, listed: list[str], corrections: list[Span], known: set[str]
+) -> None:
+    """A record's correction_ids name exactly the corrections overlapping its quote."""
+    unknown = sorted(set(listed) - known)
+    if unknown:
+        raise ValueError(
+            f"{record.span_id} lists correction {', '.join(unknown)}, which is not listed."
+        )
+    overlapping = {c.span_id for c in corrections if c.overlaps(record.start, record.end)}
+    if set(listed) != overlapping:
+        raise ValueError(
+            f"{record.span_id} lists corrections {sorted(set(listed))} but its quote overlaps "
+            f"{sorted(overlapping)}; rebuild outputs/ from the same raw/ corrections."
+        )
