@@ -70,3 +70,41 @@ def test_without_a_row_key_the_page_is_made_in_place(tmp_path: Path, tables):
         tables, snapshots, tmp_path / "k", "1.0.0", tmp_path / "cache", {SOURCE_ID: "k"}
     )
     assert page.read_bytes() == (tmp_path / "k" / "provenance" / f"{SOURCE_ID}.html").read_bytes()
+
+
+def test_a_new_row_key_of_one_source_remakes_that_sources_page_only(tmp_path, tables, monkeypatch):
+    import dataclasses
+
+    made: list[str] = []
+    real = pages.source_page_from_rows
+    monkeypatch.setattr(
+        pages,
+        "source_page_from_rows",
+        lambda sources, *a, **k: (
+            made.extend(r["source_id"] for r in sources) or real(sources, *a, **k)
+        ),
+    )
+    copy_id = f"{SOURCE_ID}-copy"
+    original = load_snapshot(RAW / SOURCE_ID)
+    snapshots = [original, dataclasses.replace(original, source_id=copy_id)]
+    both = {}
+    for name, (definition, df) in tables.items():
+        twin = df.copy()
+        twin["source_id"] = copy_id
+        key = {"sources": "source_id", "figures": "figure_id", "events": "event_id",
+               "provenance": "record_id", "corrections": "correction_id"}[name]  # fmt: skip
+        if name != "sources":
+            twin[key] = twin[key] + "-copy"
+        if "correction_ids" in twin.columns:
+            twin["correction_ids"] = twin["correction_ids"].map(
+                lambda ids: (
+                    ";".join(f"{c}-copy" for c in ids.split(";")) if isinstance(ids, str) else ids
+                )
+            )
+        both[name] = (definition, pd.concat([df, twin], ignore_index=True))
+    cache = tmp_path / "cache"
+    pages.write_pages(both, snapshots, tmp_path / "a", "1", cache, {SOURCE_ID: "x", copy_id: "y"})
+    assert sorted(made) == [SOURCE_ID, copy_id]
+    made.clear()
+    pages.write_pages(both, snapshots, tmp_path / "b", "1", cache, {SOURCE_ID: "x", copy_id: "z"})
+    assert made == [copy_id]
