@@ -288,7 +288,6 @@ def measure_dagster_floor(work: Path, runs: int) -> dict[str, Any]:
     return {"command": "python -c DAGSTER_FLOOR (benchmarks/bench.py)", **stats(results)}
 
 
-WATCH_INTERVAL_S = 0.2
 WATCH_SAMPLES = 2  # corrections timed per start of the service
 # the service collects the garbage of a build after reporting it (its collector is off while
 # a build runs); a correction is written once it has been idle this long, as a maintainer's
@@ -297,8 +296,7 @@ WATCH_SETTLE_S = 1.0
 
 
 def watch_cmd(raw: Path, outputs: Path) -> list[str]:
-    return [PY, "-m", "pipeline", "watch", "--raw", str(raw), "--outputs", str(outputs),
-            "--interval", str(WATCH_INTERVAL_S)]  # fmt: skip
+    return [PY, "-m", "pipeline", "watch", "--raw", str(raw), "--outputs", str(outputs)]
 
 
 def _wait_for_builds(log_path: Path, count: int, proc: subprocess.Popen, timeout: float) -> str:
@@ -320,7 +318,7 @@ def watch_series(
     """The build service on the same raw/, outputs/, instance and cache: started (its first
     build), then WATCH_SAMPLES times one correction added and taken back. Each correction is
     timed from the moment its file is written to the moment the service reports the build
-    done (so the time includes finding the change, up to one interval), together with the
+    done (so the time includes the service being told of the change), together with the
     build's own time as the service measured it. Peak RSS is the service's, over all its
     builds."""
     from corpus import add_correction
@@ -403,7 +401,7 @@ def build_series(
             - rows_cold.get("corrections", 0),
         },
         "incremental_service": {
-            "command": f"python -m pipeline watch --interval {WATCH_INTERVAL_S}",
+            "command": "python -m pipeline watch",
             "wall_s": summary([t for x in service for t in x["end_to_end_s"]]),
             "build_s": summary([t for x in service for t in x["build_s"]]),
             "peak_rss_mib": summary([x["peak_rss_mib"] for x in service]),
@@ -680,7 +678,7 @@ def report(results: dict[str, Any]) -> str:
     g = results["growth"]
     out += [
         "",
-        f"The build service (`python -m pipeline watch --interval {WATCH_INTERVAL_S}`) runs on "
+        "The build service (`python -m pipeline watch`) runs on "
         "the same raw/, outputs/, instance and cache after each series; a correction is timed "
         "from writing the file to the service reporting the build done, "
         f"{WATCH_SAMPLES} corrections per start, each written {WATCH_SETTLE_S:g} s after the "

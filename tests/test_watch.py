@@ -1,29 +1,28 @@
 """The build service (`python -m pipeline watch`): one long-lived process that rebuilds
-outputs/ when raw/ changes, refuses a bad input without touching outputs/, is stopped by
-SIGTERM, and starts again when the code changes; and the publish lock that keeps a
-`build` run beside it from colliding with it."""
+outputs/ when raw/ changes, one build at a time, refuses a bad input without touching
+outputs/ and waits for the next change, is stopped by SIGTERM or SIGINT with no process left,
+and starts again when the code changes; and the publish lock that keeps a `build` run
+beside it from colliding with it."""
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
 import pyarrow.parquet as pq
-import pytest
 
 from conftest import SOURCE_ID, tree_digest
 from pipeline.cli import watch as watch_module
 from pipeline.core.errors import REPO_ROOT
-from pipeline.core.sources import RawIndex
-from pipeline.publish.package import publish_lock, published_problems
+from pipeline.publish.swap import publish_lock
+from pipeline.publish.validation import published_problems
 
 CORRECTION = (
     "\n  - id: test-watch-tehuantepec\n    quote: Tehuantepec Isthmus\n"
@@ -71,11 +70,12 @@ def as_a_background_job() -> None:
 def start_service(
     raw: Path, outputs: Path, home: Path, log: Path, cwd: Path = REPO_ROOT
 ) -> subprocess.Popen:
-    """`python -m pipeline watch` on its own instance and cache, as a background job, in
-    `cwd` (first on sys.path: the `pipeline` there is the one imported)."""
+    """`python -m pipeline watch` on its own instance and cache, as a background job in a
+    process group of its own, in `cwd` (first on sys.path: the `pipeline` there is the one
+    imported)."""
     env = service_env(home, home.parent / "cache")
     command = [sys.executable, "-m", "pipeline", "watch", "--raw", str(raw),
-               "--outputs", str(outputs), "--interval", "0.2"]  # fmt: skip
+               "--outputs", str(outputs)]  # fmt: skip
     with open(log, "w", encoding="utf-8") as sink:
         return subprocess.Popen(
             command,
@@ -84,7 +84,36 @@ def start_service(
             stdout=sink,
             stderr=subprocess.STDOUT,
             preexec_fn=as_a_background_job,
+            process_group=0,
         )
+
+
+def left_in_group(group: int) -> list[str]:
+    """The processes still running in a process group (`ps`), zombies aside."""
+    out = subprocess.run(
+        ["ps", "-eo", "pgid=,stat=,pid=,args="], capture_output=True, text=True, check=True
+    ).stdout
+    rows = [line.split(None, 3) for line in out.splitlines()]
+    return [" ".join(r) for r in rows if r[0] == str(group) and not r[1].startswith("Z")]
+
+
+def stop_and_check(service: subprocess.Popen, signum: int, log: Path) -> None:
+    """Send `signum`; the service ends with exit code 0 and 'Stopped.', leaving no process."""
+    service.send_signal(signum)
+    assert service.wait(timeout=60) == 0, log.read_text()
+    assert log.read_text(encoding="utf-8").rstrip().endswith("Stopped.")
+    end = time.monotonic() + 10
+    while left_in_group(service.pid) and time.monotonic() < end:
+        time.sleep(0.1)  # a child told to end by the service may take a moment
+    assert left_in_group(service.pid) == []
+
+
+def end_group(service: subprocess.Popen) -> None:
+    if service.poll() is None:
+        service.kill()
+        service.wait()
+    if left_in_group(service.pid):
+        os.killpg(service.pid, signal.SIGKILL)
 
 
 def correction_ids(outputs: Path) -> set[str]:
@@ -97,7 +126,7 @@ def test_the_service_rebuilds_on_a_correction_refuses_a_bad_one_and_stops_on_sig
     outputs, home, log = tmp_path / "outputs", tmp_path / "home", tmp_path / "watch.log"
     service = start_service(raw_copy, outputs, home, log)
     try:
-        wait_for(log, BUILT, 1, service)
+        wait_for(log, "Waiting for a change", 1, service)
         first = tree_digest(outputs)
         assert "test-watch-tehuantepec" not in correction_ids(outputs)
 
@@ -116,20 +145,18 @@ def test_the_service_rebuilds_on_a_correction_refuses_a_bad_one_and_stops_on_sig
         assert "corrections.yaml" in error and "test-watch-not-in-the-text" in error
         assert "outputs/ was left as it was" in content
         assert tree_digest(outputs) == corrected
-        time.sleep(1.5)  # several looks at an unchanged raw/: the bad input is not retried
+        # the same bytes written again: a change seen, but the refused input is not retried
+        corrections.write_text(original + CORRECTION + BAD_CORRECTION, encoding="utf-8")
+        time.sleep(1.5)
         assert log.read_text(encoding="utf-8").count("building.") == 2
 
         corrections.write_text(original, encoding="utf-8")
         wait_for(log, BUILT, 4, service)
         assert "test-watch-tehuantepec" not in correction_ids(outputs)
-
-        service.send_signal(signal.SIGTERM)
-        assert service.wait(timeout=30) == 0
-        assert log.read_text(encoding="utf-8").rstrip().endswith("Stopped.")
+        wait_for(log, "Waiting for a change", 4, service)
+        stop_and_check(service, signal.SIGTERM, log)
     finally:
-        if service.poll() is None:
-            service.kill()
-            service.wait()
+        end_group(service)
 
     # every build is a run on the service's instance, tagged with what triggered it
     os.environ["DAGSTER_HOME"], previous = str(home), os.environ["DAGSTER_HOME"]
@@ -149,38 +176,80 @@ def test_the_service_rebuilds_on_a_correction_refuses_a_bad_one_and_stops_on_sig
     assert runs[1].tags["usmx/raw_changed"] == f"1 file: {SOURCE_ID}/corrections.yaml"
 
 
-def test_the_service_starts_again_when_the_code_changes_before_or_during_a_build(
+def later(seconds: float, function, *args) -> None:
+    timer = threading.Timer(seconds, function, args)
+    timer.daemon = True
+    timer.start()
+
+
+class StopAfter:
+    """A stop request (what `serve` reads) that comes by itself after some seconds."""
+
+    def __init__(self, seconds: float) -> None:
+        self.requested = False
+        later(seconds, setattr, self, "requested", True)
+
+    def is_set(self) -> bool:
+        return self.requested
+
+
+def test_one_build_at_a_time_changes_during_a_build_make_one_more_and_code_restarts(
     raw_copy: Path, tmp_path: Path, monkeypatch
 ):
-    """The loaded code must be the code the build record names: a change seen before a
-    build, or during one, ends the service's loop with 'restart' (watch() then execs)."""
+    """`serve` on a real watcher with a stand-in build: two changes made during a build
+    make exactly one more build after it; a change with nothing new builds nothing; a
+    change of the code ends the service with 'restart', before anything is built with the
+    old code, whether it comes when idle or during a build."""
     code = {"now": "code-1"}
     monkeypatch.setattr(watch_module, "code_sha256", lambda: code["now"])
-    builds: list[dict] = []
+    code_dir = tmp_path / "code"
+    code_dir.mkdir()
+    monkeypatch.setattr(watch_module, "watched_paths", lambda raw: [raw, code_dir])
+    corrections = raw_copy / SOURCE_ID / "corrections.yaml"
+    original = corrections.read_text(encoding="utf-8")
+    builds: list[dict[str, str]] = []
 
     def build(tags: dict[str, str]) -> int:
         builds.append(tags)
+        if len(builds) == 1:  # the first build, while it runs: two edits of one file
+            corrections.write_text(original + "\n# one\n", encoding="utf-8")
+            time.sleep(0.5)
+            corrections.write_text(original + "\n# one\n# two\n", encoding="utf-8")
         return 0
 
-    service = watch_module.BuildService(raw_copy, RawIndex(tmp_path / "cache", raw_copy), build)
-    assert service.look() == "built" and service.look() == "idle"
-    code["now"] = "code-2"
-    assert service.look() == "restart" and len(builds) == 1  # nothing built with old code
+    service = watch_module.BuildService(raw_copy, build)
+    assert watch_module.serve(service, StopAfter(60), max_builds=2) == "done"
+    assert [tags["usmx/trigger"] for tags in builds] == [
+        "watch: first build of the service",
+        "watch: raw/ changed",
+    ]
+    assert builds[1]["usmx/raw_changed"] == f"1 file: {SOURCE_ID}/corrections.yaml"
 
-    code["now"] = "code-1"
-    (raw_copy / SOURCE_ID / "corrections.yaml").write_text("corrections: []\n")
+    # the same bytes written again once the watch runs, then nothing: no build until stopped
+    later(0.5, corrections.write_text, original + "\n# one\n# two\n")
+    assert watch_module.serve(service, StopAfter(1.5), max_builds=None) == "stopped"
+    assert len(builds) == 2
 
-    def build_while_code_changes(tags: dict[str, str]) -> int:
+    code["now"] = "code-2"  # the code changes while the service waits
+    later(0.5, (code_dir / "module.py").write_text, "# a new code version\n")
+    assert watch_module.serve(service, StopAfter(60), max_builds=None) == "restart"
+    assert len(builds) == 2  # nothing built with the old code
+
+    def build_while_the_code_changes(tags: dict[str, str]) -> int:
+        builds.append(tags)
         code["now"] = "code-3"
+        (code_dir / "module.py").write_text("# another code version\n")
         return 0
 
-    service.build = build_while_code_changes
-    assert service.look() == "restart"
+    fresh = watch_module.BuildService(raw_copy, build_while_the_code_changes, code="code-2")
+    assert watch_module.serve(fresh, StopAfter(60), max_builds=None) == "restart"
+    assert len(builds) == 3  # the build in flight ran to its end, and no other
 
 
 def test_a_code_change_restarts_the_service_with_the_new_code(tmp_path: Path):
     """End to end, on a copy of the project: editing a file of pipeline/ makes the running
-    service start again (a new process image, a new code hash) and build with it."""
+    service start again (a new process image, a new code hash) and build with it; SIGINT
+    then stops it, though it was started with SIGINT ignored."""
     project = tmp_path / "project"
     for name in ("pipeline", "schemas", "raw"):
         shutil.copytree(
@@ -191,19 +260,17 @@ def test_a_code_change_restarts_the_service_with_the_new_code(tmp_path: Path):
     outputs, log = tmp_path / "outputs", tmp_path / "watch.log"
     service = start_service(project / "raw", outputs, tmp_path / "home", log, cwd=project)
     try:
-        wait_for(log, BUILT, 1, service)
-        module = project / "pipeline" / "watch.py"
+        wait_for(log, "Waiting for a change", 1, service)
+        module = project / "pipeline" / "cli" / "watch.py"
         module.write_text(module.read_text() + "\n# a comment, and so a new code version\n")
-        content = wait_for(log, BUILT, 2, service)
+        content = wait_for(log, "Waiting for a change", 2, service)
         assert "The code or schemas changed: starting again with the new code." in content
         headers = [line for line in content.splitlines() if line.startswith("Watching ")]
         assert len(headers) == 2 and headers[0] != headers[1]  # the code hash they name
-        service.send_signal(signal.SIGTERM)
-        assert service.wait(timeout=30) == 0
+        assert content.count(BUILT) == 2
+        stop_and_check(service, signal.SIGINT, log)
     finally:
-        if service.poll() is None:
-            service.kill()
-            service.wait()
+        end_group(service)
 
 
 def test_sigterm_during_a_build_stops_the_service_and_outputs_stay_complete(
@@ -212,17 +279,14 @@ def test_sigterm_during_a_build_stops_the_service_and_outputs_stay_complete(
     outputs, log = tmp_path / "outputs", tmp_path / "watch.log"
     service = start_service(raw_copy, outputs, tmp_path / "home", log)
     try:
-        wait_for(log, BUILT, 1, service)
+        wait_for(log, "Waiting for a change", 1, service)
         corrections = raw_copy / SOURCE_ID / "corrections.yaml"
         corrections.write_text(corrections.read_text(encoding="utf-8") + CORRECTION)
         wait_for(log, "building.", 1, service)
-        service.send_signal(signal.SIGTERM)
-        assert service.wait(timeout=60) == 0, log.read_text()
+        stop_and_check(service, signal.SIGTERM, log)
     finally:
-        if service.poll() is None:
-            service.kill()
-            service.wait()
-    assert log.read_text(encoding="utf-8").rstrip().endswith("Stopped.")
+        end_group(service)
+    assert BUILT not in log.read_text(encoding="utf-8").split("building.")[1]  # stopped in it
     assert published_problems(outputs) == []  # the old package or the new one, whole
 
 
@@ -232,24 +296,11 @@ def waits_for_a_lock(pid: int) -> bool:
     return any("->" in line and f" {pid} " in f" {line} " for line in lines)
 
 
-@contextmanager
-def build_lock_held(home: Path):
-    """What a running build holds: the lock on its instance's storage folder."""
-    (home / "storage").mkdir(parents=True, exist_ok=True)
-    with open(home / "storage" / ".usmx-build.lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
-
-
-@pytest.mark.parametrize("held", ["another build on the same instance", "another publish"])
-def test_a_build_waits_while_another_build_holds_the_instance_or_the_outputs(
-    tmp_path: Path, held: str
-):
+def test_a_build_waits_while_another_publish_holds_the_outputs(tmp_path: Path):
     outputs, home = tmp_path / "outputs", tmp_path / "home"
     env = service_env(home, tmp_path / "cache")
     command = [sys.executable, "-m", "pipeline", "build", "--outputs", str(outputs)]
-    lock = build_lock_held(home) if held.endswith("instance") else publish_lock(outputs)
-    with lock:
+    with publish_lock(outputs):
         build = subprocess.Popen(
             command,
             cwd=REPO_ROOT,

@@ -1,27 +1,17 @@
-"""A long-lived build service: `python -m pipeline watch` rebuilds outputs/ when raw/ changes.
+"""The build service: `python -m pipeline watch` rebuilds outputs/ whenever raw/ changes.
 
-Every `python -m pipeline build` is a new process, and about 4 s of it pass before the run
-starts (importing Dagster, pandas, pyarrow, pandera and Frictionless, opening the instance's
-SQLite storage, planning the run); Dagster's own run launcher also starts a new process
-for every run its sensor or schedule requests. That start is a fixed cost that a
-correction to one source among a thousand pays in full. This service pays it once: it
-imports everything, opens the project's Dagster instance, builds once, then looks at raw/
-every few seconds (a stat of each file, through the same `RawIndex` as the build and the
-sensor) and, when a file was added, removed or changed, runs the same job in-process on
-the same instance. Each run is recorded as any build is (tagged with what triggered it, so
-it shows in `dagster dev`), and each build is the same build: same assets, same checks,
-same bytes.
-
-Whatever the loaded code could get wrong is guarded:
-- the code and schemas (`build_record.code_sha256`) are hashed at start and before and after
-  every build; when they differ, the service starts again with `os.execv` (a fresh
-  process, so the build record never names code that is not the code that ran);
-- a build that fails prints its sentences and leaves outputs/ as it was (the build is
-  atomic); the service then waits for the next change instead of retrying the same input;
-- a file that changes while a build runs is seen at the next look, and built again.
-
-Stop it with Ctrl-C or SIGTERM; a build in flight is abandoned, leaving outputs/ as the
-last complete build left it.
+A `build` process pays the start of Dagster and the data libraries before every build; the
+service pays it once, then waits on `watchfiles` for a change under raw/ or the code and runs
+the same job in-process on the same instance (each run tagged with what triggered it).
+- One build at a time: a build runs to its end; what changed meanwhile (the watcher keeps
+  it) makes one more build after it.
+- A refused input prints its sentences, leaves outputs/ as it was, and is not retried: the
+  service waits for the next change.
+- A new code version (`pipeline.cache.keys.code_sha256`) ends the watch and the service
+  execs itself with the new code, so the build record names the code that ran. Not
+  `watchfiles.run_process`: it stops the service at once, even in the middle of a build,
+  and does not end when the service ends.
+- SIGINT and SIGTERM stop it, idle or building; outputs/ stays as the last build left it.
 """
 
 from __future__ import annotations
@@ -32,38 +22,48 @@ import signal
 import sys
 import time
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.cli.main import WATCH_INTERVAL_SECONDS, BuildRunner
-from pipeline.core.sources import RawIndex
-from pipeline.defs.automation import (
-    CHANGED_TAG,
-    TRIGGER_TAG,
-    changed_files,
-    describe_files,
-    raw_file_hashes,
-)
-from pipeline.publish.build_record import code_sha256
+import watchfiles
+
+from pipeline.cache.keys import CODE_FILES, CODE_FOLDERS, code_sha256
+from pipeline.cli.runner import BuildRunner
+from pipeline.core.errors import REPO_ROOT, BuildError
+from pipeline.core.sources import raw_file_hashes
+from pipeline.defs.automation import CHANGED_TAG, TRIGGER_TAG, changed_files, describe_files
+
+FIRST_LOOK_MS = 200  # the watch yields this long after it starts, if nothing changed: build
 
 
-def raw_state(raw_dir: Path, index: RawIndex) -> dict[str, str]:
-    """{path relative to raw/: sha256} of every file under raw/ (an unchanged file is only
-    stat-ed); an empty map when raw/ is missing, which the build then reports."""
+def raw_state(raw_dir: Path) -> dict[str, str]:
+    """{path relative to raw/: sha256} of every file under raw/; an empty map when raw/ is
+    missing, which the build then reports."""
     try:
-        return raw_file_hashes(raw_dir, index)
+        return raw_file_hashes(raw_dir)
     except FileNotFoundError:
         return {}
 
 
+def watched_paths(raw_dir: Path) -> list[Path]:
+    """raw/, and every folder and file the code version covers."""
+    code = [REPO_ROOT / name for name in (*CODE_FOLDERS, *CODE_FILES)]
+    return [raw_dir, *(path for path in code if path.exists())]
+
+
+def not_bytecode(change: watchfiles.Change, path: str) -> bool:
+    """Every change but Python's bytecode caches (not part of the code version)."""
+    return "__pycache__" not in Path(path).parts and not path.endswith(".pyc")
+
+
 @dataclass
 class BuildService:
-    """What the service remembers between looks at raw/: the files of the last build it
-    started and the code it was started with. `build` runs one build with the given tags
-    and returns its exit code (0 built, 1 refused with sentences printed)."""
+    """What the service remembers between changes: the files of the last build it started and
+    the code it was started with. `build` runs one build with the given tags and returns its
+    exit code (0 built, 1 refused with sentences printed)."""
 
     raw_dir: Path
-    index: RawIndex
     build: Callable[[dict[str, str]], int]
     code: str = ""
     built_from: dict[str, str] | None = None
@@ -80,12 +80,12 @@ class BuildService:
             return True
 
     def look(self) -> str:
-        """Look at raw/ and the code once: 'restart' when the code changed, 'built' or
-        'failed' when raw/ differed from the last build (or nothing was built yet), else
+        """Look at the code and raw/ once: 'restart' when the code changed, 'built' or
+        'failed' when raw/ differs from the last build (or nothing was built yet), else
         'idle'."""
         if self.code_changed():
             return "restart"
-        files = raw_state(self.raw_dir, self.index)
+        files = raw_state(self.raw_dir)
         if files == self.built_from:
             return "idle"
         if self.built_from is None:
@@ -99,19 +99,16 @@ class BuildService:
         code = self.build(tags)
         self.last_seconds = time.perf_counter() - started
         self.builds += 1
-        if self.code_changed():
-            return "restart"
         return "built" if code == 0 else "failed"
 
 
 class StopRequest:
     """SIGINT and SIGTERM stop the service, idle or building. The handler raises
-    KeyboardInterrupt to end a sleep or a look at once, and also keeps a flag, since a
-    KeyboardInterrupt that lands in a finalizer or a weakref callback (as during a garbage
-    collection) is printed and dropped by Python: the loop reads the flag before every step.
+    KeyboardInterrupt, which ends a wait or a build at once, and keeps a flag (read by the
+    loop, and by the watcher as its stop event), since a KeyboardInterrupt that lands in a
+    finalizer or a weakref callback, as during a garbage collection, is printed and dropped.
     Set here, not inherited: a process started in the background by a shell ignores SIGINT,
-    and Dagster gives SIGTERM the SIGINT handler it finds after each run, so an ignored
-    SIGINT would make SIGTERM ignored too."""
+    and Dagster gives SIGTERM the SIGINT handler it finds after each run."""
 
     def __init__(self) -> None:
         self.requested = False
@@ -122,47 +119,61 @@ class StopRequest:
         self.requested = True
         raise KeyboardInterrupt
 
+    def is_set(self) -> bool:
+        return self.requested
 
-def watch(
-    raw_dir: Path | None,
-    outputs_dir: Path | None,
-    interval: float = WATCH_INTERVAL_SECONDS,
-    max_builds: int | None = None,
-) -> int:
-    """Run the service until stopped (or `max_builds` builds, for scripts); exit code 0."""
-    stop = StopRequest()
-    runner = BuildRunner(raw_dir, outputs_dir)
-    layout = runner.layout
-    raw = Path(layout.raw_dir)
-    service = BuildService(raw, RawIndex(Path(layout.cache_dir), raw), runner.run)
-    print(
-        f"Watching {raw} every {interval:g} s; Dagster instance {os.environ['DAGSTER_HOME']}; "
-        f"code {service.code[:12]}. Stop with Ctrl-C.",
-        flush=True,
+
+def serve(service: BuildService, stop: StopRequest, max_builds: int | None) -> str:
+    """Build once, then once after each change, until stopped ('stopped'), `max_builds`
+    builds ('done') or a change of the code ('restart')."""
+    changes = watchfiles.watch(
+        *watched_paths(service.raw_dir),
+        watch_filter=not_bytecode,
+        stop_event=stop,
+        yield_on_timeout=True,
+        rust_timeout=FIRST_LOOK_MS,
     )
-    try:
-        while not stop.requested:
+    with closing(changes):
+        for changed in changes:
+            if stop.requested:
+                break
+            if not changed and service.built_from is not None:
+                continue  # a timeout of the watcher: nothing changed
             outcome = service.look()
             if outcome == "restart":
-                print("The code or schemas changed: starting again with the new code.", flush=True)
-                runner.close()
-                os.execv(sys.executable, [sys.executable, "-m", "pipeline", *sys.argv[1:]])
+                return outcome
             if outcome == "failed":
                 print("outputs/ was left as it was; waiting for the next change.", flush=True)
             if outcome in ("built", "failed"):
                 print(f"The build took {service.last_seconds:.2f} s.", flush=True)
-                runner.finish()  # storage/ for the UI, once outputs/ is published and told
-                gc.collect()  # what the build left in cycles (its collector is off: cli.py)
+                gc.collect()  # what the build left in cycles (its collector is off: runner.py)
                 if max_builds is not None and service.builds >= max_builds:
-                    break
-                if not stop.requested:
-                    print("Waiting for a change under raw/.", flush=True)
-            if not stop.requested:
-                time.sleep(interval)
+                    return "done"
+                print("Waiting for a change under raw/.", flush=True)
+    return "stopped"
+
+
+def watch(raw_dir: Path | None, outputs_dir: Path | None, max_builds: int | None = None) -> int:
+    """Run the service until stopped (or `max_builds` builds, for scripts); exit code 0."""
+    stop = StopRequest()
+    runner = BuildRunner(raw_dir, outputs_dir)
+    service = BuildService(Path(runner.layout.raw_dir), runner.run)
+    try:
+        if not service.raw_dir.is_dir():
+            raise BuildError(service.raw_dir, "the folder does not exist", "create it first")
+        print(
+            f"Watching {service.raw_dir} and the code (version {service.code[:12]}); Dagster "
+            f"instance {os.environ['DAGSTER_HOME']}. Stop with Ctrl-C.",
+            flush=True,
+        )
+        outcome = serve(service, stop, max_builds)
     except KeyboardInterrupt:  # from the handler, or a build Dagster ended on the signal
-        stop.requested = True
+        outcome = "stopped"
     finally:
         runner.close()
-    if stop.requested:
+    if outcome == "restart" and not stop.requested:
+        print("The code or schemas changed: starting again with the new code.", flush=True)
+        os.execv(sys.executable, [sys.executable, "-m", "pipeline", *sys.argv[1:]])
+    if stop.requested or outcome == "stopped":
         print("Stopped.", flush=True)
     return 0
