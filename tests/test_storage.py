@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 
 from conftest import RAW, tree_digest
-from pipeline.cli.main import BuildRunner
+from pipeline.cli.runner import BuildRunner
 from pipeline.definitions import build_definitions
 from pipeline.defs.resources import Layout
 
