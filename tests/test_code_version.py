@@ -4,7 +4,6 @@ publishes exactly what a cold build publishes."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -76,21 +75,37 @@ def test_a_comment_in_any_module_makes_the_next_build_remake_the_rows(tmp_path: 
         module.write_text(module.read_text(encoding="utf-8") + "\n# touched\n", encoding="utf-8")
         again = run_in(project, *args)
         assert again.stdout.strip() == "ondcp-usmx-ch3", (module, again.stderr[-2000:])
+    # so does each file of the source itself, its sidecar (the text's encoding) included
+    for name in ("source.yaml", "annotations.yaml", "corrections.yaml"):
+        path = project / "raw" / "ondcp-usmx-ch3" / name
+        path.write_text(path.read_text(encoding="utf-8") + "\n# touched\n", encoding="utf-8")
+        again = run_in(project, *args)
+        assert again.stdout.strip() == "ondcp-usmx-ch3", (name, again.stderr[-2000:])
 
 
-SHIFTED = (
-    "        return index + 1, offset - self._line_starts[index] + 1",
-    "        return index + 2, offset - self._line_starts[index] + 1",
-)
+CHANGES = {
+    # every published line number moves: the checks refuse it, warm and cold alike
+    "line numbers shifted": (
+        "core/sources.py",
+        "        return index + 1, offset - self._line_starts[index] + 1",
+        "        return index + 2, offset - self._line_starts[index] + 1",
+    ),
+    # every number on the pages is written otherwise: a build that publishes
+    "page numbers spaced": (
+        "site/labels.py",
+        'return f"{int(value):,}"',
+        'return f"{int(value):,}".replace(",", " ")',
+    ),
+}
 
 
-@pytest.mark.parametrize("change", ["line numbers shifted"])
+@pytest.mark.parametrize("change", sorted(CHANGES))
 def test_a_changed_function_publishes_warm_exactly_what_it_publishes_cold(
     tmp_path: Path, change: str
 ):
     """The hazard of a hand-kept list of files: a cache that outlives the code that made it.
-    Build, change what `SourceSnapshot.line_col` returns, then build with the cache kept
-    (warm) and with a new one (cold): the two publish the same bytes and say the same."""
+    Build, change what a function returns, then build with the cache kept (warm) and with a
+    new one (cold): the two publish the same bytes and say the same."""
     project = copy_project(tmp_path / "project")
     home = tmp_path / "home"
     home.mkdir()
@@ -98,26 +113,22 @@ def test_a_changed_function_publishes_warm_exactly_what_it_publishes_cold(
 
     def build(name: str, cache: str) -> tuple[int, str, dict]:
         outputs = tmp_path / name
-        if not outputs.exists():
+        if not outputs.exists() and (tmp_path / "first").exists():
             shutil.copytree(tmp_path / "first", outputs)
         env = {"DAGSTER_HOME": str(home), "USMX_CACHE_DIR": str(tmp_path / cache)}
         done = run_in(project, "-m", "pipeline", "build", "--outputs", str(outputs), env=env)
         return done.returncode, done.stderr.replace(str(outputs), "O"), tree_digest(outputs)
 
-    env = {"DAGSTER_HOME": str(home), "USMX_CACHE_DIR": str(tmp_path / "warm")}
-    first = run_in(
-        project, "-m", "pipeline", "build", "--outputs", str(tmp_path / "first"), env=env
-    )
-    assert first.returncode == 0, first.stderr
-    module = project / "pipeline" / "core" / "sources.py"
+    first = build("first", "warm")
+    assert first[0] == 0, first[1]
+    name, old, new = CHANGES[change]
+    module = project / "pipeline" / name
     text = module.read_text(encoding="utf-8")
-    assert SHIFTED[0] in text
-    module.write_text(text.replace(*SHIFTED), encoding="utf-8")
+    assert old in text
+    module.write_text(text.replace(old, new), encoding="utf-8")
     warm, cold = build("warm-outputs", "warm"), build("cold-outputs", "cold")
     assert warm == cold
-    if warm[0] == 0:  # published: the lines moved, in the new provenance rows
-        package = json.loads((tmp_path / "warm-outputs" / "datapackage.json").read_text())
-        assert (
-            package["version"]
-            != json.loads((tmp_path / "first" / "datapackage.json").read_text())["version"]
-        )
+    if change == "page numbers spaced":
+        assert warm[0] == 0 and warm[2] != first[2]  # published, with the new pages
+    else:
+        assert warm[0] == 1 and warm[2] == first[2]  # refused, outputs left as they were

@@ -173,8 +173,14 @@ def test_pandera_runs_on_each_sources_rows_and_the_whole_table_adds_keys(corpus)
         )
 
 
-def test_the_csv_made_once_is_the_csv_made_again(tmp_path, corpus):
+def test_the_csv_made_once_is_the_csv_made_again(tmp_path, corpus, monkeypatch):
+    from pipeline.publish import files
     from pipeline.publish.files import write_csv, write_csv_once
+
+    rendered = []
+    monkeypatch.setattr(
+        files, "write_csv", lambda df, path: rendered.append(path) or write_csv(df, path)
+    )
 
     snapshots, anchored = _sources(corpus)
     made = records.make_rows(anchored, snapshots, ["a", "b", "c"])
@@ -187,7 +193,13 @@ def test_the_csv_made_once_is_the_csv_made_again(tmp_path, corpus):
     write_csv_once(df, tmp_path / "figures.parquet", first, cache)
     write_csv_once(df, tmp_path / "figures.parquet", second, cache)
     assert first.read_bytes() == second.read_bytes() == (tmp_path / "plain.csv").read_bytes()
-    assert second.stat().st_ino == first.stat().st_ino  # the second was linked, not rendered
+    assert rendered == [first]  # the second was copied from the store, not rendered
+    # an edit in place of a published copy never reaches the store
+    with open(first, "r+b") as handle:
+        handle.write(b"XX")
+    fourth = tmp_path / "fourth.csv"
+    write_csv_once(df, tmp_path / "figures.parquet", fourth, cache)
+    assert fourth.read_bytes() == (tmp_path / "plain.csv").read_bytes()
     # a changed table has other Parquet bytes, so its CSV is rendered anew
     changed = df.assign(value_as_printed=df["value_as_printed"] + "0")
     write_parquet(changed, definition, tmp_path / "figures.parquet")

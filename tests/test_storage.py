@@ -17,9 +17,14 @@ from pipeline.defs.resources import Layout
 TABLES = ["sources", "figures", "events", "provenance", "measures", "claims", "corrections"]
 
 
-def test_the_command_line_build_hands_outputs_over_in_memory(tmp_path: Path):
+def test_the_command_line_build_hands_outputs_over_in_memory_and_leaves_nothing_stale(
+    tmp_path: Path,
+):
     runner = BuildRunner(RAW, tmp_path / "outputs")
     storage = Path(runner.instance.storage_directory())
+    stale = storage / "figures_table"  # as an earlier run from the UI left it
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_bytes(b"an older run's pickle")
     try:
         assert runner.run() == 0
     finally:

@@ -131,6 +131,7 @@ def test_a_file_that_passed_whole_is_not_read_again(tmp_path):
     assert len(row_problems(tmp_path / "p", descriptor, cache)) == 1  # not recorded
     whole = cache_key("validated-file", row_ledger_key(SCHEMA), f"sha256:{digest}")
     RowLedger(cache).store.put_bytes(whole, b"passed\n")  # planted: the file is skipped
+    (tmp_path / "p" / "t.csv").write_text("not, even, csv\n")  # and not read at all
     assert row_problems(tmp_path / "p", descriptor, cache) == []
     good = _package(tmp_path / "q", [("a", "1")])
     good_digest = hashlib.sha256((tmp_path / "q" / "t.csv").read_bytes()).hexdigest()

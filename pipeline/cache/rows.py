@@ -1,10 +1,10 @@
 """Each source's rows, made once per content: the key is everything the rows are read from.
 
 The key of one source names the code version, the source's id, the sha256 of its text, of
-its annotations and of its corrections, and - only when anchoring needed them - the
-positions its records had in the published outputs (a quote with several exact matches is
-chosen by its published position). Correcting one source among a thousand makes that
-source's rows again; the others are read back as they were.
+its sidecar (the text's encoding), of its annotations and of its corrections, and - only
+when anchoring needed them - the positions its records had in the published outputs (a
+quote with several exact matches is chosen by its published position). Correcting one
+source among a thousand makes that source's rows again; the others are read back.
 """
 
 from __future__ import annotations
@@ -17,15 +17,16 @@ from pipeline.cache.parallel import ordered_map
 from pipeline.cache.store import Store
 from pipeline.core.annotations import anchor_annotations, published_positions
 from pipeline.core.records import SourceRows, make_rows
-from pipeline.core.sources import SourceSnapshot
+from pipeline.core.sources import SourceSnapshot, sha256_file
 
+SOURCE_FILES = ("source.yaml", "annotations.yaml", "corrections.yaml")
 ANCHOR_MIN_ITEMS = 16  # fewer sources to anchor are anchored in this process
 
 
 def rows_key(snapshot: SourceSnapshot, positions: dict | None = None) -> str:
     files = snapshot.file_sha256
     parts = [snapshot.source_id, snapshot.sha256]
-    parts += [files.get(name, "absent") for name in ("annotations.yaml", "corrections.yaml")]
+    parts += [files.get(name, "absent") for name in SOURCE_FILES]
     if positions is not None:
         parts.append(json.dumps(sorted(positions.items())))
     return cache_key("source-rows", *parts)
@@ -59,10 +60,17 @@ def source_rows(
             found[snapshot.source_id] = hit
         else:
             todo.append((snapshot, previous))
-    for rows in _make(todo):
-        store.put(rows.key, rows)
+    for rows, (snapshot, _) in zip(_make(todo), todo, strict=True):
+        if _unchanged(snapshot):  # a file saved while the build ran is not kept under its key
+            store.put(rows.key, rows)
         found[rows.source_id] = rows
     return [found[s.source_id] for s in snapshots], [s.source_id for s, _ in todo]
+
+
+def _unchanged(snapshot: SourceSnapshot) -> bool:
+    folder = snapshot.folder
+    now = {n: sha256_file(folder / n) for n in SOURCE_FILES if (folder / n).is_file()}
+    return now == snapshot.file_sha256
 
 
 def _make(todo: list[tuple[SourceSnapshot, dict]]) -> list[SourceRows]:

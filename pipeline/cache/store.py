@@ -1,7 +1,8 @@
 """One content-addressed store under `.cache/` (or $USMX_CACHE_DIR): bytes by key.
 
 An entry is written to a temporary file and renamed into place, so a reader sees a whole
-entry or none. A missing or unreadable entry is simply a miss. Every key comes from
+entry or none. A missing or unreadable entry is simply a miss. Entries are copied into a
+package, never linked, so nothing done to a published file can reach the cache. Every key comes from
 `pipeline.cache.keys.cache_key`, which includes the code version, so deleting the folder is
 always safe and an entry can never outlive the code that made it.
 """
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -27,15 +27,6 @@ def write_atomically(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def link_or_copy(source: Path, target: Path) -> None:
-    """Hard-link `source` to `target` (no bytes copied), or copy it where links fail."""
-    target.unlink(missing_ok=True)
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copyfile(source, target)
 
 
 class Store:
@@ -58,6 +49,14 @@ class Store:
         path = self.path(key, suffix)
         if path is not None:
             write_atomically(path, data)
+
+    def put_quietly(self, key: str, data: bytes, suffix: str = "") -> None:
+        """Keep `data` if the cache can be written (deleted under a running build, it is
+        simply not kept)."""
+        try:
+            self.put_bytes(key, data, suffix)
+        except OSError:
+            pass
 
     def get(self, key: str) -> Any | None:
         """The object stored under `key`, or None when absent or unreadable."""

@@ -95,10 +95,16 @@ class BuildRunner:
         )
         definitions = build_definitions(self.layout, io_manager=mem_io_manager)
         self.job = definitions.resolve_implicit_global_asset_job_def()
+        self.assets = definitions.resolve_asset_graph().materializable_asset_keys
         self.instance = DagsterInstance.get()
 
     def run(self, tags: dict[str, str] | None = None, verbose: bool = False) -> int:
-        """Materialize everything in-process; print one sentence per failure; exit code."""
+        """Materialize everything in-process; print one sentence per failure; exit code.
+        The steps hand each other their outputs in memory, so what an earlier run from the
+        UI left in storage/ is removed first: no later step can load an older output."""
+        storage = Path(self.instance.storage_directory())
+        for key in self.assets:
+            storage.joinpath(*key.path).unlink(missing_ok=True)
         return self._report(self._execute(tags, verbose))
 
     def _execute(self, tags: dict[str, str] | None, verbose: bool):

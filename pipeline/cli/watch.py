@@ -28,7 +28,7 @@ from pathlib import Path
 
 import watchfiles
 
-from pipeline.cache.keys import CODE_FILES, CODE_FOLDERS, code_sha256
+from pipeline.cache.keys import CODE_FILES, CODE_FOLDERS, code_sha256, code_version
 from pipeline.cli.runner import BuildRunner
 from pipeline.core.errors import REPO_ROOT, BuildError
 from pipeline.core.sources import raw_file_hashes
@@ -71,7 +71,7 @@ class BuildService:
     last_seconds: float = 0.0
 
     def __post_init__(self) -> None:
-        self.code = self.code or code_sha256()
+        self.code = self.code or code_version()
 
     def code_changed(self) -> bool:
         try:

@@ -17,7 +17,7 @@ from pipeline.core.errors import BuildError
 LINE_KEY = "__line__"
 
 
-# libyaml's parser when PyYAML was built with it (several times faster), else pure Python.
+# libyaml's parser when PyYAML was built with it, else pure Python.
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 

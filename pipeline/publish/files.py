@@ -13,7 +13,7 @@ import pyarrow
 import pyarrow.parquet as pq
 
 from pipeline.cache.keys import cache_key
-from pipeline.cache.store import Store, link_or_copy
+from pipeline.cache.store import Store
 from pipeline.core.fields import TableDef, frictionless_schema, pyarrow_schema
 from pipeline.core.sources import sha256_file
 from pipeline.publish.swap import checkpoint
@@ -79,15 +79,14 @@ def _csv_schema(table: TableDef) -> dict[str, Any]:
 def write_csv_once(df: pd.DataFrame, parquet: Path, path: Path, cache_dir: Path | None) -> None:
     """The CSV copy of a table, made once per content: the same Parquet bytes hold the same
     table, which the same code writes as the same CSV, so the CSV is kept in the store under
-    the Parquet file's sha256 and hard-linked while the table does not change."""
-    store = Store(cache_dir, "csv")
-    kept = store.path(cache_key("csv", sha256_file(parquet)), ".csv")
-    if kept is None or not kept.is_file():
-        write_csv(df, path)
-        if kept is None:
-            return
-        store.put_bytes(kept.stem, path.read_bytes(), ".csv")
-    link_or_copy(kept, path)
+    the Parquet file's sha256 and copied from there while the table does not change."""
+    store, key = Store(cache_dir, "csv"), cache_key("csv", sha256_file(parquet))
+    kept = store.get_bytes(key, ".csv")
+    if kept is not None:
+        path.write_bytes(kept)
+        return
+    write_csv(df, path)
+    store.put_quietly(key, path.read_bytes(), ".csv")
 
 
 def write_tables(

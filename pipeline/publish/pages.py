@@ -2,8 +2,8 @@
 
 A source's page depends only on that source's rows, its text and the code, so it is made
 once per content: its key names the key its rows were made under (`SourceRows.key`), its
-row of the sources table and its text's sha256, and a page already in the cache is
-hard-linked into the package instead of being made again. Many pages to make are made in
+row of the sources table and its text's sha256, and a page already in the store is copied
+into the package instead of being made again. Many pages to make are made in
 worker processes, each sent only its own source's rows and text.
 """
 
@@ -16,7 +16,7 @@ import pandas as pd
 
 from pipeline.cache.keys import cache_key
 from pipeline.cache.parallel import ordered_map
-from pipeline.cache.store import Store, link_or_copy, write_atomically
+from pipeline.cache.store import Store
 from pipeline.core.errors import BuildError
 from pipeline.core.fields import TableDef
 from pipeline.core.sources import SourceSnapshot
@@ -64,12 +64,12 @@ def _sources_rows(sources: pd.DataFrame) -> dict[str, str]:
     return {str(row[sources.columns.get_loc("source_id")]): repr(row) for row in cells}
 
 
-def _render_into(path: str, rows: dict[str, list[dict]], text: str, where: str) -> None:
+def _render_into(path: str, rows: dict[str, list[dict]], text: str) -> None:
     try:
         html = render_source_page(rows, text)
     except ValueError as exc:
-        raise BuildError(where, str(exc).rstrip("."), "fix the tables") from exc
-    write_atomically(Path(path), html.encode("utf-8"))
+        raise BuildError(path, str(exc).rstrip("."), "fix the tables") from exc
+    Path(path).write_text(html, **UTF8)
 
 
 def write_pages(
@@ -91,21 +91,23 @@ def write_pages(
     store, row_keys = Store(cache_dir, "pages"), row_keys or {}
     (folder / SOURCE_PAGES_DIR).mkdir(parents=True, exist_ok=True)
     described = _sources_rows(frames["sources"])
-    pages: dict[str, Path] = {}  # source id -> its page in the package
-    cached: dict[str, Path | None] = {}  # source id -> its page in the cache, if kept there
+    todo: dict[str, str | None] = {}  # source id -> its key in the store, for pages to make
     for sid in sorted(frames["sources"]["source_id"]):
-        pages[sid] = folder / _page_path(folder, sid)
+        page = folder / _page_path(folder, sid)
         if sid not in texts:
-            raise BuildError(pages[sid], f"no text given for source {sid}", "fix the tables")
+            raise BuildError(page, f"no text given for source {sid}", "fix the tables")
         key = None
         if sid in row_keys:
             key = cache_key("page", row_keys[sid], texts[sid].sha256, described[sid])
-        cached[sid] = store.path(key, ".html") if key else None
-    todo = [sid for sid in pages if cached[sid] is None or not cached[sid].is_file()]
-    _make_pages(frames, texts, todo, {sid: cached[sid] or pages[sid] for sid in todo}, pages)
-    for sid, page in cached.items():
-        if page is not None:
-            link_or_copy(page, pages[sid])
+        kept = store.get_bytes(key, ".html") if key else None
+        if kept is None:
+            todo[sid] = key
+        else:
+            page.write_bytes(kept)
+    _make_pages(frames, texts, folder, list(todo))
+    for sid, key in todo.items():
+        if key:
+            store.put_quietly(key, (folder / source_page_path(sid)).read_bytes(), ".html")
     (folder / PAGE_FILE).write_text(index, **UTF8)
 
 
@@ -116,16 +118,13 @@ def _page_path(folder: Path, sid: str) -> str:
         raise BuildError(folder / PAGE_FILE, str(exc).rstrip("."), "fix the tables") from exc
 
 
-def _make_pages(frames, texts, todo: list[str], targets: dict[str, Path], pages) -> None:
-    """Make the pages of `todo` into their targets (cache files or the package's own)."""
-    for sid in todo:
-        targets[sid].parent.mkdir(parents=True, exist_ok=True)
+def _make_pages(frames, texts, folder: Path, todo: list[str]) -> None:
+    """Make the pages of `todo` into the package, in worker processes when many."""
     by_table = {name: rows_by_source(df, todo) for name, df in frames.items()}
     ordered_map(
         _render_into,
-        [str(targets[sid]) for sid in todo],
+        [str(folder / source_page_path(sid)) for sid in todo],
         [{name: by_table[name][sid] for name in PAGE_TABLES} for sid in todo],
         [texts[sid].text for sid in todo],
-        [str(pages[sid]) for sid in todo],
         min_items=PAGE_MIN_ITEMS,
     )

@@ -65,6 +65,7 @@ def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
         autoescape=True,
+        auto_reload=False,
         finalize=_escaped,
         trim_blocks=True,
         lstrip_blocks=True,
