@@ -202,6 +202,7 @@ def test_one_build_at_a_time_changes_during_a_build_make_one_more_and_code_resta
     old code, whether it comes when idle or during a build."""
     code = {"now": "code-1"}
     monkeypatch.setattr(watch_module, "code_sha256", lambda: code["now"])
+    monkeypatch.setattr(watch_module, "code_version", lambda: code["now"])  # the loaded code
     code_dir = tmp_path / "code"
     code_dir.mkdir()
     monkeypatch.setattr(watch_module, "watched_paths", lambda raw: [raw, code_dir])
