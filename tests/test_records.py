@@ -193,13 +193,14 @@ def test_the_csv_made_once_is_the_csv_made_again(tmp_path, corpus, monkeypatch):
     write_csv_once(df, tmp_path / "figures.parquet", first, cache)
     write_csv_once(df, tmp_path / "figures.parquet", second, cache)
     assert first.read_bytes() == second.read_bytes() == (tmp_path / "plain.csv").read_bytes()
-    assert rendered == [first]  # the second was copied from the store, not rendered
-    # an edit in place of a published copy never reaches the store
-    with open(first, "r+b") as handle:
+    assert rendered == [first] and second.stat().st_nlink == 2  # linked from the store
+    # an edit in place through a link is noticed: the CSV is rendered again
+    with open(second, "r+b") as handle:
         handle.write(b"XX")
     fourth = tmp_path / "fourth.csv"
     write_csv_once(df, tmp_path / "figures.parquet", fourth, cache)
     assert fourth.read_bytes() == (tmp_path / "plain.csv").read_bytes()
+    assert rendered == [first, fourth]
     # a changed table has other Parquet bytes, so its CSV is rendered anew
     changed = df.assign(value_as_printed=df["value_as_printed"] + "0")
     write_parquet(changed, definition, tmp_path / "figures.parquet")

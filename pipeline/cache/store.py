@@ -1,19 +1,23 @@
 """One content-addressed store under `.cache/` (or $USMX_CACHE_DIR): bytes by key.
 
 An entry is written to a temporary file and renamed into place, so a reader sees a whole
-entry or none. A missing or unreadable entry is simply a miss. Entries are copied into a
-package, never linked, so nothing done to a published file can reach the cache. Every key comes from
+entry or none. A missing or unreadable entry is simply a miss. A file kept for a package is
+hard-linked into it only while its bytes still have the sha256 they were kept with, so an
+edit made through a link in outputs/ is never handed out again. Every key comes from
 `pipeline.cache.keys.cache_key`, which includes the code version, so deleting the folder is
 always safe and an entry can never outlive the code that made it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from pipeline.core.sources import sha256_file
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -50,11 +54,31 @@ class Store:
         if path is not None:
             write_atomically(path, data)
 
-    def put_quietly(self, key: str, data: bytes, suffix: str = "") -> None:
-        """Keep `data` if the cache can be written (deleted under a running build, it is
-        simply not kept)."""
+    def link_to(self, key: str, suffix: str, target: Path) -> bool:
+        """Hard-link the entry to `target` if its bytes still have the sha256 it was kept
+        with (a file edited in place through a link in outputs/ is not handed out again);
+        False when there is no such entry, or it changed, or it cannot be linked."""
+        path = self.path(key, suffix)
         try:
+            if (
+                path is None
+                or sha256_file(path) != path.with_name(path.name + ".sha256").read_text()
+            ):
+                return False
+            target.unlink(missing_ok=True)
+            os.link(path, target)
+        except OSError:
+            return False
+        return True
+
+    def keep(self, key: str, suffix: str, source: Path) -> None:
+        """Keep a copy of the file `source` under `key`, with its sha256 (nothing is kept if
+        the cache cannot be written, as when it was deleted under a running build)."""
+        try:
+            data = source.read_bytes()
             self.put_bytes(key, data, suffix)
+            digest = hashlib.sha256(data).hexdigest().encode()
+            self.put_bytes(key, digest, suffix + ".sha256")
         except OSError:
             pass
 

@@ -105,10 +105,11 @@ def raw_file_hashes(raw_dir: Path) -> dict[str, str]:
     return {"/".join(parts): sha256_file(path) for parts, path in sorted(files)}
 
 
-def raw_tree_sha256(raw_dir: Path) -> str:
-    """One hash of every file under raw/ (relative path and content), in path order."""
+def raw_tree_sha256(raw_dir: Path, hashes: dict[str, str] | None = None) -> str:
+    """One hash of every file under raw/ (relative path and content), in path order, from
+    `hashes` (`raw_file_hashes`) when given."""
     digest = hashlib.sha256()
-    for path, file_sha256 in raw_file_hashes(raw_dir).items():
+    for path, file_sha256 in (hashes or raw_file_hashes(raw_dir)).items():
         digest.update(path.encode() + b"\0" + bytes.fromhex(file_sha256))
     return digest.hexdigest()
 
@@ -132,8 +133,9 @@ def _sidecar(folder: Path) -> dict:
     return meta
 
 
-def load_snapshot(folder: Path) -> SourceSnapshot:
-    """Read one source folder and refuse it unless the text matches its recorded sha256."""
+def load_snapshot(folder: Path, hashes: dict[str, str] | None = None) -> SourceSnapshot:
+    """Read one source folder and refuse it unless the text matches its recorded sha256;
+    `hashes` (`raw_file_hashes` of its raw/) spares hashing its other files again."""
     meta = _sidecar(folder)
     text_path = folder / "source.txt"
     try:
@@ -155,8 +157,9 @@ def load_snapshot(folder: Path) -> SourceSnapshot:
         raise BuildError(
             text_path, f"the text does not decode as {meta['encoding']}", "fix the encoding"
         ) from exc
+    known = hashes or {}
     files = {
-        name: sha256_file(folder / name)
+        name: known.get(f"{folder.name}/{name}") or sha256_file(folder / name)
         for name in ("source.yaml", "annotations.yaml", "corrections.yaml")
         if (folder / name).is_file()
     }

@@ -8,7 +8,12 @@ from pathlib import Path
 import dagster as dg
 
 from pipeline.cache.keys import code_version
-from pipeline.core.sources import load_snapshot, raw_tree_sha256, source_folders
+from pipeline.core.sources import (
+    load_snapshot,
+    raw_file_hashes,
+    raw_tree_sha256,
+    source_folders,
+)
 from pipeline.defs.metadata import shas, sources_metadata
 from pipeline.defs.resources import Layout
 
@@ -34,9 +39,10 @@ def raw_files(layout: Layout) -> dg.DataVersion:
 )
 def source_snapshots(layout: Layout) -> dg.Output:
     raw = Path(layout.raw_dir)
-    snapshots = [load_snapshot(folder) for folder in source_folders(raw)]
+    hashes = raw_file_hashes(raw)
+    snapshots = [load_snapshot(folder, hashes) for folder in source_folders(raw)]
     return dg.Output(
         snapshots,
-        data_version=dg.DataVersion(raw_tree_sha256(raw)),
+        data_version=dg.DataVersion(raw_tree_sha256(raw, hashes)),
         metadata=sources_metadata(shas(snapshots)),
     )

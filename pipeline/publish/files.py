@@ -79,14 +79,11 @@ def _csv_schema(table: TableDef) -> dict[str, Any]:
 def write_csv_once(df: pd.DataFrame, parquet: Path, path: Path, cache_dir: Path | None) -> None:
     """The CSV copy of a table, made once per content: the same Parquet bytes hold the same
     table, which the same code writes as the same CSV, so the CSV is kept in the store under
-    the Parquet file's sha256 and copied from there while the table does not change."""
+    the Parquet file's sha256 and hard-linked while the table does not change."""
     store, key = Store(cache_dir, "csv"), cache_key("csv", sha256_file(parquet))
-    kept = store.get_bytes(key, ".csv")
-    if kept is not None:
-        path.write_bytes(kept)
-        return
-    write_csv(df, path)
-    store.put_quietly(key, path.read_bytes(), ".csv")
+    if not store.link_to(key, ".csv", path):
+        write_csv(df, path)
+        store.keep(key, ".csv", path)
 
 
 def write_tables(

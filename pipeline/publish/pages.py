@@ -2,8 +2,8 @@
 
 A source's page depends only on that source's rows, its text and the code, so it is made
 once per content: its key names the key its rows were made under (`SourceRows.key`), its
-row of the sources table and its text's sha256, and a page already in the store is copied
-into the package instead of being made again. Many pages to make are made in
+row of the sources table and its text's sha256, and a page already in the store is
+hard-linked into the package instead of being made again. Many pages to make are made in
 worker processes, each sent only its own source's rows and text.
 """
 
@@ -99,15 +99,12 @@ def write_pages(
         key = None
         if sid in row_keys:
             key = cache_key("page", row_keys[sid], texts[sid].sha256, described[sid])
-        kept = store.get_bytes(key, ".html") if key else None
-        if kept is None:
+        if not (key and store.link_to(key, ".html", page)):
             todo[sid] = key
-        else:
-            page.write_bytes(kept)
     _make_pages(frames, texts, folder, list(todo))
     for sid, key in todo.items():
         if key:
-            store.put_quietly(key, (folder / source_page_path(sid)).read_bytes(), ".html")
+            store.keep(key, ".html", folder / source_page_path(sid))
     (folder / PAGE_FILE).write_text(index, **UTF8)
 
 
