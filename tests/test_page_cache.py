@@ -43,7 +43,8 @@ def test_the_cache_makes_each_page_once(tmp_path: Path, tables, monkeypatch):
         return folder / "provenance" / f"{SOURCE_ID}.html"
 
     first = write("first", "1.0.0", "rows-a")
-    assert made == [SOURCE_ID] and len(list((cache / "pages").glob("*.html"))) == 1
+    assert made == [SOURCE_ID] and first.is_file()
+    assert len(list((cache / "pages").glob("*.html"))) == 1
     made.clear()
     second = write("second", "1.0.1", "rows-a")  # another version, the same rows
     assert made == [] and os.stat(second).st_nlink == 2  # linked from the store, not made
