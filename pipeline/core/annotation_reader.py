@@ -197,6 +197,19 @@ class Reader:
         ids = [c.correction_id for c in self.corrections if c.overlaps(span)]
         return ";".join(ids) if ids else None
 
+    def mark_read(
+        self, record_id: str, record_type: str, entry: dict, span: Span,
+        numeral: Span | None, period: Span | None, period_word: str,
+    ) -> None:  # fmt: skip
+        """Record where a figure or event was read (its provenance row) and the spans it
+        explains for the coverage check (its quote, and its period or date)."""
+        self.out.provenance.append(
+            self.provenance_row(record_id, record_type, entry, span, numeral, period)
+        )
+        self.out.covered.append((span, f"{record_type} {record_id}"))
+        if period:
+            self.out.covered.append((period, f"{period_word} of {record_type} {record_id}"))
+
     def provenance_row(
         self, record_id: str, record_type: str, entry: dict, span: Span,
         numeral: Span | None, period: Span | None,

@@ -59,7 +59,4 @@ def read_event(r: Reader, entry: object) -> None:
             LINE_KEY: entry[LINE_KEY],
         }
     )
-    r.out.provenance.append(r.provenance_row(eid, "event", entry, span, None, date_span))
-    r.out.covered.append((span, f"event {eid}"))
-    if date_span:
-        r.out.covered.append((date_span, f"date of event {eid}"))
+    r.mark_read(eid, "event", entry, span, None, date_span, "date")

@@ -80,10 +80,7 @@ def read_figure(r: Reader, entry: object) -> None:
             LINE_KEY: entry[LINE_KEY],
         }
     )
-    r.out.provenance.append(r.provenance_row(fid, "figure", entry, span, numeral, period_span))
-    r.out.covered.append((span, f"figure {fid}"))
-    if period_span:
-        r.out.covered.append((period_span, f"period of figure {fid}"))
+    r.mark_read(fid, "figure", entry, span, numeral, period_span, "period")
 
 
 def _numeral_in(r: Reader, entry: dict, quote: str) -> tuple[str, int]:
