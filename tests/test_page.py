@@ -22,7 +22,7 @@ from pipeline.core.errors import BuildError
 from pipeline.core.fields import table_defs
 from pipeline.core.sources import SourceSnapshot, load_snapshot
 from pipeline.publish.pages import write_pages
-from pipeline.site.pages import index_page, source_page
+from pipeline.site.render import index_page, source_page
 
 REPO = Path(__file__).parents[1]
 CHROMIUM = Path("/usr/bin/chromium")

@@ -1,19 +1,10 @@
-"""Rebuild outputs/ unattended: when a file under raw/ changes, and nightly.
-
-rebuild_job        every asset and check: the selection `python -m pipeline build` runs
-                   (with the observation of `raw_files`), in one process like the CLI.
-raw_files_changed  a sensor; its cursor holds the sha256 of every file under raw/, and it
-                   requests a rebuild when one is added, removed or changed.
-nightly_rebuild    a schedule at 03:00 UTC; it skips when the raw/ hash equals the one the
-                   last published build was made from.
-
-Both are STOPPED by default, so automation starts only when someone switches it on in
-`dagster dev` (Automation page) or with `dagster sensor start` / `dagster schedule start`.
-They run in `dagster-daemon`, which `dagster dev` starts; unattended, run
-`dagster-daemon run -m pipeline.definitions` with the same DAGSTER_HOME. A rebuild with
-nothing new is harmless anyway: `data_package` leaves every published byte alone.
-
-USMX_SENSOR_INTERVAL (seconds, default 30) sets how often the sensor looks at raw/.
+"""Rebuild outputs/ unattended: `rebuild_job` (every asset and check, in one process like the
+CLI) run by the sensor `raw_files_changed` when a file under raw/ changes (checked every
+USMX_SENSOR_INTERVAL seconds, default 30) and by the schedule `nightly_rebuild` at 03:00 UTC
+unless raw/ is as the last published build read it. Both are STOPPED by default: switch them
+on in `dagster dev` or with `dagster sensor start` / `dagster schedule start`; they run in
+`dagster-daemon` (`dagster-daemon run -m pipeline.definitions` with the same DAGSTER_HOME).
+A rebuild with nothing new is harmless: `data_package` leaves every published byte alone.
 """
 
 from __future__ import annotations
@@ -58,12 +49,9 @@ def describe_files(paths: list[str]) -> str:
 
 
 def next_run_key(previous_key: str | None, files: dict[str, str]) -> str:
-    """The previous run key chained with the new content hashes.
-
-    Dagster launches at most one run per run key, ever. A key of the contents alone would
-    never rebuild after raw/ returns to an earlier state (a reverted correction); chaining
-    keeps the key stable when Dagster retries an evaluation, yet never repeated. The first
-    evaluation has no previous key and takes a random one."""
+    """The previous run key (the first time a random one) chained with the new hashes: Dagster
+    runs a key once ever, so a key of the contents alone would never rebuild raw/ returned to
+    an earlier state; a chained key is stable when Dagster retries an evaluation."""
     base = previous_key or uuid.uuid4().hex
     content = json.dumps(files, sort_keys=True)
     return hashlib.sha256(f"{base}\n{content}".encode()).hexdigest()[:32]
@@ -79,13 +67,9 @@ def next_run_key(previous_key: str | None, files: dict[str, str]) -> str:
 def raw_files_changed(
     context: dg.SensorEvaluationContext, layout: Layout
 ) -> dg.SensorResult | dg.SkipReason:
-    """Compare the files under raw/ with the cursor; request a rebuild when they differ.
-
-    With no cursor (the sensor's first evaluation, or after its cursor was cleared) nothing
-    says that outputs/ was built from the present raw/, so the first evaluation requests a
-    build; when outputs/ is up to date that build changes no published byte."""
-    raw = Path(layout.raw_dir)
-    files = raw_file_hashes(raw)
+    """Request a rebuild when the files under raw/ differ from the cursor, or with no cursor
+    (nothing says outputs/ was built from this raw/; an up-to-date build changes no byte)."""
+    files = raw_file_hashes(Path(layout.raw_dir))
     previous = json.loads(context.cursor) if context.cursor else None
     if previous is not None and previous["files"] == files:
         return dg.SkipReason(f"no file under raw/ changed ({len(files)} files compared)")
@@ -100,11 +84,8 @@ def raw_files_changed(
 
 
 def last_built_raw_sha256(instance: dg.DagsterInstance) -> str | None:
-    """The raw/ hash (data version of `source_snapshots`) the last published build read.
-
-    Taken from the last materialization of `data_package`, not of `source_snapshots`: a run
-    that stopped between the two (a failed check, a killed process) has read raw/ but not
-    published it, and must not make the schedule skip."""
+    """The raw/ hash the last published build read: from `data_package`, not `source_snapshots`,
+    since a run stopped between the two read raw/ but did not publish it."""
     event = instance.get_latest_materialization_event(PUBLISHED)
     if event is None or event.asset_materialization is None:
         return None
@@ -122,8 +103,7 @@ def last_built_raw_sha256(instance: dg.DagsterInstance) -> str | None:
 def nightly_rebuild(
     context: dg.ScheduleEvaluationContext, layout: Layout
 ) -> dg.RunRequest | dg.SkipReason:
-    raw = Path(layout.raw_dir)
-    current = raw_tree_sha256(raw)
+    current = raw_tree_sha256(Path(layout.raw_dir))
     built = last_built_raw_sha256(context.instance)
     if built == current:
         return dg.SkipReason("nothing under raw/ changed since the last build")

@@ -26,14 +26,12 @@ def sources_metadata(source_sha256: dict[str, str]) -> dict:
     and each sha256 for the first SHOWN_SOURCES (the sources table holds them all)."""
     if not source_sha256:
         return {}
-    combined = hashlib.sha256(
-        "".join(f"{sid} {sha}\n" for sid, sha in sorted(source_sha256.items())).encode()
-    ).hexdigest()
-    shown = sorted(source_sha256.items())[:SHOWN_SOURCES]
+    pairs = sorted(source_sha256.items())
+    combined = hashlib.sha256("".join(f"{sid} {sha}\n" for sid, sha in pairs).encode()).hexdigest()
     return {
-        "sources": len(source_sha256),
+        "sources": len(pairs),
         "sha256 of all sources": combined,
-        **{f"sha256 {sid}": sha for sid, sha in shown},
+        **{f"sha256 {sid}": sha for sid, sha in pairs[:SHOWN_SOURCES]},
     }
 
 

@@ -8,12 +8,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipeline.cache.keys import code_version
-from pipeline.core.sources import (
-    load_snapshot,
-    raw_file_hashes,
-    raw_tree_sha256,
-    source_folders,
-)
+from pipeline.core.sources import load_snapshot, raw_file_hashes, raw_tree_sha256, source_folders
 from pipeline.defs.metadata import shas, sources_metadata
 from pipeline.defs.resources import Layout
 

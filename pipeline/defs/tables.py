@@ -23,7 +23,6 @@ from pipeline.core.records import (
     whole_table_schema_problems,
 )
 from pipeline.core.sources import SourceSnapshot
-from pipeline.core.tables import not_in
 from pipeline.defs.metadata import blocking_check, check_result, shas, table_metadata
 
 TABLE_ASSETS = {
@@ -55,30 +54,15 @@ TABLE_CHECKS = [
 ]  # fmt: skip
 
 
-def foreign_key_problems(
-    figures: pd.DataFrame, measures: pd.DataFrame, sources: pd.DataFrame
-) -> list[str]:
-    problems = []
-    for column, table, allowed in (
-        ("measure", "measures", measures["measure"]),
-        ("source_id", "sources", sources["source_id"]),
-    ):
-        bad = figures.loc[not_in(figures[column], allowed)]
+def foreign_key_problems(frames: dict[str, pd.DataFrame]) -> list[str]:
+    figures, problems = frames["figures"], []
+    for column, table in (("measure", "measures"), ("source_id", "sources")):
+        bad = figures.loc[tables.not_in(figures[column], frames[table][column])]
         problems += [
             f"{fid}: {column.removesuffix('_id')} '{value}' is not in the {table} table"
             for fid, value in zip(bad["figure_id"], bad[column], strict=True)
         ]
     return problems
-
-
-def make_frames(snapshots: list[SourceSnapshot], rows: list[SourceRows]) -> dict:
-    frames = {
-        "sources": tables.sources_table(snapshots),
-        **{name: concatenate(rows, name) for name in PER_SOURCE_TABLES},
-        "measures": tables.measures_table(),
-    }
-    frames["claims"] = tables.claims_table([c for r in rows for c in r.claims], frames["figures"])
-    return frames
 
 
 def table_problems(frames: dict, rows: list[SourceRows]) -> dict[str, list[str]]:
@@ -88,20 +72,17 @@ def table_problems(frames: dict, rows: list[SourceRows]) -> dict[str, list[str]]
     def per_source(check: str) -> list[str]:
         return [p for r in rows for p in r.problems.get(check, [])]
 
+    provenance = frames["provenance"]
     found = {
         schema_check(name): per_source(schema_check(name))
-        + whole_table_schema_problems(name, frames[name], frames["provenance"])
+        + whole_table_schema_problems(name, frames[name], provenance)
         for name in PER_SOURCE_TABLES
     }
     for name in TABLE_ASSETS.keys() - set(PER_SOURCE_TABLES):
-        found[schema_check(name)] = schema_problems(name, frames[name], frames["provenance"])
+        found[schema_check(name)] = schema_problems(name, frames[name], provenance)
     found[SPAN_CHECK] = per_source(SPAN_CHECK)
-    found[PROVENANCE_CHECK] = per_source(PROVENANCE_CHECK) + duplicate_provenance(
-        frames["provenance"]
-    )
-    found["figures_foreign_keys"] = foreign_key_problems(
-        frames["figures"], frames["measures"], frames["sources"]
-    )
+    found[PROVENANCE_CHECK] = per_source(PROVENANCE_CHECK) + duplicate_provenance(provenance)
+    found["figures_foreign_keys"] = foreign_key_problems(frames)
     return found
 
 
@@ -120,12 +101,18 @@ def table_problems(frames: dict, rows: list[SourceRows]) -> dict[str, list[str]]
     check_specs=TABLE_CHECKS,
 )
 def table_assets(source_snapshots: list[SourceSnapshot], anchored_annotations: list[SourceRows]):
-    frames = make_frames(source_snapshots, anchored_annotations)
-    sha = shas(anchored_annotations)
+    rows = anchored_annotations
+    frames = {
+        "sources": tables.sources_table(source_snapshots),
+        **{name: concatenate(rows, name) for name in PER_SOURCE_TABLES},
+        "measures": tables.measures_table(),
+    }
+    frames["claims"] = tables.claims_table([c for r in rows for c in r.claims], frames["figures"])
+    sha = shas(rows)
     for name in TABLE_ASSETS:
         metadata = table_metadata(frames[name], None if name == "measures" else sha)
         yield dg.Output(frames[name], output_name=f"{name}_table", metadata=metadata)
-    found = table_problems(frames, anchored_annotations)
+    found = table_problems(frames, rows)
     for spec in TABLE_CHECKS:
         yield dg.AssetCheckResult(
             asset_key=spec.asset_key, check_name=spec.name, **check_result(found[spec.name])

@@ -20,14 +20,10 @@ from pipeline.cache.store import Store
 from pipeline.core.errors import BuildError
 from pipeline.core.fields import TableDef
 from pipeline.core.sources import SourceSnapshot
-from pipeline.site.pages import (
-    SOURCE_PAGES_DIR,
-    index_page,
-    plain_columns,
-    plain_rows,
-    source_page_from_rows,
-    source_page_path,
-)
+from pipeline.site.checks import SOURCE_PAGES_DIR, source_page_path
+from pipeline.site.labels import plain_columns, plain_rows
+from pipeline.site.render import index_page
+from pipeline.site.render import source_page as source_page_from_rows
 
 PAGE_FILE = "provenance.html"
 PAGE_TABLES = ("sources", "figures", "events", "provenance", "corrections")

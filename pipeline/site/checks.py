@@ -1,10 +1,6 @@
-"""What the pages refuse: tables that disagree with each other, and ids no link can name.
-
-What belongs here: the checks a page makes before it is drawn, each raising ValueError
-with one sentence: a source page's tables hold that source's rows only, every record has
-its provenance row and the reverse (`source_rows`); the index's ids are unique across all
-sources, kebab-case and of a listed source (`ids_by_source`, `counts`). A record's
-corrections are checked against its quote in segments.py.
+"""What the pages refuse, each with one sentence (ValueError): a source page's tables holding
+another source's rows or not naming each other (`source_rows`), and index ids that are not
+unique, not kebab-case or of no listed source (`ids_by_source`, `counts`).
 """
 
 from __future__ import annotations
@@ -27,9 +23,7 @@ ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")  # every id: lowercase kebab-case (
 
 
 def source_page_path(source_id: str) -> str:
-    """Where the page of a source lies, relative to the folder of the index:
-    provenance/<source_id>.html. Refuses an id that is not lowercase kebab-case, so no id
-    can name a file elsewhere."""
+    """provenance/<source_id>.html; refuses an id not kebab-case, so none names a file elsewhere."""
     if not isinstance(source_id, str) or not ID.fullmatch(source_id):
         raise ValueError(f"source id {source_id!r} is not lowercase kebab-case.")
     return f"{SOURCE_PAGES_DIR}/{source_id}.html"
@@ -43,15 +37,6 @@ def rows_by_id(rows: Rows, key: str) -> dict[str, dict[str, Any]]:
             raise ValueError(f"{key} {item[key]} appears twice.")
         found[item[key]] = item
     return found
-
-
-def _foreign_rows(rows: Rows, key: str, source_id: str) -> str | None:
-    """The first row (by id) that names another source than `source_id`."""
-    other = [r for r in rows if "source_id" in r and r["source_id"] != source_id]
-    if not other:
-        return None
-    first = min(other, key=lambda r: str(r[key]))
-    return f"{first[key]} belongs to source {first['source_id']}"
 
 
 def source_rows(
@@ -71,12 +56,13 @@ def source_rows(
         ("correction", corrections, "correction_id"),
     )
     for kind, rows, key in tables:
-        foreign = _foreign_rows(rows, key, sid)
-        if foreign:
-            raise ValueError(f"{kind} {foreign}, not {sid}; a page shows one source's rows.")
-    figure_rows, event_rows, prov_rows, correction_rows = (
-        rows_by_id(rows, key) for _, rows, key in tables
-    )
+        if other := [r for r in rows if "source_id" in r and r["source_id"] != sid]:
+            first = min(other, key=lambda r: str(r[key]))
+            raise ValueError(
+                f"{kind} {first[key]} belongs to source {first['source_id']}, not {sid}; "
+                "a page shows one source's rows."
+            )
+    figure_rows, event_rows, prov_rows, correction_rows = (rows_by_id(r, k) for _, r, k in tables)
     for cid in correction_rows:
         if cid in figure_rows or cid in event_rows or cid in prov_rows:
             raise ValueError(f"correction {cid} has the id of a figure or event.")
@@ -94,16 +80,11 @@ def ids_by_source(
     provenance: pd.DataFrame, corrections: pd.DataFrame, known: set[str]
 ) -> dict[str, str]:
     """{source_id: "id id ..."}: every record and correction id, sorted, under its source.
-    Refuses an id used twice, an id that is not kebab-case (the map is space-separated)
-    and an id of an unknown source. Arrow does the whole-column work (counting, matching,
-    sorting; UTF-8 byte order is code-point order); Python only joins the sorted ids."""
-    pairs = pa.table(
-        {
-            "id": _strings(provenance["record_id"], corrections["correction_id"]),
-            "source_id": _strings(provenance["source_id"], corrections["source_id"]),
-        }
-    )
-    ids = pairs["id"]
+    Refuses an id used twice, not kebab-case (the map is space-separated) or of an unknown
+    source. Arrow sorts (UTF-8 byte order is code-point order); Python only joins the ids."""
+    ids = _strings(provenance["record_id"], corrections["correction_id"])
+    sources = _strings(provenance["source_id"], corrections["source_id"])
+    pairs = pa.table({"id": ids, "source_id": sources})
     if pc.count_distinct(ids).as_py() < len(ids):
         counted = pc.value_counts(ids)
         twice = counted.field("values").filter(pc.greater(counted.field("counts"), 1))
@@ -129,8 +110,7 @@ def ids_by_source(
 
 
 def _strings(*columns: pd.Series) -> pa.ChunkedArray:
-    """Columns of ids, one after the other, as Arrow strings, without a copy when they are
-    Arrow-backed (a missing id as "", which no id matches)."""
+    """Columns one after the other as Arrow strings (a missing id as "", which no id matches)."""
     arrays = [pa.array(column, from_pandas=True) for column in columns]
     return pc.fill_null(pa.chunked_array(arrays), "").cast(pa.large_string())
 

@@ -1,8 +1,5 @@
-"""Table cells as the pages show them: JSON-ready values, numbers and period labels.
-
-What belongs here: turning one cell of a published table into a plain Python value
-(`plain`, `plain_columns`, `plain_rows`) or into the text a reader sees (`text`, `number`,
-`period_label`). No markup and no checks.
+"""Table cells as the pages show them: plain JSON-ready values (`plain`, `plain_rows`) and the
+text a reader sees (`text`, `number`, `period_label`). No markup and no checks.
 """
 
 from __future__ import annotations
@@ -19,12 +16,7 @@ Rows = list[dict[str, Any]]
 
 def plain(value: Any) -> Any:
     """A table cell as a JSON-ready Python value (None for every kind of missing)."""
-    kind = type(value)
-    if value is None:
-        return None
-    if kind is str or kind is int or kind is bool:  # most cells: nothing to convert
-        return value
-    if isinstance(value, str):
+    if value is None or type(value) in (int, bool) or isinstance(value, str):  # most cells
         return value
     try:
         if pd.isna(value):
@@ -39,14 +31,12 @@ def plain(value: Any) -> Any:
 
 
 def plain_columns(df: pd.DataFrame) -> list[tuple[str, list[Any]]]:
-    """Every column of a table as (name, its cells as Python objects), one conversion per
-    column: the cheap part of turning a table into rows, done once for a whole table."""
+    """Every column of a table as (name, its cells as Python objects): one conversion a column."""
     return [(str(c), df[c].astype(object).tolist()) for c in df.columns]
 
 
 def plain_rows(columns: list[tuple[str, list[Any]]], positions: Any = None) -> Rows:
-    """The rows at `positions` (all when None) of columns from `plain_columns`, each a dict
-    of JSON-ready values (`plain`)."""
+    """The rows at `positions` (all when None) of `plain_columns`, as dicts of `plain` values."""
     names = [name for name, _ in columns]
     cells = [values for _, values in columns]
     if positions is None:

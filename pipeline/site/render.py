@@ -1,10 +1,6 @@
-"""The provenance pages rendered: the Jinja environment, a source's page and the index.
-
-What belongs here: checking the tables (checks.py, segments.py), gathering what a page
-shows and handing it to its template (templates/source.html.j2, templates/index.html.j2),
-with the style and script of static/ inlined so a page opened from disk loads nothing.
-Every value is escaped as html.escape escapes it; the text as printed keeps its quotes.
-The same inputs give the same bytes, whatever the order of the rows given.
+"""The provenance pages rendered: a source's page and the index, each from its template in
+templates/ with static/ inlined (a page opened from disk loads nothing). Values are escaped as
+html.escape does; the same inputs give the same bytes, whatever the order of the rows given.
 """
 
 from __future__ import annotations
@@ -20,17 +16,9 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup
 
-from pipeline.site import labels
-from pipeline.site.checks import (
-    SOURCE_PAGES_DIR,
-    counts,
-    ids_by_source,
-    rows_by_id,
-    source_page_path,
-    source_rows,
-)
+from pipeline.site import checks, labels
 from pipeline.site.labels import Rows, as_rows, period_label
-from pipeline.site.segments import check_corrections, corrections_of, records_of, segments
+from pipeline.site.segments import check_corrections, segments, spans
 
 INDEX_FILE = "provenance.html"  # the index, beside the folder of the source pages
 # The provenance fields a record's popover shows; all but the two texts are positions (ints).
@@ -40,14 +28,12 @@ _TEXT_FIELDS = ("quote", "annotation_file")
 
 
 def _escaped(value: Any) -> Markup:
-    """A value as the page shows it: escaped, quotes included, unless it is markup already
-    (a macro's output, a static file)."""
+    """A value escaped, quotes included, unless it is markup already (a macro, a static file)."""
     return value if isinstance(value, Markup) else Markup(html.escape(str(value)))
 
 
 def _json_script(value: Any) -> Markup:
-    """Data for a <script type="application/json"> block: sorted keys, and no "<", so
-    "</script>" or "<!--" in the data cannot end the block."""
+    """Data for a <script type="application/json"> block: sorted keys, no "<" to end it."""
     dumped = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return Markup(dumped.replace("<", "\\u003c"))
 
@@ -60,8 +46,7 @@ def _static(name: str) -> Markup:
 
 @functools.cache
 def _environment() -> jinja2.Environment:
-    """The templates' environment, made once per process: values escaped as `_escaped`
-    does, block tags leave no blank lines, an undefined name is an error."""
+    """The templates' environment, made once per process; an undefined name is an error."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
         autoescape=True,
@@ -98,66 +83,43 @@ def _where(prov: dict[str, Any]) -> dict[str, Any]:
 def _shown(kind: str, row: dict[str, Any]) -> dict[str, str]:
     """A record's value and period (a figure) or date (an event) as the popover shows them."""
     if kind == "figure":
-        return {
-            "value": labels.number(row["value"]),
-            "period": period_label(row["period_start"], row["period_end"]),
-        }
+        period = period_label(row["period_start"], row["period_end"])
+        return {"value": labels.number(row["value"]), "period": period}
     return {"date": period_label(row["date_start"], row["date_end"])}
 
 
-def _listed_corrections(row: dict[str, Any]) -> list[str]:
-    """The ids in a figure's or event's correction_ids ("a;b"), none when the column is absent."""
-    return [c for c in labels.text(row.get("correction_ids")).split(";") if c]
-
-
 def source_page(
-    sources: pd.DataFrame,
-    figures: pd.DataFrame,
-    events: pd.DataFrame,
-    provenance: pd.DataFrame,
+    sources: pd.DataFrame | Rows,
+    figures: pd.DataFrame | Rows,
+    events: pd.DataFrame | Rows,
+    provenance: pd.DataFrame | Rows,
     text: str,
-    corrections: pd.DataFrame | None = None,
+    corrections: pd.DataFrame | Rows | None = None,
 ) -> str:
-    """The provenance page of one source (outputs/provenance/<source_id>.html) as one HTML
-    string.
+    """The page of one source (outputs/provenance/<source_id>.html), from tables or their rows
+    as `plain_rows` gives them (a caller making many pages converts each table once).
 
     `sources` holds that one source's row and the other tables that source's rows only
-    (ValueError otherwise): the page depends on nothing else, not even the dataset version,
-    so a source whose rows and text did not change gives the same bytes in every build.
-    Without `corrections` (a caller from before the corrections table) the page marks no
-    corrections and has no corrections table; with it, even empty, it has both.
+    (ValueError otherwise): the page depends on nothing else, not even the dataset version.
+    Without `corrections` the page marks no corrections and has no corrections table.
     """
-    return source_page_from_rows(
-        as_rows(sources), as_rows(figures), as_rows(events), as_rows(provenance), text,
-        None if corrections is None else as_rows(corrections),
-    )  # fmt: skip
-
-
-def source_page_from_rows(
-    sources: Rows,
-    figures: Rows,
-    events: Rows,
-    provenance: Rows,
-    text: str,
-    corrections: Rows | None = None,
-) -> str:
-    """`source_page` from the tables' rows as dicts of JSON-ready values (`plain_rows`), so
-    that a caller making many pages converts each table once, not once per page."""
     with_corrections = corrections is not None
-    corrections = corrections or []
-    source, figure_rows, event_rows, prov_rows, correction_rows = source_rows(
-        sources, figures, events, provenance, corrections
+    corrections = as_rows(corrections) if with_corrections else []
+    provenance = as_rows(provenance)
+    source, figure_rows, event_rows, prov_rows, correction_rows = checks.source_rows(
+        as_rows(sources), as_rows(figures), as_rows(events), provenance, corrections
     )
     sid = source["source_id"]
-    records = records_of(provenance, text, sid)
-    fixes = corrections_of(corrections, text, sid)
+    records = spans(provenance, text, sid, correction=False)
+    fixes = spans(corrections, text, sid, correction=True)
     data = {c.span_id: {"type": "correction", "row": correction_rows[c.span_id]} for c in fixes}
     listed: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {"figure": [], "event": []}
     for record in records:
         row = (figure_rows if record.kind == "figure" else event_rows)[record.span_id]
         where = _where(prov_rows[record.span_id])
         if with_corrections:
-            check_corrections(record, _listed_corrections(row), fixes, set(correction_rows))
+            ids = [c for c in labels.text(row.get("correction_ids")).split(";") if c]
+            check_corrections(record, ids, fixes, set(correction_rows))
         listed[record.kind].append((row, where))
         data[record.span_id] = {
             "type": record.kind,
@@ -165,19 +127,16 @@ def source_page_from_rows(
             "provenance": where,
             "shown": _shown(record.kind, row),
         }
-    return (
-        _environment()
-        .get_template("source.html.j2")
-        .render(
-            source=source,
-            sha256=labels.text(source.get("sha256")),
-            length=len(text),
-            segments=segments(text, records, fixes),
-            figures=listed["figure"],
-            events=listed["event"],
-            corrections=[correction_rows[c.span_id] for c in fixes] if with_corrections else None,
-            data=data,
-        )
+    template = _environment().get_template("source.html.j2")
+    return template.render(
+        source=source,
+        sha256=labels.text(source.get("sha256")),
+        length=len(text),
+        segments=segments(text, records, fixes),
+        figures=listed["figure"],
+        events=listed["event"],
+        corrections=[correction_rows[c.span_id] for c in fixes] if with_corrections else None,
+        data=data,
     )
 
 
@@ -189,40 +148,27 @@ def index_page(
     corrections: pd.DataFrame,
     version: str,
 ) -> str:
-    """The index of the provenance pages (outputs/provenance.html) as one HTML string: the
-    dataset version and one row per source (its title, id, counts and a link to its page).
-
-    Links shared before there was one page per source keep working: an inline map of every
-    record and correction id to its source sends `provenance.html#<id>` on to
-    `provenance/<source_id>.html#<id>`; an empty or unknown fragment shows the index. The
-    tables are checked as a whole here (ids unique across sources, every row of a known
-    source), which no single source page can do.
-    """
+    """The index (outputs/provenance.html): the version and one row per source. An inline map
+    of every id to its source sends an old link `provenance.html#<id>` on to the source's page.
+    The tables are checked as a whole here (ids unique, every row of a known source)."""
     listed = sorted(
-        rows_by_id(as_rows(sources), "source_id").values(), key=lambda s: s["source_id"]
+        checks.rows_by_id(as_rows(sources), "source_id").values(), key=lambda s: s["source_id"]
     )
     known = {s["source_id"] for s in listed}
     for sid in sorted(known):
-        source_page_path(sid)
+        checks.source_page_path(sid)
     counted = {
-        "figures": counts(figures, "figure", "figure_id", known),
-        "events": counts(events, "event", "event_id", known),
-        "corrections": counts(corrections, "correction", "correction_id", known),
+        "figures": checks.counts(figures, "figure", "figure_id", known),
+        "events": checks.counts(events, "event", "event_id", known),
+        "corrections": checks.counts(corrections, "correction", "correction_id", known),
     }
-    counts(provenance, "provenance of", "record_id", known)
-    ids = ids_by_source(provenance, corrections, known)
-    return (
-        _environment()
-        .get_template("index.html.j2")
-        .render(
-            sources=[(s, source_page_path(s["source_id"])) for s in listed],
-            counted=counted,
-            totals={
-                "figures": len(figures),
-                "events": len(events),
-                "corrections": len(corrections),
-            },
-            version=version,
-            ids={"dir": SOURCE_PAGES_DIR, "ids": ids},
-        )
+    checks.counts(provenance, "provenance of", "record_id", known)
+    ids = checks.ids_by_source(provenance, corrections, known)
+    template = _environment().get_template("index.html.j2")
+    return template.render(
+        sources=[(s, checks.source_page_path(s["source_id"])) for s in listed],
+        counted=counted,
+        totals={"figures": len(figures), "events": len(events), "corrections": len(corrections)},
+        version=version,
+        ids={"dir": checks.SOURCE_PAGES_DIR, "ids": ids},
     )

@@ -1,9 +1,6 @@
-"""A source's text cut at every quote boundary, for the page to highlight.
-
-What belongs here: the records (figures and events) and corrections of one source as
-spans of its text, each checked against the text, and the text split into segments: a
-segment is a stretch covered by the same records and corrections, so overlapping and nested
-quotes need no nested markup. The markup itself is in templates/source.html.j2.
+"""A source's text cut at every quote boundary, for the page to highlight: its records and
+corrections as spans checked against the text, and the text as segments, each a stretch covered
+by the same spans, so nested quotes need no nested markup (templates/source.html.j2 marks it up).
 """
 
 from __future__ import annotations
@@ -27,8 +24,7 @@ class Span:
 
 @dataclass(frozen=True)
 class Segment:
-    """text[start:end] of a page, the anchors that start there, and the records and
-    corrections covering it (space-separated ids, "" for none)."""
+    """text[start:end], the anchors there and the ids covering it (space-separated, or "")."""
 
     anchors: list[str]
     text: str
@@ -37,14 +33,11 @@ class Segment:
     corrections: str
 
 
-def _spans(rows: list[dict[str, Any]], text: str, source_id: str, correction: bool) -> list[Span]:
-    """Each row's text[char_start:char_end], checked against its quote (a record) or its
-    printed text (a correction), ordered by start then id."""
-    key, column, what = (
-        ("correction_id", "printed", "printed text")
-        if correction
-        else ("record_id", "quote", "quote")
-    )
+def spans(rows: list[dict[str, Any]], text: str, source_id: str, correction: bool) -> list[Span]:
+    """Each provenance row's (or correction's) text[char_start:char_end], checked against its
+    quote (or printed text), ordered by start then id."""
+    key, column = ("correction_id", "printed") if correction else ("record_id", "quote")
+    what = "printed text" if correction else "quote"
     found = []
     for row in rows:
         span_id, quoted = row[key], row[column]
@@ -60,16 +53,6 @@ def _spans(rows: list[dict[str, Any]], text: str, source_id: str, correction: bo
             raise ValueError(f"provenance of {span_id}: unknown type {kind!r}.")
         found.append(Span(str(span_id), str(kind), start, end))
     return sorted(found, key=lambda s: (s.start, s.span_id))
-
-
-def records_of(provenance: list[dict[str, Any]], text: str, source_id: str) -> list[Span]:
-    """The source's records ordered by char_start then record id; checks every quote."""
-    return _spans(provenance, text, source_id, correction=False)
-
-
-def corrections_of(corrections: list[dict[str, Any]], text: str, source_id: str) -> list[Span]:
-    """The source's corrections ordered by char_start then id; checks every printed text."""
-    return _spans(corrections, text, source_id, correction=True)
 
 
 def segments(text: str, records: list[Span], corrections: list[Span]) -> list[Segment]:
@@ -91,15 +74,8 @@ def segments(text: str, records: list[Span], corrections: list[Span]) -> list[Se
             classes += ["hl", *(f"hl-{t}" for t in sorted({r.kind for r in covering}))]
             classes += ["hl-many"] if len(covering) > 1 else []
         classes += ["corr"] if fixed else []
-        found.append(
-            Segment(
-                [s.span_id for s in new],
-                text[here:there],
-                " ".join(classes),
-                " ".join(r.span_id for r in covering),
-                " ".join(c.span_id for c in fixed),
-            )
-        )
+        ids = [" ".join(s.span_id for s in group) for group in (covering, fixed)]
+        found.append(Segment([s.span_id for s in new], text[here:there], " ".join(classes), *ids))
     return found
 
 
