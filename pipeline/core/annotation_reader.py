@@ -67,8 +67,7 @@ class Reader:
         return BuildError(self.path, problem, action, line=entry[LINE_KEY], record=entry.get("id"))
 
     def require(self, entry: object, kind: str) -> dict:
-        """The entry, once it has the keys KEYS declares for its kind (entry_keys.py)."""
-        return check_entry(self.path, entry, kind)
+        return check_entry(self.path, entry, kind)  # the keys KEYS declares (entry_keys.py)
 
     def anchor(self, entry: dict) -> Span | None:
         """The span of a record's quote. The position it had in the published outputs only
@@ -112,11 +111,8 @@ class Reader:
             quote = str(entry["quote"])
             best = closest_candidate(self.snapshot, quote)
             old = f"was at line {hint[1]}" if hint else "was not published before"
-            edit = (
-                f'if it says the same, change quote: "{quote}" to "{best.text}"'
-                if best
-                else "re-annotate it"
-            )
+            edit = f'if it says the same, change quote: "{quote}" to "{best.text}"'
+            edit = edit if best else "re-annotate it"
             lines.append(
                 f"line {entry[LINE_KEY]}, record '{entry['id']}': {old}; "
                 f"closest now: {best or 'nothing similar'}; {edit}"
@@ -201,32 +197,14 @@ class Reader:
         self, record_id: str, record_type: str, entry: dict, span: Span,
         numeral: Span | None, period: Span | None, period_word: str,
     ) -> None:  # fmt: skip
-        """Record where a figure or event was read (its provenance row) and the spans it
-        explains for the coverage check (its quote, and its period or date)."""
-        self.out.provenance.append(
-            self.provenance_row(record_id, record_type, entry, span, numeral, period)
-        )
-        self.out.covered.append((span, f"{record_type} {record_id}"))
-        if period:
-            self.out.covered.append((period, f"{period_word} of {record_type} {record_id}"))
-
-    def provenance_row(
-        self, record_id: str, record_type: str, entry: dict, span: Span,
-        numeral: Span | None, period: Span | None,
-    ) -> dict[str, Any]:  # fmt: skip
-        """Where a record was read: its span, line, column and context, and the spans of
-        its numeral and period when it has them."""
-        text = self.snapshot.text
-        line_lo, line_hi = self.snapshot.line_bounds(span.start)
-        line, column = self.snapshot.line_col(span.start)
-        return {
-            "record_id": record_id,
-            "record_type": record_type,
-            "source_id": self.snapshot.source_id,
-            "char_start": span.start,
-            "char_end": span.end,
-            "line": line,
-            "column": column,
+        """Record where a figure or event was read (its provenance row: span, line, column,
+        context, numeral and period spans) and the spans it explains for the coverage check."""
+        text, snap = self.snapshot.text, self.snapshot
+        line_lo, line_hi = snap.line_bounds(span.start)
+        line, column = snap.line_col(span.start)
+        self.out.provenance.append({
+            "record_id": record_id, "record_type": record_type, "source_id": snap.source_id,
+            "char_start": span.start, "char_end": span.end, "line": line, "column": column,
             "quote": text[span.start : span.end],
             "prefix": text[max(line_lo, span.start - CONTEXT) : span.start],
             "suffix": text[span.end : min(line_hi, span.end + CONTEXT)],
@@ -234,6 +212,8 @@ class Reader:
             "numeral_end": numeral.end if numeral else None,
             "period_start_char": period.start if period else None,
             "period_end_char": period.end if period else None,
-            "annotation_file": self.out.annotation_file,
-            "annotation_line": entry[LINE_KEY],
-        }
+            "annotation_file": self.out.annotation_file, "annotation_line": entry[LINE_KEY],
+        })  # fmt: skip
+        self.out.covered.append((span, f"{record_type} {record_id}"))
+        if period:
+            self.out.covered.append((period, f"{period_word} of {record_type} {record_id}"))

@@ -1,11 +1,8 @@
 """Hand annotations anchored to the text: the entry point of reading `annotations.yaml`.
 
-`anchor_annotations` reads `raw/<source_id>/annotations.yaml` (format: docs/annotating.md)
-in order: sections, the source's corrections, figures (figures.py), events (events.py),
-ignored numerals, then claims, which name figures. It resolves every quote to a code-point
-span; the `AnchoredSource` it returns holds the published rows (figures, events, provenance,
-corrections) plus what the claims and the coverage check need. Any mistake is a
-`BuildError` that names the annotation file, line and record.
+`anchor_annotations` reads `raw/<source_id>/annotations.yaml` (docs/annotating.md) in order:
+sections, corrections, figures, events, ignored numerals, then claims. Every quote becomes a
+code-point span; any mistake is a `BuildError` naming the file, line and record.
 """
 
 from __future__ import annotations

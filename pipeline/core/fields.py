@@ -111,18 +111,13 @@ def table_defs(schemas_dir: Path = SCHEMAS_DIR) -> dict[str, TableDef]:
 
 
 def pyarrow_schema(table: TableDef) -> pyarrow.Schema:
-    return pyarrow.schema(
-        [
-            pyarrow.field(
-                f.name,
-                _PYARROW_TYPES[f.type],
-                nullable=not f.required,
-                metadata={"description": f.description},
-            )
-            for f in table.fields
-        ],
-        metadata={"name": table.name, "description": table.description},
-    )
+    columns = [
+        pyarrow.field(
+            f.name, _PYARROW_TYPES[f.type], not f.required, {"description": f.description}
+        )
+        for f in table.fields
+    ]
+    return pyarrow.schema(columns, {"name": table.name, "description": table.description})
 
 
 # --- Frictionless ----------------------------------------------------------------------
@@ -159,14 +154,8 @@ def _pandera_checks(f: FieldDef) -> list[pa.Check]:
     if "minimum" in c:
         checks.append(pa.Check.ge(c["minimum"]))
     if f.type == "date":
-        checks.append(
-            pa.Check(
-                lambda s: s.map(lambda v: isinstance(v, dt.date)),
-                element_wise=False,
-                name="is_date",
-                error="values must be datetime.date",
-            )
-        )
+        is_date = lambda s: s.map(lambda v: isinstance(v, dt.date))  # noqa: E731
+        checks.append(pa.Check(is_date, name="is_date", error="values must be datetime.date"))
     return checks
 
 
@@ -201,14 +190,8 @@ def coerce_frame(df: pd.DataFrame, table: TableDef) -> pd.DataFrame:
     out = pd.DataFrame(index=range(len(df)))
     for f in table.fields:
         col = df[f.name].reset_index(drop=True)
-        if f.type == "string":
-            out[f.name] = col.astype(_PANDERA_TYPES["string"])
-        elif f.type == "integer":
-            out[f.name] = col.astype("Int64")
-        elif f.type == "number":
-            out[f.name] = col.astype("float64")
-        elif f.type == "boolean":
-            out[f.name] = col.astype("bool")
-        else:
+        if f.type == "date":
             out[f.name] = col.astype(object).where(col.notna(), None)
+        else:
+            out[f.name] = col.astype(_PANDERA_TYPES[f.type])
     return out

@@ -1,16 +1,11 @@
 """Printed numerals: find them in a text, read their value, and read the qualifier before them.
 
-What belongs here: everything that turns the characters of a printed number into a value
-("125,000", "1,014.9", "15. 5", "$6 billion", "US$500 million", "3.1 percent", "5.27%",
-"three", "two-day", "seven-fold", "tripled", "in half", "three of the four"), the scanner
-that lists every numeral token of a text (for the coverage check), and the reading of the
-words printed right before a numeral ("over", "approximately", "up to") as a qualifier.
-
-What does not: units beyond the ones a literal carries itself (schemas/units.yaml),
-periods and dates (pipeline.core.periods), annotations and tables (pipeline.core.annotations).
-
-Only the forms the sources print are read. Anything else is a `NumeralError`, so a new form
-is added here on purpose, with a test, rather than guessed.
+Everything that turns the characters of a printed number into a value ("125,000", "15. 5",
+"US$500 million", "5.27%", "two-day", "seven-fold", "in half", "three of the four"), the
+scanner of every numeral token (for the coverage check), and the qualifier printed before a
+numeral ("over", "up to"). Only the forms the sources print are read; anything else is a
+`NumeralError`, so a new form is added on purpose, with a test. Units: schemas/units.yaml;
+periods: pipeline.core.periods.
 """
 
 from __future__ import annotations
@@ -73,8 +68,6 @@ class ParsedNumeral:
     denominator: int | None = None
 
 
-# -- patterns -------------------------------------------------------------------------------
-
 _INT = r"(?:[0-9]{1,3}(?:,[0-9]{3}(?![0-9]))+|[0-9]+)"  # a comma only before exactly 3 digits
 _NUMBER = rf"{_INT}(?:\.[0-9]+)?"
 _CARDINAL = "|".join(sorted(CARDINALS, key=len, reverse=True))
@@ -116,9 +109,6 @@ _HALF = re.compile(r"(?:in )?half", re.IGNORECASE)
 _TRIPLED = re.compile(r"tripled", re.IGNORECASE)
 
 
-# -- parse_numeral --------------------------------------------------------------------------
-
-
 def _fail(literal: str, problem: str) -> NumeralError:
     return NumeralError(f'The numeral "{literal}" cannot be read: {problem}.')
 
@@ -129,10 +119,6 @@ def _number(int_part: str, frac: str | None, scale: str | None) -> int | float:
     if scale:
         value *= SCALES[scale.lower()]
     return float(value) if frac else int(value)
-
-
-def _cardinal(word: str) -> int | None:
-    return CARDINALS.get(word.lower())
 
 
 def _read_digits(literal: str) -> ParsedNumeral | None:
@@ -169,14 +155,14 @@ def _read_hyphenated(literal: str) -> ParsedNumeral | None:
     if number[0] in "0123456789":
         int_part, _, frac = number.partition(".")
         return ParsedNumeral(literal, _number(int_part, frac or None, None), unit)
-    value = _cardinal(number)
+    value = CARDINALS.get(number.lower())
     if value is None:
         raise _fail(literal, f'"{number}" before "-{unit}" is not a number word')
     return ParsedNumeral(literal, value, unit, ("number_word",))
 
 
 def _whole_number(word: str) -> int | None:
-    return int(word) if word[0] in "0123456789" else _cardinal(word)
+    return int(word) if word[0] in "0123456789" else CARDINALS.get(word.lower())
 
 
 def _read_share(literal: str) -> ParsedNumeral | None:
@@ -192,19 +178,14 @@ def _read_share(literal: str) -> ParsedNumeral | None:
     return ParsedNumeral(literal, part, None, flags, denominator=whole)
 
 
-def _read_half(literal: str) -> ParsedNumeral | None:
-    if not _HALF.fullmatch(literal):
-        return None
-    return ParsedNumeral(literal, 0.5, "half", ("number_word",))
+def _read_multiple(literal: str) -> ParsedNumeral | None:
+    for pattern, value, unit in ((_HALF, 0.5, "half"), (_TRIPLED, 3, "tripled")):
+        if pattern.fullmatch(literal):
+            return ParsedNumeral(literal, value, unit, ("number_word",))
+    return None
 
 
-def _read_tripled(literal: str) -> ParsedNumeral | None:
-    if not _TRIPLED.fullmatch(literal):
-        return None
-    return ParsedNumeral(literal, 3, "tripled", ("number_word",))
-
-
-_READERS = (_read_digits, _read_word, _read_hyphenated, _read_share, _read_half, _read_tripled)
+_READERS = (_read_digits, _read_word, _read_hyphenated, _read_share, _read_multiple)
 
 
 def _diagnose(literal: str) -> str:
@@ -242,24 +223,12 @@ def parse_numeral(literal: str) -> ParsedNumeral:
     raise _fail(literal, _diagnose(literal))
 
 
-# -- find_numerals --------------------------------------------------------------------------
-
-
 def find_numerals(text: str) -> list[tuple[int, int, str]]:
-    """Every numeral token of a text as (start, end, literal), code-point offsets, end
-    exclusive, in order and non-overlapping.
-
-    A token is a digit number (a thousands comma only before exactly three digits, so
-    "2000, 9,700" is "2000" and "9,700"; "15. 5" is "15" and "5") with its currency prefix
-    ("$", "US$"), scale word (" million", " billion") and " percent" or "%"; a hyphenated
-    unit ("60-mile", "two-day", "three-year", any "-fold" word); a number word matched as a
-    whole word in any case (one to twenty, thirty, hundred(s), thousand(s), million(s),
-    billion(s), half, tripled), with " percent" or a scale word following it.
-    """
+    """Every numeral token of a text as (start, end, literal), code-point offsets, in order
+    and non-overlapping: digit numbers (a thousands comma only before exactly three digits)
+    with currency, scale word and percent; hyphenated units ("60-mile", any "-fold" word);
+    whole number words (one to twenty, thirty, hundred(s) ... billion(s), half, tripled)."""
     return [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text)]
-
-
-# -- read_qualifier -------------------------------------------------------------------------
 
 
 def read_qualifier(text_before: str) -> str:

@@ -1,15 +1,9 @@
 """Printed periods and dates: read the time span a quote such as "from 1995 to 1999" names.
 
-What belongs here: turning the words of a printed period or date into first and last day
-(inclusive) and the finest unit printed. The forms read are a year ("1999", "in 1999 alone",
-"year 2005"), a range of years ("from 1995 to 1999", "1995–2000", "Between 1995 and 2000",
-"the 1995–2000 period"), the first half of a year ("first six months of 2000", "first
-semester of 2000"), a month ("May 2000"), a day ("12 May 2000", "May 12, 2000"), and an open
-start or end ("since 1996", "From 1998 to date", "by the year 2007").
-
-What does not: finding the period in the text (pipeline.core.anchoring) and numerals
-(pipeline.core.numerals). A relative period ("the last five years") or a vague one ("early 90s")
-is not guessed: it is a `PeriodError`.
+Turns the words of a printed period or date into its first and last day (inclusive) and the
+finest unit printed; the forms read are listed in `ACCEPTED_FORMS`. Finding the period in the
+text is pipeline.core.anchoring's. A relative period ("the last five years") or a vague one
+("early 90s") is not guessed: it is a `PeriodError`.
 """
 
 from __future__ import annotations
