@@ -1,10 +1,8 @@
 """The one code version, and the one function that makes every cache key from it.
 
 The code version is the sha256 of every file that can change what a build publishes: all of
-pipeline/ (modules, templates, static files) and schemas/, plus the lock file and
-pyproject.toml. Nothing is listed by hand, so no change to the code can leave a cache entry
-made by older code in use. Dagster's `code_version` of every asset, the build record and
-every cache key use it.
+pipeline/ and schemas/, the lock file and pyproject.toml; nothing is listed by hand. Dagster's
+`code_version` of every asset, the build record and every cache key use it.
 """
 
 from __future__ import annotations
@@ -42,8 +40,7 @@ def code_sha256(root: Path = REPO_ROOT) -> str:
 
 @cache
 def code_version() -> str:
-    """The code version of this process: the code as it was when first asked (at import of
-    the definitions), which is the code that runs."""
+    """The code version of this process: the code as it was when first asked, which runs."""
     return code_sha256()
 
 

@@ -1,15 +1,10 @@
 """Independent work spread over the machine's cores, results in input order.
 
-Sources are the unit of parallelism: anchoring one source's annotations needs nothing from
-another, nor does Frictionless's check of one row. `ordered_map` runs such work in forked
-worker processes (they start with everything already imported, so a worker costs a few
-milliseconds) and returns the results in the order of the inputs, so that outputs are the
-same bytes whatever the number of workers. The first failure in input order is raised, as a
-serial loop would raise it.
-
-It stays serial where forking is not safe or not worth it: one worker (`USMX_WORKERS=1`), a
-platform without `fork`, a process that already runs other threads (a forked child would
-inherit their locks), fewer items than `min_items`, or inside a worker.
+Sources are the unit of parallelism. `ordered_map` runs the calls in forked worker processes
+(they start with everything imported) and returns the results in input order, so outputs are
+the same bytes whatever the number of workers; the first failure in input order is raised.
+It stays serial with one worker (`USMX_WORKERS=1`), without `fork`, in a process that already
+runs other threads (a child would inherit their locks), under `min_items`, or in a worker.
 """
 
 from __future__ import annotations
@@ -62,9 +57,7 @@ def can_fork() -> bool:
 def processes(calls: int, min_items: int = 2, parallel: bool = True) -> int:
     """How many processes `ordered_map` runs `calls` calls in: 1 (this one) or more workers."""
     count = min(workers(), calls)
-    if not parallel or count < 2 or calls < min_items or not can_fork():
-        return 1
-    return count
+    return 1 if not parallel or count < 2 or calls < min_items or not can_fork() else count
 
 
 def _mark_worker() -> None:
@@ -90,5 +83,4 @@ def ordered_map(
         chunksize = max(1, len(calls) // (count * 4))
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(count, mp_context=context, initializer=_mark_worker) as pool:
-        columns = list(zip(*calls, strict=True))
-        return list(pool.map(function, *columns, chunksize=chunksize))
+        return list(pool.map(function, *zip(*calls, strict=True), chunksize=chunksize))

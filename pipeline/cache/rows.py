@@ -32,7 +32,7 @@ def rows_key(snapshot: SourceSnapshot, positions: dict | None = None) -> str:
     return cache_key("source-rows", *parts)
 
 
-def _lookup(store: Store, snapshot: SourceSnapshot, key: str) -> SourceRows | None:
+def _lookup(store: Store, key: str) -> SourceRows | None:
     found = store.get(key)
     return found if isinstance(found, SourceRows) and found.key == key else None
 
@@ -45,7 +45,7 @@ def source_rows(
     found: dict[str, SourceRows] = {}
     missed = []
     for snapshot in snapshots:
-        hit = _lookup(store, snapshot, rows_key(snapshot))
+        hit = _lookup(store, rows_key(snapshot))
         if hit is not None:
             found[snapshot.source_id] = hit
         else:
@@ -55,7 +55,7 @@ def source_rows(
     todo = []
     for snapshot in missed:
         previous = positions.get(snapshot.source_id, {})
-        hit = _lookup(store, snapshot, rows_key(snapshot, previous))
+        hit = _lookup(store, rows_key(snapshot, previous))
         if hit is not None:
             found[snapshot.source_id] = hit
         else:
@@ -78,8 +78,7 @@ def _make(todo: list[tuple[SourceSnapshot, dict]]) -> list[SourceRows]:
     check their rows together (pandas' fixed cost once, not once per source)."""
     if not todo:
         return []
-    snapshots = [snapshot for snapshot, _ in todo]
-    hints = [previous for _, previous in todo]
+    snapshots, hints = (list(column) for column in zip(*todo, strict=True))
     anchored = ordered_map(anchor_annotations, snapshots, hints, min_items=ANCHOR_MIN_ITEMS)
     keys = [
         rows_key(s, h) if a.used_published_positions else rows_key(s)

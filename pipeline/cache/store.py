@@ -1,11 +1,8 @@
 """One content-addressed store under `.cache/` (or $USMX_CACHE_DIR): bytes by key.
 
-An entry is written to a temporary file and renamed into place, so a reader sees a whole
-entry or none. A missing or unreadable entry is simply a miss. A file kept for a package is
-hard-linked into it only while its bytes still have the sha256 they were kept with, so an
-edit made through a link in outputs/ is never handed out again. Every key comes from
-`pipeline.cache.keys.cache_key`, which includes the code version, so deleting the folder is
-always safe and an entry can never outlive the code that made it.
+An entry is renamed into place whole; a missing or unreadable entry is a miss. Every key
+comes from `pipeline.cache.keys.cache_key` (code version included), so deleting the folder
+is always safe and an entry never outlives the code that made it.
 """
 
 from __future__ import annotations
@@ -60,10 +57,7 @@ class Store:
         False when there is no such entry, or it changed, or it cannot be linked."""
         path = self.path(key, suffix)
         try:
-            if (
-                path is None
-                or sha256_file(path) != path.with_name(path.name + ".sha256").read_text()
-            ):
+            if path is None or sha256_file(path) != Path(f"{path}.sha256").read_text():
                 return False
             target.unlink(missing_ok=True)
             os.link(path, target)
@@ -77,8 +71,7 @@ class Store:
         try:
             data = source.read_bytes()
             self.put_bytes(key, data, suffix)
-            digest = hashlib.sha256(data).hexdigest().encode()
-            self.put_bytes(key, digest, suffix + ".sha256")
+            self.put_bytes(key, hashlib.sha256(data).hexdigest().encode(), suffix + ".sha256")
         except OSError:
             pass
 

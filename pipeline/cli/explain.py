@@ -1,9 +1,8 @@
 """`python -m pipeline explain`: the lineage of one published number, top to bottom.
 
-Reads only the published `outputs/` and `raw/` (plus the vocabularies in `schemas/` and,
-when present, git), so it answers on a downloaded copy of the repository without running
-Dagster. The chain itself is gathered in pipeline/cli/lineage.py; here it is found, listed
-and told as text. Both import pyarrow and the standard library only, to answer fast.
+It reads only the published `outputs/`, `raw/`, `schemas/` and (when present) git, so it answers
+on a downloaded copy without running Dagster. pipeline/cli/lineage.py gathers the chain; here
+it is found, listed and told as text. Both import pyarrow and the standard library only.
 """
 
 from __future__ import annotations
@@ -17,8 +16,6 @@ from typing import Any
 from pipeline.cli.lineage import Dataset, chain
 from pipeline.core.errors import REPO_ROOT
 from pipeline.core.numerals import NumeralError, parse_numeral
-
-# --- finding ---------------------------------------------------------------------------
 
 
 def find_by_value(ds: Dataset, value: float) -> list[dict[str, Any]]:
@@ -48,17 +45,12 @@ def find_by_text(ds: Dataset, needle: str) -> list[dict[str, Any]]:
 
 def _listing(ds: Dataset, figures: list[dict[str, Any]]) -> str:
     prov = ds.by_id("provenance", "record_id")
-    if not figures:
-        return "no figure matches."
     lines = []
     for f in figures:
         quote = prov[f["figure_id"]]["quote"]
         quote = quote if len(quote) <= 60 else quote[:57] + "..."
         lines.append(f'{f["figure_id"]}\t{f["value"]:g} {f["unit"]}\t"{quote}"')
-    return "\n".join(lines)
-
-
-# --- text ------------------------------------------------------------------------------
+    return "\n".join(lines) or "no figure matches."
 
 
 def _render_row(c: dict[str, Any]) -> list[str]:
@@ -150,8 +142,7 @@ def _render_checks(c: dict[str, Any], number: int) -> list[str]:
 
 
 def render(c: dict[str, Any]) -> str:
-    """The chain as text, one numbered part after another (a figure has a part 4, "How it
-    was read", that an event has not)."""
+    """The chain as text, in numbered parts (an event has no part 4, "How it was read")."""
     after = 5 if c["record_type"] == "figure" else 4
     parts = [
         _render_row(c),
@@ -169,15 +160,10 @@ def explain_main(args) -> int:
     raw = Path(args.raw) if args.raw else REPO_ROOT / "raw"
     ds = Dataset(outputs)
     if args.value is not None or args.search is not None:
-        figures = (
-            find_by_value(ds, args.value)
-            if args.value is not None
-            else find_by_text(ds, args.search)
-        )
-        if args.json:
-            print(json.dumps([f["figure_id"] for f in figures], indent=2))
-        else:
-            print(_listing(ds, figures))
+        value = args.value
+        figures = find_by_text(ds, args.search) if value is None else find_by_value(ds, value)
+        ids = [f["figure_id"] for f in figures]
+        print(json.dumps(ids, indent=2) if args.json else _listing(ds, figures))
         return 0 if figures else 1
     if not args.record_id:
         print("error: name a figure or event id, or use --value / --search.", file=sys.stderr)

@@ -1,13 +1,13 @@
 """The lineage of one published figure or event, as a JSON-ready dict (`chain`).
 
-Read from the published tables and raw/ only, for `python -m pipeline explain`
-(pipeline/cli/explain.py): the row, its source (sha256 re-computed now), where it is
-printed, how its literal was read, its corrections, its annotation and its git history, the
-claims it takes part in. It imports pyarrow and the standard library only, to answer fast.
+Read from the published tables and raw/ only, for `python -m pipeline explain`: the row, its
+source (sha256 re-computed now), where it is printed, how its literal was read, its
+corrections, its annotation and its git history, the claims it takes part in.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -70,14 +70,9 @@ def _sentence(text: str, start: int, end: int, numeral: tuple[int, int] | None) 
 
 def _git_last_change(root: Path, file: str, line: int) -> dict[str, Any] | None:
     """The last commit that changed one line of a file, from git blame; None outside git."""
+    blame = ["git", "blame", "-L", f"{line},{line}", "--porcelain", "--", file]
     try:
-        out = subprocess.run(
-            ["git", "blame", "-L", f"{line},{line}", "--porcelain", "--", file],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=20,
-        )
+        out = subprocess.run(blame, cwd=root, capture_output=True, text=True, timeout=20)
     except (OSError, subprocess.TimeoutExpired):
         return None
     if out.returncode != 0 or not out.stdout:
@@ -87,8 +82,6 @@ def _git_last_change(root: Path, file: str, line: int) -> dict[str, Any] | None:
     commit = lines[0].split()[0]
     if set(commit) == {"0"}:
         return {"commit": None, "date": None, "message": "not committed yet"}
-    import datetime as dt
-
     date = dt.datetime.fromtimestamp(int(info.get("author-time", 0)), dt.UTC).date().isoformat()
     return {"commit": commit, "date": date, "message": info.get("summary", "")}
 
@@ -124,8 +117,7 @@ def _normalizations(
     try:
         parsed = parse_numeral(reading)
         steps.append(f'"{reading}" parsed as {parsed.value:g}')
-        for flag in parsed.flags:
-            steps.append(f"parser flag: {flag}")
+        steps += [f"parser flag: {flag}" for flag in parsed.flags]
     except NumeralError as exc:
         steps.append(f"the literal no longer parses: {exc}")
         parsed = None
@@ -153,10 +145,7 @@ def _source(source: dict[str, Any], data: bytes) -> dict[str, Any]:
     """The source's record, with its sha256 re-computed from raw/ now."""
     sha_now = hashlib.sha256(data).hexdigest() if data else None
     return {
-        "source_id": source["source_id"],
-        "title": source["title"],
-        "publisher": source["publisher"],
-        "url": source["url"],
+        **{key: source[key] for key in ("source_id", "title", "publisher", "url")},
         "sha256_published": source["sha256"],
         "sha256_now": sha_now,
         "sha256_matches": sha_now == source["sha256"],
@@ -169,16 +158,11 @@ def _location(prov: dict[str, Any], row: dict[str, Any], text: str, span_ok: boo
     if prov["numeral_start"] is not None:
         numeral = (prov["numeral_start"], prov["numeral_end"])
     period = prov["period_start_char"], prov["period_end_char"]
+    sentence = _sentence(text, prov["char_start"], prov["char_end"], numeral) if span_ok else None
     return {
         "section": row.get("section"),
-        "line": prov["line"],
-        "column": prov["column"],
-        "char_start": prov["char_start"],
-        "char_end": prov["char_end"],
-        "quote": prov["quote"],
-        "sentence": _sentence(text, prov["char_start"], prov["char_end"], numeral)
-        if span_ok
-        else None,
+        **{key: prov[key] for key in ("line", "column", "char_start", "char_end", "quote")},
+        "sentence": sentence,
         "period_as_printed": text[period[0] : period[1]] if period[0] is not None else None,
         "period_char_start": period[0],
         "period_char_end": period[1],
@@ -189,10 +173,7 @@ def _applied_corrections(ds: Dataset, row: dict[str, Any]) -> list[dict[str, Any
     """The corrections the row names, each with where it is recorded."""
     return [
         {
-            "correction_id": c["correction_id"],
-            "printed": c["printed"],
-            "corrected": c["corrected"],
-            "reason": c["reason"],
+            **{key: c[key] for key in ("correction_id", "printed", "corrected", "reason")},
             "reported_on": c["reported_on"].isoformat(),
             "reported_by": c["reported_by"],
             "where": f"{c['annotation_file']}, line {c['annotation_line']}",
@@ -204,17 +185,13 @@ def _applied_corrections(ds: Dataset, row: dict[str, Any]) -> list[dict[str, Any
 
 def _figure_parts(ds: Dataset, record_id: str, row, prov, text: str) -> dict[str, Any]:
     """What only a figure has: the numeral's check, how it was read, the claims on it."""
-    numeral_ok = (
-        prov["numeral_start"] is not None
-        and text[prov["numeral_start"] : prov["numeral_end"]] == row["value_as_printed"]
-    )
+    start, end = prov["numeral_start"], prov["numeral_end"]
+    numeral_ok = start is not None and text[start:end] == row["value_as_printed"]
     return {
         "check": {"check": "the numeral span holds the printed literal", "passed": numeral_ok},
         "parsing": {
-            "value_as_printed": row["value_as_printed"],
-            "unit_as_printed": row["unit_as_printed"],
-            "numeral_start": prov["numeral_start"],
-            "numeral_end": prov["numeral_end"],
+            **{key: row[key] for key in ("value_as_printed", "unit_as_printed")},
+            **{key: prov[key] for key in ("numeral_start", "numeral_end")},
             "steps": _normalizations(row, ds.root, prov, _corrections(ds)),
         },
         "claims": [
@@ -233,8 +210,9 @@ def chain(ds: Dataset, record_id: str, raw: Path) -> dict[str, Any]:
     row = ds.by_id(table, key)[record_id]
     text_path = raw / prov["source_id"] / "source.txt"
     data = text_path.read_bytes() if text_path.exists() else b""
-    text = data.decode("utf-8") if data else ""
+    text = data.decode("utf-8")
     span_ok = text[prov["char_start"] : prov["char_end"]] == prov["quote"]
+    ann = {"file": prov["annotation_file"], "line": prov["annotation_line"]}
     out: dict[str, Any] = {
         "record_id": record_id,
         "record_type": kind,
@@ -242,13 +220,7 @@ def chain(ds: Dataset, record_id: str, raw: Path) -> dict[str, Any]:
         "row": {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()},
         "source": _source(ds.by_id("sources", "source_id")[prov["source_id"]], data),
         "location": _location(prov, row, text, span_ok),
-        "annotation": {
-            "file": prov["annotation_file"],
-            "line": prov["annotation_line"],
-            "last_change": _git_last_change(
-                ds.root, prov["annotation_file"], prov["annotation_line"]
-            ),
-        },
+        "annotation": {**ann, "last_change": _git_last_change(ds.root, ann["file"], ann["line"])},
         "checks": [{"check": "the span of the source holds the quote", "passed": span_ok}],
         "corrections": _applied_corrections(ds, row),
     }

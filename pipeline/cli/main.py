@@ -1,8 +1,6 @@
 """The command line: `python -m pipeline build | watch | explain | ui` (also `usmx-data`).
 
-Arguments and dispatch only. `build` runs the job once in-process (pipeline/cli/runner.py);
-`watch` is the build service (pipeline/cli/watch.py); `explain` reads the published tables
-(pipeline/cli/explain.py); `ui` starts `dagster dev` on the project's instance.
+Arguments and dispatch only; `ui` starts `dagster dev` on the project's instance.
 """
 
 from __future__ import annotations
@@ -19,8 +17,7 @@ DESCRIPTION = "Build the dataset, rebuild it on every change, explain a number, 
 
 
 def ui() -> int:
-    """Start `dagster dev` on the project's instance, with this Python (the venv need not
-    be on PATH)."""
+    """`dagster dev` on the project's instance, run by this Python (the venv may be off PATH)."""
     ensure_dagster_home()
     os.execv(sys.executable, [sys.executable, "-m", "dagster", "dev", "-m", "pipeline.definitions"])
 

@@ -1,9 +1,8 @@
 """Running the build: the job on the project's Dagster instance, and what a failure prints.
 
-`BuildRunner` opens the definitions and the instance once and runs the job in-process as
-many times as asked (`build` once, the build service in pipeline/cli/watch.py on every
-change). DAGSTER_HOME defaults to .dagster_home/ in the project, telemetry off, so every run
-shows in `dagster dev`. A data mistake prints one sentence per failure, without traceback.
+`BuildRunner` opens the definitions and the instance once and runs the job in-process as many
+times as asked (`build` once, the build service on every change). DAGSTER_HOME defaults to
+.dagster_home/ in the project, telemetry off. A data mistake prints one sentence per failure.
 """
 
 from __future__ import annotations
@@ -34,14 +33,11 @@ def ensure_dagster_home() -> Path:
 
 def _step_error_line(event) -> str:
     """The sentence of a failed step: its BuildError's, else the root cause's message."""
-    error = event.event_specific_data.error
+    error = root = event.event_specific_data.error
     while error is not None:
         if error.cls_name == "BuildError":
             return error.message.split(": ", 1)[-1].strip()
-        error = error.cause
-    root = event.event_specific_data.error
-    while root.cause is not None:
-        root = root.cause
+        root, error = error, error.cause
     return f"{event.step_key} failed unexpectedly: {root.message.strip()}"
 
 
@@ -100,8 +96,8 @@ class BuildRunner:
 
     def run(self, tags: dict[str, str] | None = None, verbose: bool = False) -> int:
         """Materialize everything in-process; print one sentence per failure; exit code.
-        The steps hand each other their outputs in memory, so what an earlier run from the
-        UI left in storage/ is removed first: no later step can load an older output."""
+        What an earlier run from the UI left in storage/ is removed first, so no step can
+        load an older output."""
         storage = Path(self.instance.storage_directory())
         for key in self.assets:
             storage.joinpath(*key.path).unlink(missing_ok=True)
@@ -109,10 +105,8 @@ class BuildRunner:
 
     def _execute(self, tags: dict[str, str] | None, verbose: bool):
         level = "DEBUG" if verbose else "CRITICAL"  # the run's full log stays in the instance
-        # Python's cyclic collector is off while the run runs: a build allocates millions of
-        # short-lived objects, each full collection walks the whole heap of Dagster, pandas
-        # and the tables, and refcounting frees nearly everything a build lets go
-        # (docs/performance.md). The caller collects: the service after each build.
+        # the cyclic collector is off during the run: a build makes millions of short-lived
+        # objects that refcounting frees (docs/performance.md); the caller collects afterwards
         gc.disable()
         try:
             result = self.job.execute_in_process(

@@ -1,17 +1,11 @@
 """The build service: `python -m pipeline watch` rebuilds outputs/ whenever raw/ changes.
 
-A `build` process pays the start of Dagster and the data libraries before every build; the
-service pays it once, then waits on `watchfiles` for a change under raw/ or the code and runs
-the same job in-process on the same instance (each run tagged with what triggered it).
-- One build at a time: a build runs to its end; what changed meanwhile (the watcher keeps
-  it) makes one more build after it.
-- A refused input prints its sentences, leaves outputs/ as it was, and is not retried: the
-  service waits for the next change.
-- A new code version (`pipeline.cache.keys.code_sha256`) ends the watch and the service
-  execs itself with the new code, so the build record names the code that ran. Not
-  `watchfiles.run_process`: it stops the service at once, even in the middle of a build,
-  and does not end when the service ends.
-- SIGINT and SIGTERM stop it, idle or building; outputs/ stays as the last build left it.
+It pays the start of Dagster and the data libraries once, then waits on `watchfiles` for a
+change under raw/ or the code and runs the job in-process (each run tagged with its trigger).
+One build at a time: what changes meanwhile makes one more build after it. A refused input
+prints its sentences and is not retried until the next change. A new code version ends the
+watch and the service execs itself with the new code, so the build record names the code that
+ran (not `watchfiles.run_process`, which stops it mid-build). SIGINT and SIGTERM stop it.
 """
 
 from __future__ import annotations
@@ -38,8 +32,7 @@ FIRST_LOOK_MS = 200  # the watch yields this long after it starts, if nothing ch
 
 
 def raw_state(raw_dir: Path) -> dict[str, str]:
-    """{path relative to raw/: sha256} of every file under raw/; an empty map when raw/ is
-    missing, which the build then reports."""
+    """{path under raw/: sha256} of every file; empty when raw/ is missing (the build says so)."""
     try:
         return raw_file_hashes(raw_dir)
     except FileNotFoundError:
@@ -59,9 +52,8 @@ def not_bytecode(change: watchfiles.Change, path: str) -> bool:
 
 @dataclass
 class BuildService:
-    """What the service remembers between changes: the files of the last build it started and
-    the code it was started with. `build` runs one build with the given tags and returns its
-    exit code (0 built, 1 refused with sentences printed)."""
+    """The files of the last build the service started and the code it started with; `build`
+    runs one build with the given tags and returns its exit code (0 built, 1 refused)."""
 
     raw_dir: Path
     build: Callable[[dict[str, str]], int]
@@ -80,9 +72,8 @@ class BuildService:
             return True
 
     def look(self) -> str:
-        """Look at the code and raw/ once: 'restart' when the code changed, 'built' or
-        'failed' when raw/ differs from the last build (or nothing was built yet), else
-        'idle'."""
+        """Look once: 'restart' when the code changed, 'built' or 'failed' when raw/ differs
+        from the last build (or nothing was built yet), else 'idle'."""
         if self.code_changed():
             return "restart"
         files = raw_state(self.raw_dir)
@@ -103,12 +94,10 @@ class BuildService:
 
 
 class StopRequest:
-    """SIGINT and SIGTERM stop the service, idle or building. The handler raises
-    KeyboardInterrupt, which ends a wait or a build at once, and keeps a flag (read by the
-    loop, and by the watcher as its stop event), since a KeyboardInterrupt that lands in a
-    finalizer or a weakref callback, as during a garbage collection, is printed and dropped.
-    Set here, not inherited: a process started in the background by a shell ignores SIGINT,
-    and Dagster gives SIGTERM the SIGINT handler it finds after each run."""
+    """SIGINT and SIGTERM stop the service, idle or building: the handler raises
+    KeyboardInterrupt and keeps a flag (for the loop and the watcher), since one that lands in
+    a finalizer, as during a garbage collection, is dropped. Set here, not inherited: a shell's
+    background process ignores SIGINT; Dagster gives SIGTERM the SIGINT handler after a run."""
 
     def __init__(self) -> None:
         self.requested = False

@@ -1,2 +1,1 @@
-"""Publishing: the files, the package descriptor, every validation, the changelog, the build
-record and the atomic swap into outputs/."""
+"""Publishing: files, descriptor, validation, changelog, build record, the atomic swap."""

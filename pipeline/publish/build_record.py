@@ -33,11 +33,10 @@ def _git(*args: str) -> str | None:
 
 
 def code_record() -> dict[str, Any]:
-    commit = _git("log", "-1", "--format=%H", "--", *CODE_PATHS)
     status = _git("status", "--porcelain", "--", *CODE_PATHS)
     return {
         "code_sha256": code_version(),
-        "git_commit": commit or None,
+        "git_commit": _git("log", "-1", "--format=%H", "--", *CODE_PATHS) or None,
         "git_dirty": None if status is None else bool(status),
     }
 
@@ -49,8 +48,7 @@ def created(raw_dir: Path) -> str | None:
         epoch = _git("log", "-1", "--format=%ct", "--", "raw")
     if not epoch:
         return None
-    stamp = dt.datetime.fromtimestamp(int(epoch), dt.UTC)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.datetime.fromtimestamp(int(epoch), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def library_versions() -> dict[str, str]:

@@ -1,13 +1,9 @@
-"""What changed in the dataset between the published outputs/ and a new build, and the
-version that follows from it.
+"""What changed between the published outputs/ and a new build, and the version that follows.
 
-Versioning rules (README, "Versions"):
-- major: a column or a record id disappears, or a record changes meaning (its measure,
-  subject, unit or kind changes);
-- minor: records or columns are added;
-- patch: values are corrected (any other cell changes, provenance moves, a correction is
-  added or retired);
-- nothing changed in the tables: the version stays, and no entry is written.
+Versioning rules (README, "Versions"): major when a column or a record id disappears or a
+record changes meaning (its measure, subject, unit or kind); minor when records or columns
+are added; patch when values are corrected (any other cell, provenance moved, a correction
+added or retired). Nothing changed in the tables: the version stays and no entry is written.
 """
 
 from __future__ import annotations
@@ -19,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 MEANING = {"measure", "subject", "unit", "kind"}
 ERRATA = "corrections"  # adding or retiring an erratum corrects values: a patch
@@ -47,14 +45,12 @@ class Changes:
         return None
 
 
-def _same(a: Any, b: Any) -> bool:
-    if a is None or (isinstance(a, float) and math.isnan(a)) or a is pd.NA:
-        return b is None or (isinstance(b, float) and math.isnan(b)) or b is pd.NA
-    return a == b
+def _null(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
 def _plain(value: Any) -> Any:
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+    if _null(value):
         return None
     if hasattr(value, "isoformat"):
         return value.isoformat()
@@ -67,9 +63,6 @@ def _candidates(old: pd.DataFrame, new: pd.DataFrame, columns: list[str]) -> lis
     """Ids (the index, aligned in both) of the rows that may differ in `columns`: a
     vectorized first pass in Arrow, so the exact cell-by-cell comparison runs on those rows
     only. It may keep a row that turns out equal, never drops one that differs."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     differs = pa.array([False] * len(old))
     for column in columns:
         try:
@@ -86,8 +79,6 @@ def _candidates(old: pd.DataFrame, new: pd.DataFrame, columns: list[str]) -> lis
 def _arrow(column: pd.Series):
     """The column as an Arrow array: zero-copy for Arrow-backed strings, through Python
     objects only where Arrow cannot take the pandas array as it is."""
-    import pyarrow as pa
-
     try:
         return pa.array(column, from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
@@ -107,9 +98,8 @@ def compare(
         path = previous / f"{name}.parquet"
         key = table.primary_key[0]
         if name in unchanged:
-            for found in (changes.added, changes.removed, changes.changed):
+            for found in vars(changes).values():
                 found[name] = []
-            changes.columns_added[name] = changes.columns_removed[name] = []
             continue
         if not path.exists():
             changes.added[name] = sorted(map(str, new[key]))
@@ -123,23 +113,17 @@ def compare(
         changes.removed[name] = sorted(set(old.index) - set(new.index))
         shared = [c for c in new.columns if c in old.columns and c != key]
         common = sorted(set(old.index) & set(new.index))
+        changes.changed[name] = []
         if len(common) == len(old) == len(new) and old[shared].equals(new[shared]):
-            changes.changed[name] = []
             continue
         maybe = _candidates(old.loc[common, shared], new.loc[common, shared], shared)
         old_rows = old.loc[maybe, shared].to_dict("index")
         new_rows = new.loc[maybe, shared].to_dict("index")
-        changes.changed[name] = [
-            {
-                "id": rid,
-                "column": col,
-                "old": _plain(old_rows[rid][col]),
-                "new": _plain(new_rows[rid][col]),
-            }  # fmt: skip
-            for rid in sorted(maybe)
-            for col in shared
-            if not _same(_plain(old_rows[rid][col]), _plain(new_rows[rid][col]))
-        ]
+        for rid in sorted(maybe):
+            for col in shared:
+                a, b = _plain(old_rows[rid][col]), _plain(new_rows[rid][col])
+                if not (_null(b) if _null(a) else a == b):
+                    changes.changed[name].append({"id": rid, "column": col, "old": a, "new": b})
     return changes
 
 
@@ -157,8 +141,8 @@ def bump(version: str, level: str | None) -> str:
 def entry(
     version: str, previous: str | None, changes: Changes, reasons: dict[str, str]
 ) -> dict[str, Any]:
-    """previous None makes the first entry, of level "initial"."""
-    """A machine-readable changelog entry; `reasons` maps a figure id to why it changed."""
+    """A machine-readable changelog entry; `reasons` maps a figure id to why it changed;
+    previous None makes the first entry, of level "initial"."""
     changed = []
     for table, rows in changes.changed.items():
         for c in rows:
@@ -207,11 +191,9 @@ def read_entries(outputs: Path) -> list[dict[str, Any]]:
 
 
 def write(folder: Path, entries: list[dict[str, Any]], published: Path | None = None) -> None:
-    """Write changelog.json and CHANGELOG.md. With `published` (the outputs/ folder whose
-    changelog.json holds the entries that follow this build's), those older entries are
-    copied as text rather than encoded again: the bytes are the same (the tests check it),
-    and json's indenting encoder, pure Python, took half a second for the first entry of a
-    thousand sources, which lists every record id."""
+    """Write changelog.json and CHANGELOG.md. The entries already in `published`/ (outputs/)
+    are copied as text rather than encoded again (the same bytes; json's indenting encoder
+    is slow on the first entry, which lists every record id)."""
     old_text = None
     if published is not None and (published / CHANGELOG_JSON).exists():
         old_text = (published / CHANGELOG_JSON).read_text(encoding="utf-8")
@@ -222,10 +204,9 @@ def write(folder: Path, entries: list[dict[str, Any]], published: Path | None = 
 def encode(entries: list[dict[str, Any]], old_text: str | None = None) -> str:
     """json.dumps(entries, indent=2) + newline; when `old_text` is such a file holding the
     last entries of `entries`, their text is taken from it as it is."""
-    if old_text is None or not old_text.startswith("[\n") or not old_text.endswith("\n]\n"):
-        return json.dumps(entries, indent=2, ensure_ascii=False) + "\n"
-    old = json.loads(old_text)
-    new = len(entries) - len(old)
+    framed = old_text is not None and old_text.startswith("[\n") and old_text.endswith("\n]\n")
+    old = json.loads(old_text) if framed else None
+    new = len(entries) - len(old) if framed else -1
     if new < 0 or entries[new:] != old:
         return json.dumps(entries, indent=2, ensure_ascii=False) + "\n"
     if not new:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.cache.keys import cache_key
@@ -19,12 +19,9 @@ from pipeline.core.sources import sha256_file
 from pipeline.publish.swap import checkpoint
 
 
-def to_table(df: pd.DataFrame, table: TableDef) -> pyarrow.Table:
-    """The frame as Arrow with the table's schema (one thread: the columns are Arrow-backed
-    already)."""
-    return pyarrow.Table.from_pandas(
-        df, schema=pyarrow_schema(table), preserve_index=False, nthreads=1
-    )
+def to_table(df: pd.DataFrame, table: TableDef) -> pa.Table:
+    """The frame as Arrow with the table's schema (one thread: the columns are Arrow already)."""
+    return pa.Table.from_pandas(df, schema=pyarrow_schema(table), preserve_index=False, nthreads=1)
 
 
 def write_parquet(df: pd.DataFrame, table: TableDef, path: Path) -> None:
@@ -52,9 +49,8 @@ def resource_descriptor(table: TableDef, path: Path, folder: Path, fmt: str) -> 
         **({"encoding": "utf-8"} if csv else {}),
         "title": table.title + (" (CSV copy)" if csv else ""),
         "description": table.description,
-        # frictionless 5.21 cannot count a Parquet file's bytes (it reports a byte-count error
-        # for any declared size), so a Parquet resource records its size as x_bytes; both
-        # sizes and both hashes are verified by verify_bytes_and_hashes().
+        # frictionless 5.21 reports a byte-count error for any size declared for Parquet, so
+        # Parquet records x_bytes; verify_bytes_and_hashes() checks both sizes and hashes.
         "bytes" if csv else "x_bytes": path.stat().st_size,
         "hash": f"sha256:{sha256_file(path)}",
         "schema": _csv_schema(table) if csv else _parquet_schema(table),
@@ -62,9 +58,8 @@ def resource_descriptor(table: TableDef, path: Path, folder: Path, fmt: str) -> 
 
 
 def _parquet_schema(table: TableDef) -> dict[str, Any]:
-    """The Parquet resource's schema. frictionless 5.21 reads Parquet through pandas, which
-    turns a null integer into the float NaN; declaring "nan" a missing value lets it read
-    those nulls as nulls (no published string is "nan")."""
+    """frictionless 5.21 reads Parquet through pandas, which makes a null integer NaN: "nan"
+    is declared a missing value (no published string is "nan")."""
     return {**frictionless_schema(table), "missingValues": ["", "nan"]}
 
 
@@ -77,9 +72,8 @@ def _csv_schema(table: TableDef) -> dict[str, Any]:
 
 
 def write_csv_once(df: pd.DataFrame, parquet: Path, path: Path, cache_dir: Path | None) -> None:
-    """The CSV copy of a table, made once per content: the same Parquet bytes hold the same
-    table, which the same code writes as the same CSV, so the CSV is kept in the store under
-    the Parquet file's sha256 and hard-linked while the table does not change."""
+    """The CSV copy of a table, made once per content: kept in the store under the Parquet
+    file's sha256 (the same bytes, the same table) and hard-linked from there."""
     store, key = Store(cache_dir, "csv"), cache_key("csv", sha256_file(parquet))
     if not store.link_to(key, ".csv", path):
         write_csv(df, path)
@@ -89,8 +83,7 @@ def write_csv_once(df: pd.DataFrame, parquet: Path, path: Path, cache_dir: Path 
 def write_tables(
     tables: dict[str, tuple[TableDef, pd.DataFrame]], folder: Path, cache_dir: Path | None = None
 ) -> list[dict[str, Any]]:
-    """Write every table as Parquet and CSV into `folder`; return their resource descriptors
-    (the Parquet ones first)."""
+    """Write every table as Parquet and CSV into `folder`; their descriptors, Parquet first."""
     folder.mkdir(parents=True, exist_ok=True)
     parquet, csv = [], []
     for name, (table, df) in tables.items():

@@ -1,10 +1,8 @@
 """Publishing a build: the package staged beside outputs/, compared, validated, swapped in.
 
 `publish` reads top to bottom: write the tables in staging; compare them with the published
-ones for the changelog and the version; write the pages, the descriptor and the changelog;
-leave outputs/ alone when nothing changed; validate (pipeline/publish/validation.py); swap
-(pipeline/publish/swap.py). A package that does not validate stops the build with one
-sentence and leaves outputs/ as it was.
+ones (changelog, version); write the pages, descriptor and changelog; leave outputs/ alone
+when nothing changed; validate; swap. A package that does not validate stops the build.
 """
 
 from __future__ import annotations
@@ -20,18 +18,10 @@ from pipeline.core.errors import REPO_ROOT, BuildError
 from pipeline.core.fields import SCHEMAS_DIR, TableDef
 from pipeline.core.sources import SourceSnapshot
 from pipeline.core.yaml_lines import load_yaml, strip_lines
-from pipeline.publish import changelog
+from pipeline.publish import changelog, swap
 from pipeline.publish.build_record import build_record, created
 from pipeline.publish.files import write_tables
 from pipeline.publish.pages import write_pages
-from pipeline.publish.swap import (
-    checkpoint,
-    publish_lock,
-    recover,
-    same_tree,
-    staging_folder,
-    swap,
-)
 from pipeline.publish.validation import PACKAGE_FILE, validate_staging
 
 OUTPUTS_DIR = REPO_ROOT / "outputs"
@@ -68,26 +58,6 @@ def package_descriptor(
     }
 
 
-def write_package(
-    tables: Tables,
-    snapshots: list[SourceSnapshot],
-    folder: Path,
-    version: str,
-    cache_dir: Path | None = None,
-    resources: list[dict[str, Any]] | None = None,
-    row_keys: dict[str, str] | None = None,
-) -> Path:
-    """Write every table as Parquet and CSV (unless `resources` says they are written
-    already), the provenance pages and datapackage.json into `folder`."""
-    if resources is None:
-        resources = write_tables(tables, folder, cache_dir)
-    descriptor = package_descriptor(resources, snapshots, version)
-    write_pages(tables, snapshots, folder, version, cache_dir, row_keys)
-    path = folder / PACKAGE_FILE
-    path.write_text(json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return path
-
-
 def _reasons(tables: Tables) -> dict[str, str]:
     """figure_id -> the reasons of the corrections that touch it."""
     corrections = tables["corrections"][1].set_index("correction_id")["reason"].to_dict()
@@ -97,13 +67,6 @@ def _reasons(tables: Tables) -> dict[str, str]:
         fid: "; ".join(f"correction {c}: {corrections[c]}" for c in ids.split(";"))
         for fid, ids in zip(touched["figure_id"], touched["correction_ids"], strict=True)
     }
-
-
-def _same_bytes(a: Path, b: Path) -> bool:
-    try:
-        return a.stat().st_size == b.stat().st_size and a.read_bytes() == b.read_bytes()
-    except OSError:
-        return False
 
 
 def _version_and_entries(
@@ -118,7 +81,9 @@ def _version_and_entries(
         changes = changelog.compare(outputs, tables)
         return None, version, [changelog.entry(version, None, changes, {})], changes
     previous = json.loads(published.read_text(encoding="utf-8"))["version"]
-    same = {n for n in tables if _same_bytes(staging / f"{n}.parquet", outputs / f"{n}.parquet")}
+    same = {
+        n for n in tables if swap.same_bytes(staging / f"{n}.parquet", outputs / f"{n}.parquet")
+    }
     changes = changelog.compare(outputs, tables, same)
     version = changelog.bump(previous, changes.level())
     entries = changelog.read_entries(outputs)
@@ -136,15 +101,18 @@ def publish(
 ) -> dict[str, Any]:
     """Stage, compare, validate and swap in the package; one build at a time publishes into
     a folder. Returns the version and the change level (None when nothing changed)."""
-    with publish_lock(outputs):
-        recover(outputs)
-        staging = staging_folder(outputs)
+    with swap.publish_lock(outputs):
+        swap.recover(outputs)
+        staging = swap.staging_folder(outputs)
         resources = write_tables(tables, staging, cache_dir)
         previous, version, entries, changes = _version_and_entries(outputs, staging, tables)
-        write_package(tables, snapshots, staging, version, cache_dir, resources, row_keys)
+        descriptor = package_descriptor(resources, snapshots, version)
+        write_pages(tables, snapshots, staging, version, cache_dir, row_keys)
+        descriptor_text = json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n"
+        (staging / PACKAGE_FILE).write_text(descriptor_text, encoding="utf-8")
         changelog.write(staging, entries, outputs)
-        checkpoint("staged")
-        if outputs.exists() and same_tree(staging, outputs):
+        swap.checkpoint("staged")
+        if outputs.exists() and swap.same_tree(staging, outputs):
             shutil.rmtree(staging)  # nothing changed: every published byte stays as it is
             return {"version": version, "level": None}
         problems = validate_staging(staging, tables, cache_dir)
@@ -157,6 +125,6 @@ def publish(
                 + ")",
                 "fix the table or schema named there; outputs/ was left as it was",
             )
-        checkpoint("validated")
-        swap(staging, outputs)
+        swap.checkpoint("validated")
+        swap.swap(staging, outputs)
         return {"version": version, "level": changes.level() if previous else "initial"}

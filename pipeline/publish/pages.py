@@ -1,10 +1,9 @@
 """Writing the provenance pages of a package: the index and one page per source.
 
-A source's page depends only on that source's rows, its text and the code, so it is made
-once per content: its key names the key its rows were made under (`SourceRows.key`), its
-row of the sources table and its text's sha256, and a page already in the store is
-hard-linked into the package instead of being made again. Many pages to make are made in
-worker processes, each sent only its own source's rows and text.
+A source's page depends only on its rows, its text and the code, so it is made once per
+content: its key names the key of its rows (`SourceRows.key`), its row of the sources table
+and its text's sha256; a page in the store is hard-linked in. Many pages are made in worker
+processes, each sent only its own source's rows and text.
 """
 
 from __future__ import annotations
@@ -35,23 +34,11 @@ def rows_by_source(df: pd.DataFrame, source_ids: list[str]) -> dict[str, list[di
     """The rows of each of `source_ids` as dicts of JSON-ready values, in table order."""
     if not source_ids or not len(df):
         return {sid: [] for sid in source_ids}
-    positions = df.groupby("source_id", sort=False).indices
-    columns = plain_columns(df) if len(source_ids) >= PAGE_MIN_ITEMS else None
-    found = {}
-    for sid in source_ids:
-        at = positions.get(sid, [])
-        found[sid] = (
-            plain_rows(columns, at) if columns is not None
-            else plain_rows(plain_columns(df.take(at)))
-        )  # fmt: skip
-    return found
-
-
-def render_source_page(rows: dict[str, list[dict]], text: str) -> str:
-    return source_page_from_rows(
-        rows["sources"], rows["figures"], rows["events"], rows["provenance"], text,
-        rows["corrections"],
-    )  # fmt: skip
+    at = df.groupby("source_id", sort=False).indices
+    if len(source_ids) < PAGE_MIN_ITEMS:
+        return {sid: plain_rows(plain_columns(df.take(at.get(sid, [])))) for sid in source_ids}
+    columns = plain_columns(df)
+    return {sid: plain_rows(columns, at.get(sid, [])) for sid in source_ids}
 
 
 def _sources_rows(sources: pd.DataFrame) -> dict[str, str]:
@@ -62,7 +49,7 @@ def _sources_rows(sources: pd.DataFrame) -> dict[str, str]:
 
 def _render_into(path: str, rows: dict[str, list[dict]], text: str) -> None:
     try:
-        html = render_source_page(rows, text)
+        html = source_page_from_rows(*(rows[n] for n in PAGE_TABLES[:4]), text, rows["corrections"])
     except ValueError as exc:
         raise BuildError(path, str(exc).rstrip("."), "fix the tables") from exc
     Path(path).write_text(html, **UTF8)

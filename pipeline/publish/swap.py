@@ -1,13 +1,10 @@
 """Putting a validated package in place: one publish at a time, swapped in whole.
 
-The new package is staged in a folder beside `outputs/` and swapped in with one atomic
-exchange of the two directories (Linux renameat2 RENAME_EXCHANGE), so `outputs/` is at
-every instant either all old or all new. Where the exchange is not available, two renames
-are used and the next build rolls a half-done swap back. Leftovers of an interrupted publish
-are removed by the next build.
-
-`USMX_KILL_AT=<point>` makes the process kill itself (SIGKILL) at a named point of
-publishing; the tests use it to check that a build killed there leaves a valid outputs/.
+The package is staged beside `outputs/` and swapped in with one atomic exchange of the two
+directories (Linux renameat2 RENAME_EXCHANGE), so `outputs/` is all old or all new. Elsewhere
+two renames are used, and the next build rolls a half-done swap back and removes leftovers.
+`USMX_KILL_AT=<point>` makes the process SIGKILL itself at a named point of publishing; the
+tests use it to check that a build killed there leaves a valid outputs/.
 """
 
 from __future__ import annotations
@@ -33,10 +30,8 @@ def checkpoint(point: str) -> None:
 
 @contextmanager
 def publish_lock(outputs: Path) -> Iterator[None]:
-    """An exclusive flock on `.<outputs>.lock` beside outputs/ while a build compares, stages
-    and swaps: a `build` started while `watch` publishes (or two builds) wait for each other
-    instead of removing each other's staging folder. The kernel releases it when the
-    process ends, however it ends."""
+    """An exclusive flock beside outputs/ while a build compares, stages and swaps: two builds
+    wait for each other; the kernel releases it when the process ends, however it ends."""
     path = outputs.parent / f".{outputs.name}.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as handle:
@@ -80,19 +75,20 @@ def _files(folder: Path) -> list[str]:
     return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
 
 
-def same_tree(a: Path, b: Path) -> bool:
-    """The two folders hold the same files with the same bytes (subfolders included); a
-    file hard-linked into both is the same file, and is not read."""
-    names = _files(a)
-    if names != _files(b):
+def same_bytes(x: Path, y: Path) -> bool:
+    """The two files hold the same bytes (one file hard-linked to both is not read); False
+    when either cannot be read."""
+    try:
+        size = x.stat().st_size == y.stat().st_size
+        return size and (os.path.samefile(x, y) or x.read_bytes() == y.read_bytes())
+    except OSError:
         return False
-    for name in names:
-        x, y = a / name, b / name
-        if x.stat().st_size != y.stat().st_size:
-            return False
-        if not os.path.samefile(x, y) and x.read_bytes() != y.read_bytes():
-            return False
-    return True
+
+
+def same_tree(a: Path, b: Path) -> bool:
+    """The two folders hold the same files with the same bytes (subfolders included)."""
+    names = _files(a)
+    return names == _files(b) and all(same_bytes(a / name, b / name) for name in names)
 
 
 def swap(staging: Path, outputs: Path) -> None:

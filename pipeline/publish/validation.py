@@ -1,17 +1,13 @@
 """Every validation of a new data package, once, on the right format, in the right place.
 
-- Frictionless is the judge of every published row (types, formats, required fields, enums,
-  patterns, ranges), read from the CSV copies. Whether a row passes depends on nothing but
-  its cells and the schema, so the digests of the rows that passed are kept in the cache
-  under a key of the code version and the row schema, and a later build sends Frictionless
-  only the rows it has not seen pass (a corrected figure, a new source).
-- Keys are properties of whole tables, checked here with pandas: every primary key present
-  and unique, every foreign key value present in the table it references.
-- Each Parquet file holds exactly the rows of the table it was written from.
-- Every resource has the bytes and sha256 its descriptor declares (frictionless 5.21 does
-  not check them for Parquet), and the descriptor is valid as metadata.
-`frictionless validate outputs/datapackage.json` passes on every published package; the
-test suite runs it.
+- Frictionless judges every published row, read from the CSV copies. A row's verdict depends
+  on its cells and the schema only, so the digests of rows that passed are kept in the cache
+  (keyed by code version and row schema) and a later build sends only the rows not seen pass.
+- Keys are properties of whole tables, checked with pandas: primary keys present and unique,
+  every foreign key value present in the table it references.
+- Each Parquet file holds exactly the rows of its table; every resource has the bytes and
+  sha256 its descriptor declares (frictionless 5.21 does not check Parquet's); the descriptor
+  is valid as metadata.
 """
 
 from __future__ import annotations
@@ -52,11 +48,9 @@ def verify_bytes_and_hashes(folder: Path) -> list[str]:
         if not path.exists():
             problems.append(f"{resource['path']} is missing")
             continue
-        declared = resource.get("bytes", resource.get("x_bytes"))
-        if path.stat().st_size != declared:
-            problems.append(
-                f"{resource['path']} has {path.stat().st_size} bytes, the package says {declared}"
-            )
+        size, declared = path.stat().st_size, resource.get("bytes", resource.get("x_bytes"))
+        if size != declared:
+            problems.append(f"{resource['path']} has {size} bytes, the package says {declared}")
         digest = f"sha256:{sha256_file(path)}"
         if digest != resource["hash"]:
             problems.append(
@@ -79,8 +73,7 @@ def frictionless_errors(folder: Path, formats: tuple[str, ...] | None = None) ->
 
 
 def descriptor_errors(folder: Path) -> list[str]:
-    """Frictionless's validation of datapackage.json as metadata (every resource, schema,
-    key and dialect), without reading rows."""
+    """Frictionless's validation of datapackage.json as metadata, without reading rows."""
     from frictionless import FrictionlessException, Package, system
 
     try:
@@ -92,8 +85,7 @@ def descriptor_errors(folder: Path) -> list[str]:
 
 
 def published_problems(folder: Path) -> list[str]:
-    """The check on what was published: every resource has the bytes and sha256 that
-    datapackage.json declares, and the descriptor is valid."""
+    """The check on what was published: bytes and sha256 as declared, a valid descriptor."""
     return verify_bytes_and_hashes(folder) or descriptor_errors(folder)
 
 
@@ -124,9 +116,6 @@ def validate_staging(
     )
 
 
-# --- rows ------------------------------------------------------------------------------
-
-
 def row_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """A resource schema without its keys: what Frictionless checks row by row."""
     return {k: v for k, v in schema.items() if k not in ("primaryKey", "foreignKeys")}
@@ -148,19 +137,12 @@ class RowLedger:
         self.store = Store(cache_dir, "validated-rows")
 
     def passed(self, key: str) -> set[bytes]:
-        data = self.store.get_bytes(key) or b""
-        size = DIGEST_BYTES
+        data, size = self.store.get_bytes(key) or b"", DIGEST_BYTES
         return {data[i : i + size] for i in range(0, len(data) - len(data) % size, size)}
 
     def add(self, key: str, digests: list[bytes]) -> None:
         if digests:
             self.store.put_bytes(key, b"".join(sorted(self.passed(key) | set(digests))))
-
-
-def _records(path: Path) -> tuple[list[str], list[list[str]]]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.reader(handle)
-        return next(reader, []), list(reader)
 
 
 def _frictionless_rows(path: str, schema: dict[str, Any]) -> list[list[Any]]:
@@ -174,12 +156,13 @@ def _frictionless_rows(path: str, schema: dict[str, Any]) -> list[list[Any]]:
     return report.flatten(["rowNumber", "fieldName", "type", "note"])
 
 
-def _pieces(tmp: str, path: Path, header: list[str], records: list, fresh: list[int]):
-    """The fresh rows of one CSV file as files of CHUNK_ROWS rows, with their line numbers."""
+def _pieces(tmp: Path, path: Path, header: list[str], records: list, fresh: list[int]):
+    """The fresh rows of one CSV file as files of CHUNK_ROWS rows in `tmp`, with their lines."""
     pieces = []
+    tmp.mkdir()
     for n, start in enumerate(range(0, len(fresh), CHUNK_ROWS)):
         lines = fresh[start : start + CHUNK_ROWS]
-        rows_file = Path(tmp) / f"{n}-{path.name}"
+        rows_file = tmp / f"{n}-{path.name}"
         with rows_file.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(header)
@@ -190,8 +173,7 @@ def _pieces(tmp: str, path: Path, header: list[str], records: list, fresh: list[
 
 def row_problems(folder: Path, descriptor: dict[str, Any], cache_dir: Path | None) -> list[str]:
     """Frictionless's row checks on every CSV resource, for the rows not seen passing under
-    the same schema; the pieces are checked in worker processes when there are many.
-    Problems name the file, its line and the field."""
+    the same schema (in worker processes when many); problems name file, line and field."""
     ledger, problems = RowLedger(cache_dir), []
     with tempfile.TemporaryDirectory(prefix="usmx-rows-") as tmp:
         todo = []  # (resource, ledger key, file key, digests, fresh rows, pieces)
@@ -200,17 +182,16 @@ def row_problems(folder: Path, descriptor: dict[str, Any], cache_dir: Path | Non
             whole = cache_key("validated-file", key, resource.get("hash", ""))
             if resource.get("hash") and ledger.store.get_bytes(whole) is not None:
                 continue  # this very file passed whole before: every one of its rows did
-            header, records = _records(path)
+            with path.open(newline="", encoding="utf-8") as handle:
+                reader = csv.reader(handle)
+                header, records = next(reader, []), list(reader)
             digests = [row_digest(r) for r in records]
             known = ledger.passed(key)
             fresh = [i for i, d in enumerate(digests) if d not in known]
-            sub = Path(tmp) / resource["name"]
-            sub.mkdir()
-            pieces = _pieces(str(sub), path, header, records, fresh)
+            pieces = _pieces(Path(tmp) / resource["name"], path, header, records, fresh)
             todo.append((resource, key, whole, digests, fresh, pieces))
         files = [(f, row_schema(r["schema"])) for r, *_, pieces in todo for f, _ in pieces]
-        rows = sum(len(fresh) for *_, fresh, _ in todo)
-        parallel = rows >= PARALLEL_MIN_ROWS
+        parallel = sum(len(fresh) for *_, fresh, _ in todo) >= PARALLEL_MIN_ROWS
         columns = zip(*files, strict=True) if files else ([], [])
         reports = iter(ordered_map(_frictionless_rows, *columns, parallel=parallel))
     for resource, key, whole, digests, fresh, pieces in todo:
@@ -226,9 +207,6 @@ def row_problems(folder: Path, descriptor: dict[str, Any], cache_dir: Path | Non
             if resource.get("hash"):
                 ledger.store.put_bytes(whole, b"passed\n")
     return problems
-
-
-# --- keys ------------------------------------------------------------------------------
 
 
 def _primary_key_problems(name: str, table: TableDef, df: pd.DataFrame) -> list[str]:
