@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -14,9 +15,14 @@ import pytest
 from conftest import OUTPUTS, RAW, SOURCE_ID
 from pipeline.cli.main import main
 from pipeline.core.errors import REPO_ROOT
+from pipeline.site.fragments import parse_fragment, text_fragment
 
-PROVENANCE = pq.read_table(OUTPUTS / "provenance.parquet").to_pylist()
+PROVENANCE = [
+    r for r in pq.read_table(OUTPUTS / "provenance.parquet").to_pylist() if r.get("mention", 1) == 1
+]
+CORRECTIONS = pq.read_table(OUTPUTS / "corrections.parquet").to_pylist()
 TEXT = (RAW / SOURCE_ID / "source.txt").read_text(encoding="utf-8")
+URL = pq.read_table(OUTPUTS / "sources.parquet").to_pylist()[0]["url"]
 
 
 def explain(capsys, *args: str) -> tuple[int, str, str]:
@@ -45,7 +51,7 @@ def test_explains_the_cocaine_figure_top_to_bottom(capsys):
 
 
 @pytest.mark.parametrize("row", PROVENANCE, ids=[r["record_id"] for r in PROVENANCE])
-def test_every_figure_and_event_is_explained_as_json(capsys, row):
+def test_every_figure_event_and_actor_is_explained_as_json(capsys, row):
     code, out, _ = explain(capsys, "--json", row["record_id"])
     assert code == 0
     chain = json.loads(out)
@@ -53,6 +59,52 @@ def test_every_figure_and_event_is_explained_as_json(capsys, row):
     assert chain["location"]["quote"] == TEXT[row["char_start"] : row["char_end"]]
     assert all(c["passed"] for c in chain["checks"])
     assert chain["source"]["sha256_matches"]
+    link = chain["location"]["link"]  # the original publication, at the very characters
+    assert link == text_fragment(URL, TEXT, row["char_start"], row["char_end"])
+    assert parse_fragment(link)[1] == row["quote"]
+
+
+@pytest.mark.parametrize("row", CORRECTIONS, ids=[r["correction_id"] for r in CORRECTIONS])
+def test_every_correction_is_explained(capsys, row):
+    code, out, _ = explain(capsys, "--json", row["correction_id"])
+    chain = json.loads(out)
+    assert code == 0 and chain["record_type"] == "correction"
+    assert chain["location"]["quote"] == row["printed"] == TEXT[row["char_start"] : row["char_end"]]
+    assert all(c["passed"] for c in chain["checks"])
+    corrected = [r["record_id"] for r in chain["corrects"]]
+    figures = pq.read_table(OUTPUTS / "figures.parquet").to_pylist()
+    named = [f["figure_id"] for f in figures if row["correction_id"] in (f["correction_ids"] or "")]
+    assert set(named) <= set(corrected)
+
+
+def test_a_correction_names_what_it_corrects_and_links_the_original(capsys):
+    code, out, _ = explain(capsys, "heroine-for-heroin")
+    assert code == 0 and out.startswith("correction heroine-for-heroin")
+    assert "corrects figure mex-heroin-seized-1999" in out and 'printed: "heroine"' in out
+    assert f"in the original publication: {URL}#:~:text=" in out
+
+
+def test_an_actor_is_explained_with_its_further_mentions(built, capsys):
+    if not (built / "actors.parquet").exists():
+        pytest.skip("this build publishes no actors table")
+    rows = pq.read_table(built / "provenance.parquet").to_pylist()
+    mentioned = [r for r in rows if r["record_type"] == "actor" and r.get("mention", 1) > 1]
+    actor_id = mentioned[0]["record_id"]
+    code, out, _ = explain(capsys, "--json", "--outputs", str(built), actor_id)
+    chain = json.loads(out)
+    assert code == 0 and chain["record_type"] == "actor" and chain["row"]["actor_id"] == actor_id
+    mentions = chain["location"]["mentions"]
+    assert [m["mention"] for m in mentions] == [
+        r["mention"]
+        for r in sorted(mentioned, key=lambda r: r["mention"])
+        if r["record_id"] == actor_id
+    ]
+    assert all(TEXT[m["char_start"] : m["char_end"]] == m["quote"] for m in mentions)
+    assert all(c["passed"] for c in chain["checks"])
+    code, out, _ = explain(capsys, "--outputs", str(built), actor_id)
+    assert f"mention {mentions[0]['mention']}: line {mentions[0]['line']}" in out
+    code, out, _ = explain(capsys, "--outputs", str(built), "--search", chain["row"]["name"])
+    assert code == 0 and actor_id in [line.split("\t")[0] for line in out.splitlines()]
 
 
 def test_claims_the_figure_takes_part_in_are_listed(capsys):
@@ -68,11 +120,37 @@ def test_find_by_value_and_by_search(capsys):
     assert ids == ["mex-opium-gum-seized-1999", "mex-opium-gum-seized-2000-h1"]
 
 
+def test_search_finds_events_and_corrections_too(capsys):
+    code, out, _ = explain(capsys, "--search", "heroin")
+    ids = [line.split("\t")[0] for line in out.splitlines()]
+    assert code == 0 and {"mex-heroin-seized-1999", "heroine-for-heroin"} <= set(ids)
+    assert 'heroine-for-heroin\tcorrection\t"heroine"' in out
+    event = next(r for r in PROVENANCE if r["record_type"] == "event")
+    code, out, _ = explain(capsys, "--json", "--search", event["quote"])
+    assert code == 0 and event["record_id"] in json.loads(out)
+
+
 def test_unknown_id_exits_nonzero_with_one_line_and_the_closest_ids(capsys):
     code, out, err = explain(capsys, "mex-cocain-seized")
     assert code == 1 and out == ""
     assert err.count("\n") == 1
     assert "closest: mex-cocaine-seized-1999" in err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["mex-cocain-seized"], ["--search", "no such words"], ["--value", "123456789"], [],
+     ["--outputs", "/nonexistent/outputs", "mex-cocaine-seized-1999"]],
+    ids=["unknown-id", "no-match", "no-value", "no-id", "no-outputs"],
+)  # fmt: skip
+def test_json_errors_are_one_json_object_on_stdout(capsys, args):
+    code, out, err = explain(capsys, "--json", *args)
+    assert code == 1 and err == ""
+    error = json.loads(out)
+    assert set(error) == {"error", "closest"} and error["error"]
+    assert isinstance(error["closest"], list)
+    if args == ["mex-cocain-seized"]:
+        assert error["closest"][0] == "mex-cocaine-seized-1999"
 
 
 def test_a_changed_source_is_reported_plainly(tmp_path, capsys):
@@ -105,17 +183,10 @@ def test_works_on_a_downloaded_copy_without_git(tmp_path):
 def test_build_record_names_inputs_code_and_library_versions(built: Path):
     package = json.loads((built / "datapackage.json").read_text())
     record = package["build"]
-    inputs = record["inputs"][0]
-    assert (
-        inputs["source_sha256"]
-        == (RAW / SOURCE_ID / "source.yaml").read_text().split("sha256: ")[1].split()[0]
-    )
-    import hashlib
-
-    assert (
-        inputs["annotations_sha256"]
-        == hashlib.sha256((RAW / SOURCE_ID / "annotations.yaml").read_bytes()).hexdigest()
-    )
+    inputs = {i["path"]: i["sha256"] for i in record["inputs"]}
+    for name in ("source.txt", "source.yaml", "annotations.yaml", "corrections.yaml"):
+        path = RAW / SOURCE_ID / name
+        assert inputs[f"raw/{SOURCE_ID}/{name}"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert set(record["libraries"]) == {"dagster", "pandas", "pandera", "pyarrow", "frictionless"}
     assert record["code"]["git_commit"] and len(record["code"]["code_sha256"]) == 64
     assert isinstance(record["code"]["git_dirty"], bool)

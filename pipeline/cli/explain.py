@@ -30,38 +30,48 @@ def find_by_value(ds: Dataset, value: float) -> list[dict[str, Any]]:
     return found
 
 
-def find_by_text(ds: Dataset, needle: str) -> list[dict[str, Any]]:
-    needle = needle.casefold()
-    prov = ds.by_id("provenance", "record_id")
-    return [
-        f
-        for f in ds.rows("figures")
-        if any(
-            needle in str(v).casefold()
-            for v in (f["figure_id"], f["subject"], f["measure"], prov[f["figure_id"]]["quote"])
-        )
-    ]
+SEARCHED = {  # table: (id column, the columns --search looks in besides the id and quote)
+    "figures": ("figure_id", ("subject", "measure")),
+    "events": ("event_id", ("kind", "name", "name_es")),
+    "actors": ("actor_id", ("kind", "name", "name_es", "acronym", "acronym_expanded")),
+    "corrections": ("correction_id", ("printed", "corrected", "reason")),
+}
 
 
-def _listing(ds: Dataset, figures: list[dict[str, Any]]) -> str:
-    prov = ds.by_id("provenance", "record_id")
-    lines = []
-    for f in figures:
-        quote = prov[f["figure_id"]]["quote"]
+def find_by_text(ds: Dataset, needle: str) -> list[tuple[str, dict[str, Any]]]:
+    """(table, row) of every figure, event, actor and correction whose id, words or quote
+    contains `needle` (case-insensitive)."""
+    needle, prov = needle.casefold(), ds.anchors()
+    found = []
+    for table, (key, columns) in SEARCHED.items():
+        for r in ds.rows(table):
+            quote = prov.get(r[key], {}).get("quote")
+            if any(needle in str(r.get(c) or "").casefold() for c in (key, *columns)) or (
+                quote and needle in quote.casefold()
+            ):
+                found.append((table, r))
+    return found
+
+
+def _listing(ds: Dataset, found: list[tuple[str, dict[str, Any]]]) -> str:
+    """One line per record: id, what it is (a figure's value and unit), its quote."""
+    prov, lines = ds.anchors(), []
+    for table, r in found:
+        key = SEARCHED[table][0]
+        quote = r["printed"] if table == "corrections" else prov[r[key]]["quote"]
         quote = quote if len(quote) <= 60 else quote[:57] + "..."
-        lines.append(f'{f["figure_id"]}\t{f["value"]:g} {f["unit"]}\t"{quote}"')
-    return "\n".join(lines) or "no figure matches."
+        what = f"{r['value']:g} {r['unit']}" if table == "figures" else table[:-1]
+        what += f" ({r['kind']})" if table in ("events", "actors") else ""
+        lines.append(f'{r[key]}\t{what}\t"{quote}"')
+    return "\n".join(lines)
 
 
 def _render_row(c: dict[str, Any]) -> list[str]:
-    lines = [f"{c['record_type']} {c['record_id']}  (dataset version {c['dataset_version']})"]
-    lines += ["", "1. The published row"]
-    lines += [f"   {k}: {v}" for k, v in c["row"].items() if v is not None and k != "source_id"]
-    return lines
+    return [f"   {k}: {v}" for k, v in c["row"].items() if v is not None and k != "source_id"]
 
 
 def _render_source(src: dict[str, Any]) -> list[str]:
-    lines = ["", "2. The source", *(f"   {src[key]}" for key in ("title", "publisher", "url"))]
+    lines = [f"   {src[key]}" for key in ("title", "publisher", "url")]
     if src["sha256_matches"]:
         lines.append(f"   sha256 {src['sha256_now']} (re-computed now: matches the dataset)")
     elif src["sha256_now"] is None:
@@ -75,12 +85,12 @@ def _render_source(src: dict[str, Any]) -> list[str]:
 
 
 def _render_location(loc: dict[str, Any], kind: str) -> list[str]:
-    lines = ["", "3. Where it is printed", f"   section: {loc['section']}"]
+    lines = [f"   section: {loc['section']}"] if loc["section"] else []
     lines.append(
         f"   line {loc['line']}, column {loc['column']}; code points "
         f"{loc['char_start']}-{loc['char_end']} (end exclusive)"
     )
-    lines.append(f'   quote: "{loc["quote"]}"')
+    lines.append(f'   {"printed" if kind == "correction" else "quote"}: "{loc["quote"]}"')
     if loc["sentence"]:
         lines += ["   in its sentence ([quote], «numeral»):", f"   {loc['sentence']}"]
     if loc["period_as_printed"]:
@@ -89,35 +99,38 @@ def _render_location(loc: dict[str, Any], kind: str) -> list[str]:
             f'   {what} read from "{loc["period_as_printed"]}" at code points '
             f"{loc['period_char_start']}-{loc['period_char_end']}"
         )
+    for m in loc.get("mentions", []):
+        lines.append(
+            f'   mention {m["mention"]}: line {m["line"]}, column {m["column"]}: "{m["quote"]}"'
+        )
+    if loc["link"]:
+        lines.append(f"   in the original publication: {loc['link']}")
     return lines
 
 
-def _render_reading(c: dict[str, Any]) -> list[str]:
-    """How a figure's literal was read (nothing for an event), then the corrections."""
-    lines = []
-    if c["record_type"] == "figure":
-        p = c["parsing"]
-        lines += ["", "4. How it was read"]
-        lines.append(
-            f'   literal "{p["value_as_printed"]}" at code points '
-            f'{p["numeral_start"]}-{p["numeral_end"]}; unit as printed "{p["unit_as_printed"]}"'
-        )
-        lines += [f"   - {step}" for step in p["steps"]]
-    for corr in c["corrections"]:
-        lines.append(
-            f'   correction {corr["correction_id"]}: printed "{corr["printed"]}" → '
-            f'"{corr["corrected"]}" — {corr["reason"]} (reported {corr["reported_on"]} by '
-            f"{corr['reported_by']}; {corr['where']})"
-        )
-    return lines
-
-
-def _render_annotation(ann: dict[str, Any], number: int) -> list[str]:
+def _render_reading(p: dict[str, Any]) -> list[str]:
+    """How a figure's literal was read."""
     lines = [
-        "",
-        f"{number}. The annotation that produced it",
-        f"   {ann['file']}, line {ann['line']}",
+        f'   literal "{p["value_as_printed"]}" at code points '
+        f'{p["numeral_start"]}-{p["numeral_end"]}; unit as printed "{p["unit_as_printed"]}"'
     ]
+    return lines + [f"   - {step}" for step in p["steps"]]
+
+
+def _render_corrections(c: dict[str, Any]) -> list[str]:
+    lines = [
+        f'   correction {corr["correction_id"]}: printed "{corr["printed"]}" → '
+        f'"{corr["corrected"]}" — {corr["reason"]} (reported {corr["reported_on"]} by '
+        f"{corr['reported_by']}; {corr['where']})"
+        for corr in c.get("corrections", [])
+    ]
+    return lines + [
+        f"   corrects {r['record_type']} {r['record_id']}" for r in c.get("corrects", [])
+    ]
+
+
+def _render_annotation(ann: dict[str, Any]) -> list[str]:
+    lines = [f"   {ann['file']}, line {ann['line']}"]
     change = ann["last_change"]
     if change is None:
         lines.append("   (not a git checkout: the history of that line is not available)")
@@ -131,8 +144,8 @@ def _render_annotation(ann: dict[str, Any], number: int) -> list[str]:
     return lines
 
 
-def _render_checks(c: dict[str, Any], number: int) -> list[str]:
-    lines = ["", f"{number}. Claims and checks"]
+def _render_checks(c: dict[str, Any]) -> list[str]:
+    lines = []
     for claim in c.get("claims", []):
         verdict = "holds" if claim["holds"] else "DOES NOT HOLD"
         lines.append(f"   claim {claim['claim_id']}: {claim['statement']} — {verdict}")
@@ -142,38 +155,73 @@ def _render_checks(c: dict[str, Any], number: int) -> list[str]:
 
 
 def render(c: dict[str, Any]) -> str:
-    """The chain as text, in numbered parts (an event has no part 4, "How it was read")."""
-    after = 5 if c["record_type"] == "figure" else 4
+    """The chain as text, in numbered parts (only a figure has "How it was read", only a
+    correction "What it corrects"); a record's corrections close the part before its
+    annotation."""
+    kind = c["record_type"]
     parts = [
-        _render_row(c),
-        _render_source(c["source"]),
-        _render_location(c["location"], c["record_type"]),
-        _render_reading(c),
-        _render_annotation(c["annotation"], after),
-        _render_checks(c, after + 1),
+        ("The published row", _render_row(c)),
+        ("The source", _render_source(c["source"])),
+        ("Where it is printed", _render_location(c["location"], kind)),
     ]
-    return "\n".join(line for part in parts for line in part)
+    if kind == "figure":
+        parts.append(("How it was read", _render_reading(c["parsing"])))
+    if kind == "correction":
+        parts.append(("What it corrects", []))
+    parts[-1][1].extend(_render_corrections(c))
+    parts += [
+        ("The annotation that produced it", _render_annotation(c["annotation"])),
+        ("Claims and checks", _render_checks(c)),
+    ]
+    lines = [f"{kind} {c['record_id']}  (dataset version {c['dataset_version']})"]
+    for number, (title, body) in enumerate(parts, start=1):
+        lines += ["", f"{number}. {title}", *body]
+    return "\n".join(lines)
+
+
+def _error(args, message: str, closest: list[str] | None = None) -> int:
+    """An error: one line on stderr, or with --json `{"error": ..., "closest": [...]}` on
+    stdout; exit code 1."""
+    closest = closest or []
+    if args.json:
+        print(json.dumps({"error": message, "closest": closest}, ensure_ascii=False))
+    else:
+        hint = f"; closest: {', '.join(closest)}" if closest else ""
+        print(f"error: {message}{hint}.", file=sys.stderr)
+    return 1
 
 
 def explain_main(args) -> int:
     outputs = Path(args.outputs) if args.outputs else REPO_ROOT / "outputs"
     raw = Path(args.raw) if args.raw else REPO_ROOT / "raw"
     ds = Dataset(outputs)
+    try:
+        ids = ds.all_ids()
+    except FileNotFoundError:
+        return _error(args, f"no published dataset in {outputs}: run python -m pipeline build")
     if args.value is not None or args.search is not None:
-        value = args.value
-        figures = find_by_text(ds, args.search) if value is None else find_by_value(ds, value)
-        ids = [f["figure_id"] for f in figures]
-        print(json.dumps(ids, indent=2) if args.json else _listing(ds, figures))
-        return 0 if figures else 1
+        if args.value is None:
+            found = find_by_text(ds, args.search)
+        else:
+            found = [("figures", f) for f in find_by_value(ds, args.value)]
+        if not found:
+            asked = f"the value {args.value:g}" if args.search is None else f"'{args.search}'"
+            close = [] if args.search is None else _closest(args.search, ids)
+            return _error(args, f"no figure, event, actor or correction matches {asked}", close)
+        keys = [r[SEARCHED[table][0]] for table, r in found]
+        print(json.dumps(keys, indent=2) if args.json else _listing(ds, found))
+        return 0
     if not args.record_id:
-        print("error: name a figure or event id, or use --value / --search.", file=sys.stderr)
-        return 2
-    ids = ds.all_ids()
+        return _error(
+            args, "name a figure, event, actor or correction id, or use --value / --search"
+        )
     if args.record_id not in ids:
-        close = difflib.get_close_matches(args.record_id, ids, n=3, cutoff=0.4)
-        hint = f"; closest: {', '.join(close)}" if close else ""
-        print(f"error: no figure or event has the id '{args.record_id}'{hint}.", file=sys.stderr)
-        return 1
+        message = f"no figure, event, actor or correction has the id '{args.record_id}'"
+        return _error(args, message, _closest(args.record_id, ids))
     c = chain(ds, args.record_id, raw)
     print(json.dumps(c, indent=2, ensure_ascii=False) if args.json else render(c))
     return 0
+
+
+def _closest(asked: str, ids: list[str]) -> list[str]:
+    return difflib.get_close_matches(asked, ids, n=3, cutoff=0.4)

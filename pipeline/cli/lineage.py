@@ -1,8 +1,9 @@
-"""The lineage of one published figure or event, as a JSON-ready dict (`chain`).
+"""The lineage of one published figure, event, actor or correction, as a JSON-ready dict.
 
 Read from the published tables and raw/ only, for `python -m pipeline explain`: the row, its
-source (sha256 re-computed now), where it is printed, how its literal was read, its
-corrections, its annotation and its git history, the claims it takes part in.
+source (sha256 re-computed now), where it is printed (with its further mentions and a link to
+the original at those characters), how its literal was read, its corrections, its annotation
+and its git history, the claims it takes part in; for a correction, the records it corrects.
 """
 
 from __future__ import annotations
@@ -19,21 +20,29 @@ import pyarrow.parquet as pq
 
 from pipeline.core.errors import REPO_ROOT
 from pipeline.core.numerals import NumeralError, parse_numeral
+from pipeline.site.fragments import text_fragment
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 
 
 class Dataset:
-    """The published tables, read lazily from an outputs/ folder."""
+    """The published tables, read lazily from an outputs/ folder (a table it lacks is empty)."""
 
     def __init__(self, outputs: Path, root: Path = REPO_ROOT) -> None:
         self.outputs = outputs
         self.root = root
         self._cache: dict[str, list[dict[str, Any]]] = {}
 
+    def has(self, table: str) -> bool:
+        return (self.outputs / f"{table}.parquet").exists()
+
     def rows(self, table: str) -> list[dict[str, Any]]:
         if table not in self._cache:
-            self._cache[table] = pq.read_table(self.outputs / f"{table}.parquet").to_pylist()
+            path = self.outputs / f"{table}.parquet"
+            required = table in ("provenance", "sources")  # optional: actors, corrections
+            self._cache[table] = (
+                pq.read_table(path).to_pylist() if required or path.exists() else []
+            )
         return self._cache[table]
 
     def by_id(self, table: str, key: str) -> dict[str, dict[str, Any]]:
@@ -42,8 +51,18 @@ class Dataset:
     def package(self) -> dict[str, Any]:
         return json.loads((self.outputs / "datapackage.json").read_text(encoding="utf-8"))
 
+    def anchors(self) -> dict[str, dict[str, Any]]:
+        """Each record's primary provenance row: mention 1 (the only row before mentions)."""
+        return {r["record_id"]: r for r in self.rows("provenance") if r.get("mention", 1) == 1}
+
+    def mentions(self, record_id: str) -> list[dict[str, Any]]:
+        """A record's further mentions (2, 3, ...) in their order."""
+        found = [r for r in self.rows("provenance") if r["record_id"] == record_id]
+        return sorted((r for r in found if r.get("mention", 1) > 1), key=lambda r: r["mention"])
+
     def all_ids(self) -> list[str]:
-        return [r["record_id"] for r in self.rows("provenance")]
+        """Every id explain answers for: figures, events and actors, then corrections."""
+        return [*self.anchors(), *(c["correction_id"] for c in self.rows("corrections"))]
 
 
 def _sentence(text: str, start: int, end: int, numeral: tuple[int, int] | None) -> str:
@@ -152,21 +171,37 @@ def _source(source: dict[str, Any], data: bytes) -> dict[str, Any]:
     }
 
 
-def _location(prov: dict[str, Any], row: dict[str, Any], text: str, span_ok: bool):
-    """Where the record is printed: line, column, code points, its sentence and period."""
+def _location(prov: dict[str, Any], row: dict[str, Any], text: str, url: str) -> dict[str, Any]:
+    """Where the record is printed: line, column, code points, its sentence and period, the
+    link to the very characters in the original publication."""
+    start, end = prov["char_start"], prov["char_end"]
+    span_ok = text[start:end] == prov["quote"]
     numeral = None
-    if prov["numeral_start"] is not None:
+    if prov.get("numeral_start") is not None:
         numeral = (prov["numeral_start"], prov["numeral_end"])
-    period = prov["period_start_char"], prov["period_end_char"]
-    sentence = _sentence(text, prov["char_start"], prov["char_end"], numeral) if span_ok else None
+    period = prov.get("period_start_char"), prov.get("period_end_char")
     return {
         "section": row.get("section"),
         **{key: prov[key] for key in ("line", "column", "char_start", "char_end", "quote")},
-        "sentence": sentence,
+        "sentence": _sentence(text, start, end, numeral) if span_ok else None,
         "period_as_printed": text[period[0] : period[1]] if period[0] is not None else None,
         "period_char_start": period[0],
         "period_char_end": period[1],
+        "link": text_fragment(url, text, start, end) if span_ok else None,
     }
+
+
+def _mentions(ds: Dataset, record_id: str, text: str, url: str) -> list[dict[str, Any]]:
+    """The record's further mentions, each where it is printed and whether its span holds."""
+    return [
+        {
+            **{key: m[key] for key in ("mention", "line", "column", "char_start", "char_end")},
+            "quote": m["quote"],
+            "holds": text[m["char_start"] : m["char_end"]] == m["quote"],
+            "link": text_fragment(url, text, m["char_start"], m["char_end"]),
+        }
+        for m in ds.mentions(record_id)
+    ]
 
 
 def _applied_corrections(ds: Dataset, row: dict[str, Any]) -> list[dict[str, Any]]:
@@ -178,7 +213,7 @@ def _applied_corrections(ds: Dataset, row: dict[str, Any]) -> list[dict[str, Any
             "reported_by": c["reported_by"],
             "where": f"{c['annotation_file']}, line {c['annotation_line']}",
         }
-        for c in _corrections(ds)
+        for c in ds.rows("corrections")
         if c["correction_id"] in (row.get("correction_ids") or "").split(";")
     ]
 
@@ -192,7 +227,7 @@ def _figure_parts(ds: Dataset, record_id: str, row, prov, text: str) -> dict[str
         "parsing": {
             **{key: row[key] for key in ("value_as_printed", "unit_as_printed")},
             **{key: prov[key] for key in ("numeral_start", "numeral_end")},
-            "steps": _normalizations(row, ds.root, prov, _corrections(ds)),
+            "steps": _normalizations(row, ds.root, prov, ds.rows("corrections")),
         },
         "claims": [
             {"claim_id": c["claim_id"], "statement": c["statement"], "holds": c["holds"]}
@@ -202,35 +237,67 @@ def _figure_parts(ds: Dataset, record_id: str, row, prov, text: str) -> dict[str
     }
 
 
-def chain(ds: Dataset, record_id: str, raw: Path) -> dict[str, Any]:
-    """The whole lineage of one figure or event as a JSON-ready dict."""
-    prov = ds.by_id("provenance", "record_id")[record_id]
-    kind = prov["record_type"]
-    table, key = ("figures", "figure_id") if kind == "figure" else ("events", "event_id")
-    row = ds.by_id(table, key)[record_id]
-    text_path = raw / prov["source_id"] / "source.txt"
-    data = text_path.read_bytes() if text_path.exists() else b""
-    text = data.decode("utf-8")
-    span_ok = text[prov["char_start"] : prov["char_end"]] == prov["quote"]
+TABLES = {
+    "figure": ("figures", "figure_id"),
+    "event": ("events", "event_id"),
+    "actor": ("actors", "actor_id"),
+    "correction": ("corrections", "correction_id"),
+}
+
+
+def _common(ds: Dataset, kind: str, row: dict, prov: dict, raw: Path) -> tuple[dict, str]:
+    """What every record's chain has (row, source, location, annotation, the span's check),
+    and the source text now."""
+    path = raw / prov["source_id"] / "source.txt"
+    data = path.read_bytes() if path.exists() else b""
+    text = data.decode("utf-8", errors="replace")
+    source = ds.by_id("sources", "source_id")[prov["source_id"]]
     ann = {"file": prov["annotation_file"], "line": prov["annotation_line"]}
-    out: dict[str, Any] = {
-        "record_id": record_id,
+    span_ok = text[prov["char_start"] : prov["char_end"]] == prov["quote"]
+    what = "printed text" if kind == "correction" else "quote"
+    return {
+        "record_id": prov["record_id"],
         "record_type": kind,
         "dataset_version": ds.package().get("version"),
         "row": {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()},
-        "source": _source(ds.by_id("sources", "source_id")[prov["source_id"]], data),
-        "location": _location(prov, row, text, span_ok),
+        "source": _source(source, data),
+        "location": _location(prov, row, text, source["url"]),
         "annotation": {**ann, "last_change": _git_last_change(ds.root, ann["file"], ann["line"])},
-        "checks": [{"check": "the span of the source holds the quote", "passed": span_ok}],
-        "corrections": _applied_corrections(ds, row),
-    }
+        "checks": [{"check": f"the span of the source holds the {what}", "passed": span_ok}],
+    }, text
+
+
+def _correction_chain(ds: Dataset, correction_id: str, raw: Path) -> dict[str, Any]:
+    """A correction's chain: where its printed text is, and the records it corrects."""
+    row = ds.by_id("corrections", "correction_id")[correction_id]
+    prov = {**row, "record_id": correction_id, "quote": row["printed"]}
+    out, _ = _common(ds, "correction", row, prov, raw)
+    out["corrects"] = [
+        {"record_type": kind, "record_id": r[key]}
+        for kind, (table, key) in TABLES.items()
+        if kind != "correction"
+        for r in ds.rows(table)
+        if correction_id in (r.get("correction_ids") or "").split(";")
+    ]
+    return out
+
+
+def chain(ds: Dataset, record_id: str, raw: Path) -> dict[str, Any]:
+    """The whole lineage of one figure, event, actor or correction as a JSON-ready dict."""
+    prov = ds.anchors().get(record_id)
+    if prov is None:
+        return _correction_chain(ds, record_id, raw)
+    kind = prov["record_type"]
+    table, key = TABLES[kind]
+    row = ds.by_id(table, key).get(record_id, {key: record_id})
+    out, text = _common(ds, kind, row, prov, raw)
+    mentions = out["location"]["mentions"] = _mentions(ds, record_id, text, out["source"]["url"])
+    if mentions:
+        held = all(m["holds"] for m in mentions)
+        out["checks"].append({"check": "every further mention's span holds it", "passed": held})
+    out["corrections"] = _applied_corrections(ds, row)
     if kind == "figure":
         parts = _figure_parts(ds, record_id, row, prov, text)
         out["checks"].append(parts["check"])
         out["parsing"], out["claims"] = parts["parsing"], parts["claims"]
     return out
-
-
-def _corrections(ds: Dataset) -> list[dict[str, Any]]:
-    """The corrections table; empty for a dataset published before corrections existed."""
-    return ds.rows("corrections") if (ds.outputs / "corrections.parquet").exists() else []
