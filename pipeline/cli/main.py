@@ -1,4 +1,4 @@
-"""The command line: `python -m pipeline build | watch | explain | ui` (also `usmx-data`).
+"""The command line: `python -m pipeline build | watch | explain | reanchor | ui` (`usmx-data`).
 
 Arguments and dispatch only; `ui` starts `dagster dev` on the project's instance.
 """
@@ -13,7 +13,10 @@ from pathlib import Path
 from pipeline.cli.runner import build, ensure_dagster_home
 from pipeline.core.errors import BuildError
 
-DESCRIPTION = "Build the dataset, rebuild it on every change, explain a number, open the UI."
+DESCRIPTION = (
+    "Build the dataset, rebuild it on every change, explain a number, re-anchor quotes after "
+    "a corrected edition, open the UI."
+)
 
 
 def ui() -> int:
@@ -33,6 +36,10 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("--raw", type=Path, help="raw/ folder to watch (default: the project's)")
     w.add_argument("--outputs", type=Path, help="outputs/ folder to write (default: the project's)")
     w.add_argument("--max-builds", type=int, help="stop after this many builds (for scripts)")
+    r = sub.add_parser("reanchor", help="after a corrected edition, fix quotes that moved slightly")
+    r.add_argument("source_id", help="the source whose source.txt was replaced")
+    r.add_argument("--raw", type=Path, help="raw/ folder (default: $USMX_RAW_DIR or the project's)")
+    r.add_argument("--dry-run", action="store_true", help="print the diff, write nothing")
     sub.add_parser("ui", help="open the Dagster UI (dagster dev) on the project's instance")
     e = sub.add_parser("explain", help="the lineage of one published record, top to bottom")
     e.add_argument("record_id", nargs="?", help="a figure, event, actor or correction id")
@@ -57,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
             from pipeline.cli.explain import explain_main
 
             return explain_main(args)
+        if args.command == "reanchor":
+            from pipeline.cli.reanchor import reanchor_main
+
+            return reanchor_main(args)
         return ui()
     except BuildError as exc:  # raised before Dagster starts, e.g. a missing schema file
         print(f"error: {exc}", file=sys.stderr)
