@@ -2,7 +2,7 @@
 
     python3 dev.py build   # create .venv with the locked versions, then build outputs/
     python3 dev.py test    # the same environment (+ Debian's chromium), then all the tests
-    python3 dev.py ui      # the Dagster UI on the project's instance
+    python3 dev.py ui      # the Dagster UI on the project's instance (--port, default 3000)
     python3 dev.py watch   # the build service: build, then rebuild whenever raw/ changes
 
 The environment is (re)installed from constraints.txt whenever it or pyproject.toml
@@ -11,10 +11,13 @@ changes, so every rebuild uses the same versions.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import os
+import signal
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 
@@ -22,6 +25,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PYTHON = VENV / "bin" / "python"
 STAMP = VENV / ".installed-from"
+STOP_GRACE_SECONDS = 30  # how long `dagster dev` may take to stop before its group is killed
 
 
 def _lock_digest() -> str:
@@ -59,6 +63,48 @@ def run(*args: str) -> int:
     return subprocess.run([str(PYTHON), *args], cwd=ROOT).returncode
 
 
+def supervise(command: list[str]) -> int:
+    """Run `command` in its own process group; SIGINT, SIGTERM or SIGHUP interrupts it (its
+    Ctrl-C path), and whatever of its group is left when it ends, or after STOP_GRACE_SECONDS,
+    is killed: nothing it started outlives it."""
+    stopped: list[tuple[int, float]] = []  # (signal, when)
+    child: subprocess.Popen | None = None
+
+    def stop(signum: int, _frame: object) -> None:
+        stopped.append((signum, time.monotonic()))
+        if child is not None and child.poll() is None:
+            os.kill(child.pid, signal.SIGINT)
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, stop)  # the child starts with the default handlers, not ignored
+    child = subprocess.Popen(command, cwd=ROOT, process_group=0)
+    if stopped:  # a signal came before the child existed
+        os.kill(child.pid, signal.SIGINT)
+    while child.poll() is None and not (
+        stopped and time.monotonic() - stopped[0][1] > STOP_GRACE_SECONDS
+    ):
+        time.sleep(0.2)
+    try:
+        os.killpg(child.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass  # the group is gone already
+    child.wait()
+    return 128 + stopped[0][0] if stopped else child.returncode
+
+
+def ui(args: list[str]) -> int:
+    """`dagster dev` on the project's instance, by the venv's Python, on 127.0.0.1:<port>."""
+    parser = argparse.ArgumentParser(prog="python3 dev.py ui")
+    parser.add_argument("--port", type=int, default=3000, help="the port on 127.0.0.1")
+    port = parser.parse_args(args).port
+    home = Path(os.environ["DAGSTER_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    dev = ["-m", "dagster", "dev", "-m", "pipeline.definitions", "-h", "127.0.0.1", "-p"]
+    return supervise([str(PYTHON), *dev, str(port)])
+
+
 def main() -> int:
     command = sys.argv[1] if len(sys.argv) > 1 else "build"
     extra = sys.argv[2:]
@@ -74,7 +120,7 @@ def main() -> int:
             return 1
         return code
     if command == "ui":
-        return run("-m", "pipeline", "ui")
+        return ui(extra)
     if command == "watch":
         return run("-m", "pipeline", "watch", *extra)
     print(__doc__, file=sys.stderr)

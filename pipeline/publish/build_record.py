@@ -1,5 +1,8 @@
 """How the published package was made: input checksums, code version, library versions.
 
+The inputs are every file of each source folder under raw/ and of schemas/, found on disk
+(never listed by hand), by published path in path order, each with its sha256.
+
 Recorded in `datapackage.json` under `build` (and `created`). Nothing here reads the
 clock: the date is SOURCE_DATE_EPOCH when set, else the date of the last commit that
 touched raw/, so two builds of the same commit give the same bytes.
@@ -16,7 +19,8 @@ from typing import Any
 
 from pipeline.cache.keys import CODE_FILES, CODE_FOLDERS, code_version
 from pipeline.core.errors import REPO_ROOT
-from pipeline.core.sources import SourceSnapshot
+from pipeline.core.fields import SCHEMAS_DIR
+from pipeline.core.sources import SourceSnapshot, sha256_file
 
 CODE_PATHS = (*CODE_FOLDERS, *CODE_FILES)
 LIBRARIES = ("dagster", "pandas", "pandera", "pyarrow", "frictionless")
@@ -61,19 +65,23 @@ def library_versions() -> dict[str, str]:
     return found
 
 
+def _files(folder: Path) -> list[tuple[str, Path]]:
+    """(path relative to `folder`, path) of every file under it; links are not followed."""
+    return [(p.relative_to(folder).as_posix(), p) for p in folder.rglob("*")
+            if p.is_file() and not p.is_symlink()]  # fmt: skip
+
+
+def input_files(snapshots: list[SourceSnapshot], schemas_dir: Path = SCHEMAS_DIR) -> list[dict]:
+    """[{path, sha256}] of every file of each source folder and of schemas/, sorted by path;
+    the hashes the snapshots already hold are used, the others are made here."""
+    found = {f"schemas/{name}": sha256_file(path) for name, path in _files(schemas_dir)}
+    for s in snapshots:
+        known = {**s.file_sha256, "source.txt": s.sha256}
+        for name, path in _files(s.folder):
+            found[s.published_path(name)] = known.get(name) or sha256_file(path)
+    return [{"path": path, "sha256": found[path]} for path in sorted(found)]
+
+
 def build_record(snapshots: list[SourceSnapshot]) -> dict[str, Any]:
-    return {
-        "inputs": [
-            {
-                "source_id": s.source_id,
-                "source": s.published_path("source.txt"),
-                "source_sha256": s.sha256,
-                "sidecar_sha256": s.file_sha256["source.yaml"],
-                "annotations": s.published_path("annotations.yaml"),
-                "annotations_sha256": s.file_sha256.get("annotations.yaml"),
-            }
-            for s in snapshots
-        ],
-        "code": code_record(),
-        "libraries": library_versions(),
-    }
+    record = {"inputs": input_files(snapshots), "code": code_record()}
+    return {**record, "libraries": library_versions()}

@@ -1,6 +1,8 @@
 """The files of the package: each table as Parquet and as CSV, and their resource entries.
 
-Nothing written here depends on the clock, so the same tables give the same bytes.
+Nothing written here depends on the clock, so the same tables give the same bytes. A CSV
+copy writes a null as NA (R's default; its schema declares it the one missing value), so
+an empty string stays an empty string; integers print as integers, booleans as true/false.
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ import pyarrow.parquet as pq
 
 from pipeline.cache.keys import cache_key
 from pipeline.cache.store import Store
+from pipeline.core.errors import BuildError
 from pipeline.core.fields import TableDef, frictionless_schema, pyarrow_schema
 from pipeline.core.sources import sha256_file
 from pipeline.publish.swap import checkpoint
+
+NULL = "NA"
 
 
 def to_table(df: pd.DataFrame, table: TableDef) -> pa.Table:
@@ -34,7 +39,10 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
     for column in out.columns:
         if out[column].dtype == bool:
             out[column] = out[column].map({True: "true", False: "false"})
-    out.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
+        elif (out[column].astype(object) == NULL).any():
+            problem = f"column {column} holds the text {NULL!r}, which the CSV copy means by null"
+            raise BuildError(path.name, problem, "annotate the value another way")
+    out.to_csv(path, index=False, lineterminator="\n", encoding="utf-8", na_rep=NULL)
 
 
 def resource_descriptor(table: TableDef, path: Path, folder: Path, fmt: str) -> dict[str, Any]:
@@ -64,8 +72,9 @@ def _parquet_schema(table: TableDef) -> dict[str, Any]:
 
 
 def _csv_schema(table: TableDef) -> dict[str, Any]:
-    """The CSV copy's schema: the same fields, with foreign keys pointing at CSV copies."""
-    schema = frictionless_schema(table)
+    """The CSV copy's schema: the same fields, NA for a null, foreign keys pointing at the
+    CSV copies."""
+    schema = {**frictionless_schema(table), "missingValues": [NULL]}
     for fk in schema.get("foreignKeys", []):
         fk["reference"]["resource"] = f"{fk['reference']['resource']}_csv"
     return schema
