@@ -1,4 +1,5 @@
-"""Writing the provenance pages of a package: the index and one page per source.
+"""Writing the pages of a package: the provenance index, one page per source, and the landing
+page (written last: it lists every other file with its sha256).
 
 A source's page depends only on its rows, its text and the code, so it is made once per
 content: its key names the key of its rows (`SourceRows.key`), its row of the sources table
@@ -21,6 +22,7 @@ from pipeline.core.fields import TableDef
 from pipeline.core.sources import SourceSnapshot
 from pipeline.site.checks import SOURCE_PAGES_DIR, source_page_path
 from pipeline.site.labels import plain_columns, plain_rows
+from pipeline.site.landing import LANDING_FILE, downloads, landing_page
 from pipeline.site.render import index_page
 from pipeline.site.render import source_page as source_page_from_rows
 
@@ -64,7 +66,8 @@ def write_pages(
     row_keys: dict[str, str] | None = None,
 ) -> None:
     """outputs/provenance.html (the index; it also sends a shared `provenance.html#<id>` on
-    to the right page) and outputs/provenance/<source_id>.html, one page per source."""
+    to the right page), outputs/provenance/<source_id>.html, one page per source, and last
+    outputs/index.html, the landing page, which lists every other file of `folder`."""
     frames = {name: tables[name][1] for name in PAGE_TABLES}
     try:
         index = index_page(*(frames[n] for n in PAGE_TABLES[:4]), frames["corrections"], version)
@@ -89,6 +92,7 @@ def write_pages(
         if key:
             store.keep(key, ".html", folder / source_page_path(sid))
     (folder / PAGE_FILE).write_text(index, **UTF8)
+    write_landing(tables, snapshots, folder, version, cache_dir)
 
 
 def _page_path(folder: Path, sid: str) -> str:
@@ -108,3 +112,25 @@ def _make_pages(frames, texts, folder: Path, todo: list[str]) -> None:
         [texts[sid].text for sid in todo],
         min_items=PAGE_MIN_ITEMS,
     )
+
+
+def write_landing(
+    tables: dict[str, tuple[TableDef, pd.DataFrame]],
+    snapshots: list[SourceSnapshot],
+    folder: Path,
+    version: str,
+    cache_dir: Path | None = None,
+) -> None:
+    """outputs/index.html, the landing page, once every other file of `folder` is written: it
+    is kept in the store under the version and every file's path and sha256."""
+    files, store, page = downloads(folder), Store(cache_dir, "landing"), folder / LANDING_FILE
+    key = cache_key("landing", version, *(f"{f.path}\0{f.sha256}" for f in files))
+    if store.link_to(key, ".html", page):
+        return
+    texts = {s.source_id: s.text for s in snapshots}
+    try:
+        html = landing_page({n: df for n, (_, df) in tables.items()}, texts, version, files)
+    except ValueError as exc:
+        raise BuildError(page, str(exc).rstrip("."), "fix the tables") from exc
+    page.write_text(html, **UTF8)
+    store.keep(key, ".html", page)
