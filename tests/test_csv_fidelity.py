@@ -1,6 +1,7 @@
 """CSV copies say what the Parquet says: read back with pandas (the missing values the
 descriptor declares, nothing else) and with Frictionless, every CSV copy gives the values of
-its Parquet file, nulls as nulls, empty strings as empty strings, integers as integers."""
+its Parquet file, nulls as nulls, empty strings as empty strings, integers as integers; and
+Frictionless reads the Parquet files themselves as pyarrow does."""
 
 from __future__ import annotations
 
@@ -69,21 +70,23 @@ def test_pandas_reads_each_csv_copy_as_its_parquet(package):
     assert all(seen.values()), seen  # the tables hold all three cases
 
 
-def test_frictionless_reads_each_csv_copy_as_its_parquet(package):
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_frictionless_reads_each_file_as_the_parquet_holds_it(package, fmt: str):
     from frictionless import Package, system
 
     outputs, descriptor = package
     with system.use_context(trusted=True):
         pkg = Package(descriptor, basepath=str(outputs))
         for parquet, csv in tables(descriptor):
+            resource = csv if fmt == "csv" else parquet
             expected = pq.read_table(outputs / parquet["path"]).to_pylist()
-            types = {f["name"]: f["type"] for f in csv["schema"]["fields"]}
-            rows = [row.to_dict() for row in pkg.get_resource(csv["name"]).read_rows()]
+            types = {f["name"]: f["type"] for f in resource["schema"]["fields"]}
+            rows = [row.to_dict() for row in pkg.get_resource(resource["name"]).read_rows()]
             read = [
                 {k: float(v) if types[k] == "number" and v is not None else v
                  for k, v in row.items()}
                 for row in rows
             ]  # fmt: skip
-            assert read == expected, csv["name"]
+            assert read == expected, resource["name"]
             ints = [v for row in rows for k, v in row.items() if types[k] == "integer"]
-            assert all(v is None or type(v) is int for v in ints), csv["name"]
+            assert all(v is None or type(v) is int for v in ints), resource["name"]

@@ -67,8 +67,8 @@ def resource_descriptor(table: TableDef, path: Path, folder: Path, fmt: str) -> 
 
 def _parquet_schema(table: TableDef) -> dict[str, Any]:
     """frictionless 5.21 reads Parquet through pandas, which makes a null integer NaN: "nan"
-    is declared a missing value (no published string is "nan")."""
-    return {**frictionless_schema(table), "missingValues": ["", "nan"]}
+    is declared the missing value (no published string is "nan"; "" is an empty string)."""
+    return {**frictionless_schema(table), "missingValues": ["nan"]}
 
 
 def _csv_schema(table: TableDef) -> dict[str, Any]:
