@@ -129,7 +129,8 @@ def write_landing(
         return
     texts = {s.source_id: s.text for s in snapshots}
     try:
-        html = landing_page({n: df for n, (_, df) in tables.items()}, texts, version, files)
+        frames = {n: df for n, (_, df) in tables.items()}
+        html = landing_page(frames, texts, version, files, Store(cache_dir, "charts"))
     except ValueError as exc:
         raise BuildError(page, str(exc).rstrip("."), "fix the tables") from exc
     page.write_text(html, **UTF8)
