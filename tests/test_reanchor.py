@@ -114,3 +114,28 @@ def test_a_change_of_a_few_characters_keeps_comments_on_the_line(raw, capsys):
 def test_an_unknown_source_is_one_sentence(raw, capsys):
     assert main(["reanchor", SOURCE_ID + "x"]) == 2
     assert f"closest: {SOURCE_ID}" in capsys.readouterr().err
+
+
+def test_a_quote_printed_twice_gets_the_prefix_that_picks_its_published_place(
+    raw, built, tmp_path, capsys
+):
+    rows = pq.read_table(built / "provenance.parquet").to_pylist()
+    published = next(r for r in rows if r["quote"] == FEW[0] and r.get("mention", 1) == 1)
+    folder = raw / SOURCE_ID
+    text = (folder / "source.txt").read_text(encoding="utf-8")
+    new_edition(raw, (text[-40:], text[-40:] + f"\nThe {FEW[0]} were renewed."))
+    code, out = reanchor(capsys, "--outputs", str(built))
+    assert code == 0, out
+    assert f"     quote: {FEW[0]}\n" + '+    prefix: "the "\n' in out  # added after the quote
+    assert build(raw, tmp_path / "outputs") == 0
+    rows = pq.read_table(tmp_path / "outputs" / "provenance.parquet").to_pylist()
+    moved = next(r for r in rows if r["record_id"] == published["record_id"])
+    assert (moved["char_start"], moved["line"]) == (published["char_start"], published["line"])
+
+
+def test_a_quote_printed_twice_and_not_published_lists_the_choices(raw, tmp_path, capsys):
+    text = (raw / SOURCE_ID / "source.txt").read_text(encoding="utf-8")
+    new_edition(raw, (text[-40:], text[-40:] + f"\nThe {FEW[0]} were renewed."))
+    code, out = reanchor(capsys, "--outputs", str(tmp_path / "none"))
+    assert code == 1 and "it was not published before" in out
+    assert 'prefix "the " picks line' in out and 'prefix "The " picks line' in out

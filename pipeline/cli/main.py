@@ -39,6 +39,7 @@ def parser() -> argparse.ArgumentParser:
     r = sub.add_parser("reanchor", help="after a corrected edition, fix quotes that moved slightly")
     r.add_argument("source_id", help="the source whose source.txt was replaced")
     r.add_argument("--raw", type=Path, help="raw/ folder (default: $USMX_RAW_DIR or the project's)")
+    r.add_argument("--outputs", type=Path, help="published outputs/ (where quotes were last found)")
     r.add_argument("--dry-run", action="store_true", help="print the diff, write nothing")
     sub.add_parser("ui", help="open the Dagster UI (dagster dev) on the project's instance")
     e = sub.add_parser("explain", help="the lineage of one published record, top to bottom")
