@@ -83,10 +83,12 @@ def test_the_downloads_table_shows_each_files_size_and_sha256(built, doc):
     rows = doc.xpath("//table[@id='files_table']/tbody/tr")
     assert rows
     for row in rows:
-        link, _, size, sha = row.xpath("td")
+        link, holds, _, size, sha = row.xpath("td")
         path = built / link[0].get("href")
         assert sha.text_content() == _sha256(path) == link[0].get("data-sha256")
         assert size.text_content() == f"{path.stat().st_size:,}"
+        if path.stem in table_defs() and path.parent == built:
+            assert holds.text_content() == f"{table_defs()[path.stem].title} (table)"
 
 
 def test_every_original_link_decodes_to_the_quote_and_its_context(doc, tables, quotes):

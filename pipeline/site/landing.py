@@ -326,5 +326,6 @@ def landing_page(
         page=source_page_path,
         undated=undated,
         codebook=codebook(),
+        titles={t.name: f"{t.title} (table)" for t in table_defs().values()},
         jsonld=dataset_jsonld(meta, version, rows, files, cite),
     )
