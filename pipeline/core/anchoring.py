@@ -15,7 +15,12 @@ from pipeline.core.sources import SourceSnapshot
 
 
 class AnchorError(ValueError):
-    """The quote is missing or ambiguous; the message says which and where."""
+    """The quote is missing or ambiguous: `problem` says which and where, `action` (if any)
+    what to do; the message is both, for a caller with no action of its own to add."""
+
+    def __init__(self, problem: str, action: str = "") -> None:
+        super().__init__(f"{problem}; {action}" if action else problem)
+        self.problem, self.action = problem, action
 
 
 @dataclass(frozen=True)
@@ -102,7 +107,7 @@ def resolve_quote(
     if not quote:
         raise AnchorError("the quote is empty")
     if "\n" in quote:
-        raise AnchorError("the quote spans a line break; quote within one paragraph")
+        raise AnchorError("the quote spans a line break", "quote within one paragraph")
     text = snapshot.text
     matches = [
         s
@@ -122,8 +127,8 @@ def resolve_quote(
     if len(matches) > 1:
         lines = ", ".join(str(snapshot.line_col(s)[0]) for s in matches)
         raise AnchorError(
-            f'the quote "{quote}" occurs {len(matches)} times (lines {lines}); '
-            "add a prefix or suffix that tells them apart"
+            f'the quote "{quote}" occurs {len(matches)} times (lines {lines})',
+            "add a prefix or suffix that tells them apart",
         )
     return Span(matches[0], matches[0] + len(quote))
 

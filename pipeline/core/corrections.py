@@ -80,7 +80,8 @@ def _read_one(snapshot: SourceSnapshot, path: Path, entry: object) -> Correction
                 line=line,
                 record=record,
             ) from exc
-        raise BuildError(path, str(exc), "add a prefix or suffix", line, record) from exc
+        action = exc.action or "copy the printed text exactly from source.txt"
+        raise BuildError(path, exc.problem, action, line, record) from exc
     reported = entry["reported_on"]
     if not isinstance(reported, dt.date):
         raise BuildError(path, "reported_on is not a date", "write it as YYYY-MM-DD", line, record)

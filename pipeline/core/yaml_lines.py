@@ -2,7 +2,7 @@
 
 Every mapping loaded here carries its 1-based line in the file under the key `__line__`,
 so an error or a provenance row can point a person at the exact annotation. Malformed
-YAML becomes a `BuildError` naming the file and line.
+YAML becomes a `BuildError` naming the file and the line where the problem is.
 """
 
 from __future__ import annotations
@@ -43,12 +43,34 @@ def load_yaml(path: Path) -> Any:
     try:
         return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        problem = f"the YAML is malformed ({exc.problem or exc.context})"
+        line, problem = _where(text, exc)
+        problem = f"the YAML is malformed ({problem})"
         raise BuildError(path, problem, "fix the YAML syntax there", line=line) from exc
     except yaml.YAMLError as exc:
         raise BuildError(path, f"the YAML is malformed ({exc})", "fix the YAML syntax") from exc
+
+
+def _where(text: str, exc: yaml.MarkedYAMLError) -> tuple[int | None, str]:
+    """The line where the problem is, and what it is. A quote, key or flow collection left open
+    is named where it opens (the error's context), not where the parser gives up. A quote that
+    a later quote closes ends the parser just after that one: the line of its opening is named."""
+    context, mark = exc.context or "", exc.problem_mark
+    if exc.context_mark and context.startswith(("while scanning", "while parsing a flow")):
+        return exc.context_mark.line + 1, exc.problem or context
+    if not mark:
+        return None, exc.problem or context
+    last = None  # the last scalar before the problem
+    try:
+        for token in yaml.scan(text, Loader=_Base):
+            if token.start_mark.index >= mark.index:
+                break
+            last = token if isinstance(token, yaml.ScalarToken) else last
+    except yaml.YAMLError:
+        pass
+    if last and last.style in ("'", '"') and last.start_mark.line < last.end_mark.line:
+        runs_on = f"a quote opened on this line runs on to line {mark.line + 1}"
+        return last.start_mark.line + 1, runs_on
+    return mark.line + 1, exc.problem or context
 
 
 def strip_lines(value: Any) -> Any:

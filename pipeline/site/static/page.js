@@ -3,6 +3,7 @@
   var DATA = JSON.parse(document.getElementById("records_json").textContent);
   var pop = document.getElementById("record_popover");
   var status = document.getElementById("marked_status");
+  var view = document.body;  // it scrolls, not the window (page.css)
   // a segment lists the records (data-records) and corrections (data-corrections) covering it
   function idsOf(seg, attr) {
     var v = seg.getAttribute(attr);
@@ -112,13 +113,13 @@
     pop.style.left = "0px";
     pop.style.top = "0px";
     var pw = pop.offsetWidth, ph = pop.offsetHeight;
-    var vw = document.documentElement.clientWidth, vh = window.innerHeight;
+    var vw = view.clientWidth, vh = window.innerHeight;
     var left = Math.max(8, Math.min(r.left, vw - pw - 8));
     var bar = document.querySelector(".bar").getBoundingClientRect();
     var top = r.bottom + 8;
     if (top + ph > vh - 8 && r.top - ph - 8 > Math.max(0, bar.bottom)) top = r.top - ph - 8;
-    pop.style.left = (left + window.scrollX) + "px";
-    pop.style.top = (top + window.scrollY) + "px";
+    pop.style.left = (left + view.scrollLeft) + "px";
+    pop.style.top = (top + view.scrollTop) + "px";
   }
   function hide() {
     if (shownFor) shownFor.removeAttribute("aria-describedby");
@@ -170,7 +171,7 @@
     // the quote a third down the window, below the bar, leaving room for its popover
     var r = segs[0].getBoundingClientRect();
     var barBottom = Math.max(0, document.querySelector(".bar").getBoundingClientRect().bottom);
-    window.scrollTo(0, window.scrollY + r.top - Math.max(barBottom + 16, window.innerHeight / 3));
+    view.scrollTo(0, view.scrollTop + r.top - Math.max(barBottom + 16, window.innerHeight / 3));
     segs[0].focus({ preventScroll: true });
     show(segs[0]);
   }
