@@ -58,7 +58,7 @@ def _listing(ds: Dataset, found: list[tuple[str, dict[str, Any]]]) -> str:
     prov, lines = ds.anchors(), []
     for table, r in found:
         key = SEARCHED[table][0]
-        quote = r["printed"] if table == "corrections" else prov[r[key]]["quote"]
+        quote = r["printed"] if table == "corrections" else prov.get(r[key], {}).get("quote", "")
         quote = quote if len(quote) <= 60 else quote[:57] + "..."
         what = f"{r['value']:g} {r['unit']}" if table == "figures" else table[:-1]
         what += f" ({r['kind']})" if table in ("events", "actors") else ""
