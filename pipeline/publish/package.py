@@ -21,7 +21,9 @@ from pipeline.core.yaml_lines import load_yaml, strip_lines
 from pipeline.publish import changelog, swap
 from pipeline.publish.build_record import build_record, created
 from pipeline.publish.files import write_tables
+from pipeline.publish.metadata import write_metadata
 from pipeline.publish.pages import write_pages
+from pipeline.publish.sqlite import write_sqlite
 from pipeline.publish.validation import PACKAGE_FILE, validate_staging
 
 OUTPUTS_DIR = REPO_ROOT / "outputs"
@@ -106,11 +108,13 @@ def publish(
         staging = swap.staging_folder(outputs)
         resources = write_tables(tables, staging, cache_dir)
         previous, version, entries, changes = _version_and_entries(outputs, staging, tables)
+        resources.append(write_sqlite(tables, staging, package_meta()))
         descriptor = package_descriptor(resources, snapshots, version)
-        write_pages(tables, snapshots, staging, version, cache_dir, row_keys)
         descriptor_text = json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n"
         (staging / PACKAGE_FILE).write_text(descriptor_text, encoding="utf-8")
         changelog.write(staging, entries, outputs)
+        write_metadata(tables, staging, descriptor)  # croissant, annotations, README, the zip
+        write_pages(tables, snapshots, staging, version, cache_dir, row_keys)  # lists them all
         swap.checkpoint("staged")
         if outputs.exists() and swap.same_tree(staging, outputs):
             shutil.rmtree(staging)  # nothing changed: every published byte stays as it is

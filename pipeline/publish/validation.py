@@ -8,6 +8,8 @@
 - Each Parquet file holds exactly the rows of its table; every resource has the bytes and
   sha256 its descriptor declares (frictionless 5.21 does not check Parquet's); the descriptor
   is valid as metadata.
+- The SQLite database, Croissant, Web Annotations and archive pass their own tools' checks
+  (publish/metadata.py).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pipeline.core.fields import TableDef
 from pipeline.core.sources import sha256_file
 from pipeline.core.tables import not_in
 from pipeline.publish.files import to_table
+from pipeline.publish.metadata import metadata_problems
 
 PACKAGE_FILE = "datapackage.json"
 DIGEST_BYTES = 32
@@ -113,6 +116,7 @@ def validate_staging(
         + row_problems(folder, _descriptor(folder), cache_dir)
         + key_problems(tables)
         + parquet_matches_frames(folder, tables)
+        + metadata_problems(folder, tables)
     )
 
 

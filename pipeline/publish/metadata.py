@@ -1,0 +1,266 @@
+"""Metadata that other tools read, and the package as one archive, made from table_defs().
+
+croissant.json (MLCommons Croissant 1.1: one record set per table, read from its Parquet
+file), annotations.jsonld (every provenance row as a W3C Web Annotation on the source
+snapshot), README.md (from templates/readme.md.j2) and <name>-<version>.zip (every file
+staged so far, in path order, with fixed timestamps). Both JSON-LD contexts are written out
+inline, so no reader fetches one. Nothing here reads the clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pandas as pd
+
+from pipeline.core.fields import TableDef
+from pipeline.core.sources import sha256_file
+from pipeline.publish.changelog import CHANGELOG_JSON, CHANGELOG_MD
+from pipeline.publish.sqlite import enforceable_keys, sqlite_problems
+from pipeline.site.labels import as_rows
+
+Tables = dict[str, tuple[TableDef, pd.DataFrame]]
+CROISSANT, ANNOTATIONS, README = "croissant.json", "annotations.jsonld", "README.md"
+PROVENANCE = "provenance"
+CR_TYPES = {"string": "sc:Text", "integer": "sc:Integer", "number": "sc:Float",
+            "boolean": "sc:Boolean", "date": "sc:Date"}  # fmt: skip
+CR_TERMS = ("arrayShape citeAs column containedIn equivalentProperty extract field fileProperty "
+            "fileObject fileSet format includes isArray isLiveDataset jsonPath key md5 parentField "
+            "path recordSet references regex repeated replace samplingRate separator source "
+            "subField transform").split()  # fmt: skip
+CR_CONTEXT = {
+    "@language": "en", "@vocab": "https://schema.org/", "sc": "https://schema.org/",
+    "cr": "http://mlcommons.org/croissant/", "dct": "http://purl.org/dc/terms/",
+    "rai": "http://mlcommons.org/croissant/RAI/", **{k: f"cr:{k}" for k in CR_TERMS},
+    "conformsTo": "dct:conformsTo", "data": {"@id": "cr:data", "@type": "@json"},
+    "dataType": {"@id": "cr:dataType", "@type": "@vocab"},
+    "examples": {"@id": "cr:examples", "@type": "@json"},
+}  # fmt: skip
+FILE_NOTES = {  # what the files that are not tables are (tables say it in datapackage.json)
+    "datapackage.json": "The Frictionless data package: every table's schema, keys, bytes, sha256",
+    CROISSANT: "MLCommons Croissant 1.1 metadata of the tables",
+    ANNOTATIONS: "Every provenance row as a W3C Web Annotation on its source snapshot",
+    CHANGELOG_MD: "What changed in each version", CHANGELOG_JSON: "The changelog as data",
+    ".metadata.json": "Datasette metadata of the SQLite database: titles, column descriptions",
+}  # fmt: skip
+NNI = "http://www.w3.org/2001/XMLSchema#nonNegativeInteger"
+ANNO_CONTEXT = {  # the terms of http://www.w3.org/ns/anno.jsonld that are used, as defined there
+    "oa": "http://www.w3.org/ns/oa#", "id": "@id", "type": "@type",
+    **{t: f"oa:{t}" for t in ("Annotation", "SpecificResource", "TextualBody",
+                              "TextQuoteSelector", "TextPositionSelector", "exact", "prefix",
+                              "suffix")},
+    **{t: {"@id": f"oa:has{t.title()}", "@type": "@id"}
+       for t in ("body", "target", "source", "selector", "scope")},
+    "start": {"@id": "oa:start", "@type": NNI}, "end": {"@id": "oa:end", "@type": NNI},
+    "value": "http://www.w3.org/1999/02/22-rdf-syntax-ns#value",
+    "format": "http://purl.org/dc/elements/1.1/format",
+    "identifier": "http://purl.org/dc/terms/identifier",
+}  # fmt: skip
+
+
+def citation(descriptor: dict[str, Any]) -> str:
+    """How to cite this version: its makers, year, title and version, and its sources."""
+    makers = [c["title"].split(" (")[0] for c in descriptor["contributors"]
+              if c["role"] != "author"]  # fmt: skip
+    year = f" ({descriptor['created'][:4]})" if descriptor.get("created") else ""
+    sources = "; ".join(s["title"] for s in descriptor["sources"])
+    return (f"{', '.join(makers)}{year}. {descriptor['title']} (version "
+            f"{descriptor['version']}). Derived from {sources}.")  # fmt: skip
+
+
+def _record_set(tables: Tables, name: str, file_id: str) -> dict[str, Any]:
+    """A table's record set; its references are the foreign keys to a whole primary key
+    (mlcroissant joins on a reference, which would repeat rows for any other)."""
+    table, refs = tables[name][0], {c: f"{t}/{k}" for c, t, k in enforceable_keys(name, tables)}
+
+    def ref(column: str) -> dict[str, str]:
+        return {"@id": f"{table.name}/{column}"}
+
+    fields = []
+    for f in table.fields:
+        source = {"fileObject": {"@id": file_id}, "extract": {"column": f.name}}
+        field = {"@type": "cr:Field", **ref(f.name), "name": f.name,
+                 "description": f.description, "dataType": CR_TYPES[f.type],
+                 "source": source}  # fmt: skip
+        if f.name in refs:
+            field["references"] = {"field": {"@id": refs[f.name]}}
+        fields.append(field)
+    key = [ref(c) for c in table.primary_key]
+    return {"@type": "cr:RecordSet", "@id": table.name, "name": table.name,
+            "description": table.description, "key": key[0] if len(key) == 1 else key,
+            "field": fields}  # fmt: skip
+
+
+def croissant(tables: Tables, descriptor: dict[str, Any]) -> dict[str, Any]:
+    """Croissant 1.1 metadata: one FileObject per Parquet resource, one record set per table."""
+    parquet = {r["name"]: r for r in descriptor["resources"] if r["format"] == "parquet"}
+    return {
+        "@context": CR_CONTEXT, "@type": "sc:Dataset",
+        "conformsTo": "http://mlcommons.org/croissant/1.1",
+        "name": descriptor["name"], "description": descriptor["description"],
+        "license": descriptor["licenses"][0]["path"], "url": "index.html",
+        "version": descriptor["version"], "citeAs": citation(descriptor),
+        **({"datePublished": descriptor["created"][:10]} if descriptor.get("created") else {}),
+        "keywords": descriptor["keywords"],
+        "creator": [{"@type": "sc:Organization", "name": c["title"]}
+                    for c in descriptor["contributors"]],
+        "distribution": [
+            {"@type": "cr:FileObject", "@id": f"{name}-parquet", "name": r["path"],
+             "contentUrl": r["path"], "encodingFormat": "application/x-parquet",
+             "sha256": r["hash"].removeprefix("sha256:")}
+            for name, r in parquet.items()
+        ],
+        "recordSet": [_record_set(tables, name, f"{name}-parquet") for name in parquet],
+    }  # fmt: skip
+
+
+def _shown(value: Any) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def _bodies(tables: Tables) -> dict[str, str]:
+    """record id -> the body's value: the record's value and unit, else its name."""
+    found = {}
+    for table, df in tables.values():
+        fks = [k for k in table.foreign_keys if k["reference"]["resource"] == PROVENANCE]
+        if not fks:
+            continue
+        key = fks[0]["fields"][0]
+        shown = ["value", "unit"] if "value" in table.columns else ["name"]
+        for row in as_rows(df[[key, *[c for c in shown if c in table.columns]]]):
+            found[row[key]] = " ".join(_shown(row[c]) for c in shown if row.get(c) is not None)
+    return found
+
+
+def annotations(tables: Tables) -> dict[str, Any]:
+    """Every provenance row as a Web Annotation: target = its source snapshot, selected by
+    quote and code-point span; body = its record's id and value."""
+    bodies, sources = _bodies(tables), tables["sources"][1].set_index("source_id")["url"]
+    graph = []
+    for row in as_rows(tables[PROVENANCE][1]):
+        rid, sid = row["record_id"], row["source_id"]
+        graph.append({
+            "id": f"#{rid}.{row.get('mention', 1)}", "type": "Annotation",
+            "body": {"id": f"provenance.html#{rid}", "type": "TextualBody", "identifier": rid,
+                     "value": bodies.get(rid, rid), "format": "text/plain"},
+            "target": {"type": "SpecificResource", "source": f"../raw/{sid}/source.txt",
+                       "scope": sources[sid], "selector": [
+                {"type": "TextQuoteSelector", "exact": row["quote"],
+                 "prefix": row["prefix"] or "", "suffix": row["suffix"] or ""},
+                {"type": "TextPositionSelector", "start": row["char_start"],
+                 "end": row["char_end"]}]},
+        })  # fmt: skip
+    return {"@context": ANNO_CONTEXT, "@graph": graph}
+
+
+def _files(folder: Path, skip: tuple[str, ...] = ()) -> list[tuple[str, Path]]:
+    return sorted((p.relative_to(folder).as_posix(), p) for p in folder.rglob("*")
+                  if p.is_file() and p.name not in skip)  # fmt: skip
+
+
+def describe(path: str) -> str:
+    return FILE_NOTES.get(path) or next((v for k, v in FILE_NOTES.items() if path.endswith(k)), "")
+
+
+def readme(tables: Tables, descriptor: dict[str, Any], folder: Path) -> str:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parents[1] / "site" / "templates"),
+        autoescape=False, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )  # fmt: skip
+    described = {r["path"]: r["title"] for r in descriptor["resources"]}
+    files = [{"path": path, "bytes": p.stat().st_size, "sha256": sha256_file(p),
+              "title": described.get(path)} for path, p in _files(folder, (README,))]  # fmt: skip
+    return env.get_template("readme.md.j2").render(
+        package=descriptor, tables=[t for t, _ in tables.values()], files=files,
+        citation=citation(descriptor), describe=describe, sqlite=next(
+            (r["path"] for r in descriptor["resources"] if r["format"] == "sqlite"), None),
+    )  # fmt: skip
+
+
+def archive_name(descriptor: dict[str, Any]) -> str:
+    return f"{descriptor['name']}-{descriptor['version']}.zip"
+
+
+def write_archive(folder: Path, descriptor: dict[str, Any]) -> Path:
+    """Every file of `folder` under <name>-<version>/, in path order, with fixed times and
+    modes: the same files, the same bytes."""
+    path, top = folder / archive_name(descriptor), archive_name(descriptor)[: -len(".zip")]
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, file in _files(folder, (path.name,)):
+            info = zipfile.ZipInfo(f"{top}/{name}", date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr, info.compress_type = 0o644 << 16, zipfile.ZIP_DEFLATED
+            zf.writestr(info, file.read_bytes(), compresslevel=9)
+    return path
+
+
+def write_metadata(tables: Tables, folder: Path, descriptor: dict[str, Any]) -> None:
+    """croissant.json, annotations.jsonld and README.md, then the archive of the folder."""
+    docs = {CROISSANT: croissant(tables, descriptor), ANNOTATIONS: annotations(tables)}
+    for name, doc in docs.items():
+        text = json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
+        (folder / name).write_text(text, encoding="utf-8")
+    (folder / README).write_text(readme(tables, descriptor, folder), encoding="utf-8")
+    write_archive(folder, descriptor)
+
+
+def croissant_problems(folder: Path) -> list[str]:
+    """mlcroissant's validation of croissant.json, reading one record of each record set
+    (which checks each file's sha256)."""
+    import mlcroissant as mlc
+
+    try:
+        dataset = mlc.Dataset(jsonld=folder / CROISSANT)
+        for record_set in dataset.metadata.record_sets:
+            next(iter(dataset.records(record_set=record_set.uuid)), None)
+    except (mlc.ValidationError, mlc.GenerationError) as exc:
+        return [f"{CROISSANT}: {str(exc).splitlines()[0]}"]
+    return []
+
+
+def annotation_problems(folder: Path, tables: Tables) -> list[str]:
+    """rdflib parses annotations.jsonld; it holds one annotation per provenance row."""
+    from rdflib import RDF, Graph, Namespace
+
+    try:
+        graph = Graph().parse(folder / ANNOTATIONS, format="json-ld")
+    except Exception as exc:  # noqa: BLE001 - any parser error is the file's problem
+        return [f"{ANNOTATIONS} does not parse as JSON-LD ({exc})"]
+    found = len(set(graph.subjects(RDF.type, Namespace("http://www.w3.org/ns/oa#").Annotation)))
+    want = len(tables[PROVENANCE][1])
+    return [] if found == want else [f"{ANNOTATIONS} has {found} annotations, not {want}"]
+
+
+def archive_problems(folder: Path, descriptor: dict[str, Any]) -> list[str]:
+    """The archive is a sound zip whose every file is the staged file of that name, byte for
+    byte, and it holds the descriptor, every resource and the metadata files."""
+    path = folder / archive_name(descriptor)
+    if not path.exists():
+        return [f"{path.name} is missing"]
+    with zipfile.ZipFile(path) as zf:
+        if zf.testzip() is not None:
+            return [f"{path.name}: {zf.testzip()} is damaged"]
+        held = {n.split("/", 1)[1]: hashlib.sha256(zf.read(n)).hexdigest() for n in zf.namelist()}
+    wanted = {"datapackage.json", CROISSANT, ANNOTATIONS, README}
+    wanted |= {r["path"] for r in descriptor["resources"]}
+    return [f"{path.name} lacks {n}" for n in sorted(wanted - set(held))] + [
+        f"{path.name} holds a {n} that is not the staged one"
+        for n, digest in sorted(held.items())
+        if not (folder / n).is_file() or sha256_file(folder / n) != digest
+    ]
+
+
+def metadata_problems(folder: Path, tables: Tables) -> list[str]:
+    """Every check of the files made here and in sqlite.py, by the tools that read them."""
+    descriptor = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+    return (
+        sqlite_problems(folder, tables, descriptor["name"])
+        + croissant_problems(folder)
+        + annotation_problems(folder, tables)
+        + archive_problems(folder, descriptor)
+    )
