@@ -9,6 +9,7 @@ import re
 from urllib.parse import quote, unquote
 
 DIRECTIVE = "#:~:text="
+WORD = re.compile(r"\S+")
 
 
 def encode(term: str) -> str:
@@ -20,9 +21,15 @@ def around(text: str, start: int, end: int, words: int = 3) -> tuple[str, str]:
     """(prefix, suffix): up to `words` whole words either side of text[start:end], same line."""
     line_start = text.rfind("\n", 0, start) + 1
     line_end = len(text) if text.find("\n", end) < 0 else text.find("\n", end)
-    before = re.search(rf"(?:\S+\s+){{0,{words - 1}}}\S+\s*$", text[line_start:start])
-    after = re.match(rf"\s*((?:\S+\s+){{0,{words - 1}}}\S+)", text[end:line_end])
-    return (before.group().rstrip() if before else ""), (after.group(1) if after else "")
+    lo, hi = max(line_start, start - 400), min(line_end, end + 400)  # a few words, not the line
+    head = [m.start() for m in WORD.finditer(text, lo, start)][-words:]
+    if lo > line_start and (len(head) < words or head[0] == lo):
+        head = [m.start() for m in WORD.finditer(text, line_start, start)][-words:]
+    tail = [m.end() for m in WORD.finditer(text, end, hi)][:words]
+    if hi < line_end and (len(tail) < words or tail[-1] == hi):
+        tail = [m.end() for m in WORD.finditer(text, end, line_end)][:words]
+    prefix = text[head[0] : start].rstrip() if head else ""
+    return prefix, (text[end : tail[-1]].lstrip() if tail else "")
 
 
 def text_fragment(url: str, text: str, start: int, end: int, context: int = 3) -> str:
