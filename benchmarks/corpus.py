@@ -100,9 +100,17 @@ def _snapshot(text: str) -> SourceSnapshot:
 
 
 def _entries(annotations: dict, corrections: dict) -> Iterator[tuple[str, int, dict]]:
-    for name in ("figures", "events", "ignore"):
+    for name in ("actors", "figures", "events", "ignore"):
         for index, entry in enumerate(annotations.get(name) or []):
             yield name, index, entry
+    mentions = (
+        m
+        for name in ("actors", "figures", "events")
+        for entry in annotations.get(name) or []
+        for m in entry.get("mentions") or []
+    )
+    for index, entry in enumerate(mentions):
+        yield "mentions", index, entry
     for index, entry in enumerate(corrections.get("corrections") or []):
         yield "corrections", index, entry
 
@@ -164,6 +172,7 @@ def load_template(folder: Path = TEMPLATE_DIR) -> Template:
         span = _anchor(snapshot, entry)
         spans[name, index] = span
         context += _context_spans(snapshot, entry, span)
+        context += [span] if name in ("actors", "mentions") else []  # numerals kept as printed
         quotes += [str(entry[k]) for k in ("quote", "prefix", "suffix") if entry.get(k)]
         for key in ("prefix", "suffix"):
             if "\n" in str(entry.get(key) or ""):
@@ -180,7 +189,7 @@ def load_template(folder: Path = TEMPLATE_DIR) -> Template:
     changeable = []
     for index, figure in enumerate(annotations.get("figures") or []):
         numeral = str(figure.get("numeral") or "")
-        if figure["id"] in named or not PLAIN_NUMERAL.match(numeral):
+        if figure["id"] in named or figure.get("mentions") or not PLAIN_NUMERAL.match(numeral):
             continue
         quote_span = spans["figures", index]
         start = quote_span.start + str(figure["quote"]).index(numeral)
@@ -224,12 +233,18 @@ def _value_of(numeral: str) -> int | float:
 
 
 def _suffix_ids(annotations: dict, corrections: dict, suffix: str) -> None:
+    for actor in annotations.get("actors") or []:
+        actor["id"] += suffix
     for figure in annotations.get("figures") or []:
         figure["id"] += suffix
         if figure.get("derived_from"):
             figure["derived_from"] = [ref + suffix for ref in figure["derived_from"]]
+        if figure.get("actor"):
+            figure["actor"] = ";".join(ref + suffix for ref in figure["actor"].split(";"))
     for event in annotations.get("events") or []:
         event["id"] += suffix
+        if event.get("parties"):
+            event["parties"] = [ref + suffix for ref in event["parties"]]
     for claim in annotations.get("claims") or []:
         claim["id"] += suffix
         for key in CLAIM_REFS:

@@ -250,8 +250,9 @@ def test_quotes_still_found_in_a_shifted_snapshot_keep_their_ids(raw_copy, tmp_p
     sidecar.write_text(re.sub(r"sha256: [0-9a-f]{64}", f"sha256: {sha}", sidecar.read_text()))
     outputs = tmp_path / "shifted"
     assert main(["build", "--raw", str(raw_copy), "--outputs", str(outputs)]) == 0
-    new = pd.read_parquet(outputs / "provenance.parquet").set_index("record_id")
-    old = pd.read_parquet(REPO_ROOT / "outputs" / "provenance.parquet").set_index("record_id")
+    key = ["record_id", "mention"]  # a record has a row per mention
+    new = pd.read_parquet(outputs / "provenance.parquet").set_index(key)
+    old = pd.read_parquet(REPO_ROOT / "outputs" / "provenance.parquet").set_index(key)
     assert set(new.index) == set(old.index)
     assert (new["line"] == old.loc[new.index, "line"] + 1).all()
     shift = len("A line inserted at the top.\n")
@@ -259,29 +260,32 @@ def test_quotes_still_found_in_a_shifted_snapshot_keep_their_ids(raw_copy, tmp_p
 
 
 FIGURE = "  - id: binational-demand-conferences-held-1998-2000\n"
+IGNORED = "  - quote: learn from one another\n"
+_LINES = (REPO_ROOT / "raw" / SOURCE_ID / "annotations.yaml").read_text(encoding="utf-8")
+FIGURE_LINE, IGNORED_LINE = (_LINES[: _LINES.index(t)].count("\n") + 1 for t in (FIGURE, IGNORED))
 CLAIM = "  - id: mex-nationals-birth-plus-naturalization\n    kind: sum\n"
 CORRECTION = "  - id: heroine-for-heroin\n    quote: heroine\n"
 KEY_PROBLEMS = [  # (file, text, replacement, the sentence's problem and action)
     ("annotations.yaml", FIGURE, FIGURE + "    colour: red\n",
-     "line 27, record 'binational-demand-conferences-held-1998-2000': the figure has an "
-     "unknown key 'colour'; use only actor, counterpart_country, country, derived_from, id, "
-     "is_target, measure, note, numeral, period, prefix, qualifier, quote, subject, suffix, "
-     "unit, value_check (docs/annotating.md)."),
+     f"line {FIGURE_LINE}, record 'binational-demand-conferences-held-1998-2000': the figure "
+     "has an unknown key 'colour'; use only actor, counterpart_country, country, derived_from, "
+     "id, is_target, measure, mentions, note, numeral, period, period_note, prefix, qualifier, "
+     "quote, subject, suffix, unit, value_check (docs/annotating.md)."),
     ("annotations.yaml", "    subject: binational_demand_reduction_conferences\n", "",
-     "line 27, record 'binational-demand-conferences-held-1998-2000': the figure has no "
-     "'subject'; add subject:."),
+     f"line {FIGURE_LINE}, record 'binational-demand-conferences-held-1998-2000': the figure "
+     "has no 'subject'; add subject:."),
     ("annotations.yaml", "events:\n", "events:\n  - 3\n",
      "annotations.yaml: an event entry is not a mapping; write it as key: value."),
-    ("annotations.yaml", "  - quote: learn from one another\n    reason: pronoun phrase, not a quantity\n",
-     "  - quote: learn from one another\n", "line 1147: the ignore entry has no 'reason'; add reason:."),
+    ("annotations.yaml", IGNORED + "    reason: pronoun phrase, not a quantity\n", IGNORED,
+     f"line {IGNORED_LINE}: the ignore entry has no 'reason'; add reason:."),
     ("annotations.yaml", CLAIM, CLAIM.replace("sum", "product"),
      "record 'mex-nationals-birth-plus-naturalization': the claim kind 'product' is unknown; "
      "use sum, ratio or bound."),
     ("annotations.yaml", "    parts: [mex-nationals-extradited-by-birth, mex-nationals-extradited-by-naturalization]\n",
      "", "record 'mex-nationals-birth-plus-naturalization': the claim has no 'parts'; add parts:."),
     ("annotations.yaml", "claims:\n", "claimz: []\nclaims:\n",
-     "annotations.yaml: unknown top-level key 'claimz'; use only claims, events, figures, "
-     "ignore, sections."),
+     "annotations.yaml: unknown top-level key 'claimz'; use only actors, claims, events, "
+     "figures, ignore, sections."),
     ("corrections.yaml", CORRECTION, CORRECTION + "    colour: red\n",
      "corrections.yaml, line 15, record 'heroine-for-heroin': the correction has an unknown "
      "key 'colour'; use only corrected, id, prefix, quote, reason, reported_by, reported_on, "

@@ -71,7 +71,7 @@ def test_an_added_record_is_minor_and_a_removed_one_major(raw_copy, published):
     assert rebuild(raw_copy, published)["version"] == f"{major + 1}.0.0"
     entry = json.loads((published / "changelog.json").read_text())[0]
     assert entry["removed"] == {"events": ["test-operation-impunity-again"],
-                                "provenance": ["test-operation-impunity-again"]}  # fmt: skip
+                                "provenance": ["test-operation-impunity-again/1"]}  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -28,13 +28,14 @@ REPO = Path(__file__).parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ARTIFACTS = REPO / "test-artifacts"
-TABLES = ("sources", "figures", "events", "provenance", "corrections")
+TABLES = ("sources", "figures", "events", "provenance", "corrections", "actors")
 KEYS = {
     "sources": "source_id",
     "figures": "figure_id",
     "events": "event_id",
     "provenance": "record_id",
     "corrections": "correction_id",
+    "actors": "actor_id",
 }
 SOURCE_ID = "ondcp-usmx-ch3"  # the one source of the real dataset
 COPY_ID = f"{SOURCE_ID}-copy"  # the same source again, its ids suffixed "-copy"
@@ -82,6 +83,7 @@ def _render(tables: dict[str, pd.DataFrame]) -> str:
         tables["provenance"],
         text,
         tables["corrections"],
+        tables["actors"],
     )
 
 
@@ -134,8 +136,19 @@ def tables() -> dict[str, pd.DataFrame]:
 
 @pytest.fixture(scope="module")
 def quotes(tables: dict[str, pd.DataFrame]) -> dict[str, str]:
-    prov = tables["provenance"]
+    prov = tables["provenance"].loc[tables["provenance"]["mention"] == 1]
     return dict(zip(prov["record_id"], prov["quote"], strict=True))
+
+
+@pytest.fixture(scope="module")
+def marked(tables: dict[str, pd.DataFrame]) -> dict[str, str]:
+    """Each record's highlighted characters: those of all its mentions, in text order."""
+    (text,) = _texts(tables["sources"]).values()
+    found = {}
+    for rid, rows in tables["provenance"].groupby("record_id"):
+        spans = zip(rows["char_start"], rows["char_end"], strict=True)
+        found[rid] = "".join(text[i] for i in sorted({i for s, e in spans for i in range(s, e)}))
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -253,7 +266,17 @@ def test_shared_link_marks_the_record_on_load(page, page_url, quotes):
     assert any(len(c.split()) > 1 for c in covers), covers
 
 
-def test_every_figure_and_event_has_its_highlight(page, page_url, tables, quotes):
+def test_a_shared_link_marks_every_mention_of_the_record(page, page_url, marked, quotes):
+    """An actor printed nine times (the Government of Mexico): #gom marks all nine mentions,
+    and the page scrolls to its quote, the first."""
+    page.goto(f"{page_url}#gom")
+    page.wait_for_function("() => document.querySelector('.marked') !== null")
+    assert page.evaluate(MARKED_TEXT) == marked["gom"] != quotes["gom"]
+    assert page.evaluate("() => document.querySelectorAll('.text .hl.marked').length") >= 9
+    assert page.evaluate(IN_VIEW)
+
+
+def test_every_figure_and_event_has_its_highlight(page, page_url, tables, marked):
     page.goto(page_url)
     found = page.evaluate(
         """() => {
@@ -280,7 +303,7 @@ def test_every_figure_and_event_has_its_highlight(page, page_url, tables, quotes
     )
     (source_text,) = _texts(tables["sources"]).values()
     assert found["whole"] == source_text, "the text shown is not the source text as printed"
-    assert found["text"] == quotes
+    assert found["text"] == marked  # every mention of a record is highlighted
     assert all(found["anchors"].values()), [k for k, ok in found["anchors"].items() if not ok]
     types = dict(
         zip(tables["provenance"]["record_id"], tables["provenance"]["record_type"], strict=True)
@@ -543,6 +566,7 @@ def test_page_without_corrections_still_renders(tables):
         tables["events"],
         tables["provenance"],
         _texts(tables["sources"])[SOURCE_ID],
+        actors=tables["actors"],
     )
     assert ' data-corrections="' not in html
     assert "corrections_table_1" not in html

@@ -17,7 +17,7 @@ from pipeline.core.sources import load_snapshot
 from pipeline.publish import pages
 
 SOURCE_ID = "ondcp-usmx-ch3"
-TABLES = ("sources", "figures", "events", "provenance", "corrections")
+TABLES = ("sources", "figures", "events", "provenance", "corrections", "actors")
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +98,8 @@ def test_a_new_row_key_of_one_source_remakes_that_sources_page_only(tmp_path, ta
         twin = df.copy()
         twin["source_id"] = copy_id
         key = {"sources": "source_id", "figures": "figure_id", "events": "event_id",
-               "provenance": "record_id", "corrections": "correction_id"}[name]  # fmt: skip
+               "provenance": "record_id", "corrections": "correction_id",
+               "actors": "actor_id"}[name]  # fmt: skip
         if name != "sources":
             twin[key] = twin[key] + "-copy"
         if "correction_ids" in twin.columns:

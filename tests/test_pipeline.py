@@ -26,6 +26,7 @@ EXPECTED_GRAPH = {
     "sources_table": ("tables", {"source_snapshots"}),
     "figures_table": ("tables", {"anchored_annotations"}),
     "events_table": ("tables", {"anchored_annotations"}),
+    "actors_table": ("tables", {"anchored_annotations"}),
     "provenance_table": ("tables", {"anchored_annotations"}),
     "measures_table": ("tables", set()),
     "claims_table": ("tables", {"anchored_annotations", "figures_table"}),
@@ -34,7 +35,7 @@ EXPECTED_GRAPH = {
         "published",
         {
             "source_snapshots", "anchored_annotations", "sources_table", "figures_table",
-            "events_table", "provenance_table", "measures_table", "claims_table",
+            "events_table", "actors_table", "provenance_table", "measures_table", "claims_table",
             "corrections_table",
         },
     ),
@@ -44,13 +45,15 @@ EXPECTED_CHECKS = {
     ("sources_table", "sources_matches_schema"),
     ("figures_table", "figures_matches_schema"),
     ("events_table", "events_matches_schema"),
+    ("actors_table", "actors_matches_schema"),
     ("provenance_table", "provenance_matches_schema"),
     ("measures_table", "measures_matches_schema"),
     ("claims_table", "claims_matches_schema"),
     ("corrections_table", "corrections_matches_schema"),
     ("provenance_table", "every_span_equals_its_quote"),
-    ("provenance_table", "every_record_has_one_provenance_row"),
+    ("provenance_table", "every_record_has_its_provenance_rows"),
     ("figures_table", "figures_foreign_keys"),
+    ("actors_table", "actor_ids_are_actors"),
     ("data_package", "data_package_validates"),
 }
 

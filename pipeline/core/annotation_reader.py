@@ -1,9 +1,10 @@
 """The state of reading one annotation file, and what every record kind shares.
 
-`Reader` holds the snapshot, the positions last published, the sections and corrections of
-the source and the `AnchoredSource` being filled. It anchors quotes (collecting those no
-longer found, to report them all at once), resolves nearby quotes and periods, makes
-provenance rows, and turns a mistake into a `BuildError` naming file, line and record.
+`Reader` holds the snapshot, the positions last published, the sections, corrections and
+actors of the source and the `AnchoredSource` being filled. It anchors quotes and further
+mentions (collecting those no longer found, to report them all at once), resolves nearby
+quotes, periods and actor ids, makes provenance rows, and turns a mistake into a `BuildError`
+naming file, line and record.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pipeline.core.anchoring import (
 from pipeline.core.corrections import Correction, read_corrections
 from pipeline.core.entry_keys import check_entry
 from pipeline.core.errors import BuildError
+from pipeline.core.fields import closest
 from pipeline.core.periods import ParsedPeriod, PeriodError, parse_period
 from pipeline.core.sources import SourceSnapshot
 from pipeline.core.yaml_lines import LINE_KEY
@@ -39,6 +41,7 @@ class AnchoredSource:
     annotation_file: str
     figures: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+    actors: list[dict[str, Any]] = field(default_factory=list)
     provenance: list[dict[str, Any]] = field(default_factory=list)
     claims: list[dict[str, Any]] = field(default_factory=list)
     corrections: list[dict[str, Any]] = field(default_factory=list)
@@ -59,6 +62,7 @@ class Reader:
         self.lost: list[tuple[dict, tuple[int, int] | None]] = []
         self.sections: list[tuple[int, str]] = []
         self.corrections: list[Correction] = []
+        self.actors: dict[str, dict] = {}  # actor id -> its entry, once read
         self.out = AnchoredSource(
             snapshot.source_id, snapshot.sha256, snapshot.published_path(path.name)
         )
@@ -69,11 +73,11 @@ class Reader:
     def require(self, entry: object, kind: str) -> dict:
         return check_entry(self.path, entry, kind)  # the keys KEYS declares (entry_keys.py)
 
-    def anchor(self, entry: dict) -> Span | None:
+    def anchor(self, entry: dict, hinted: bool = True) -> Span | None:
         """The span of a record's quote. The position it had in the published outputs only
         chooses among exact matches. A quote no longer found is collected (None) so that
         every such record is reported at once; any other anchoring error stops at once."""
-        hint = self.previous.get(str(entry.get("id")))
+        hint = self.previous.get(str(entry.get("id"))) if hinted else None
         quote, prefix = str(entry["quote"]), str(entry.get("prefix") or "")
         suffix = str(entry.get("suffix") or "")
         try:
@@ -136,13 +140,43 @@ class Reader:
                 entry, f"its {key} {exc}", f"quote the {key} as printed in that paragraph"
             ) from exc
 
-    def period(self, entry: dict, key: str, near: Span) -> tuple[ParsedPeriod | None, Span | None]:
-        """The period (or date) quoted under `key` near `near`, read, and its span."""
+    def mentions(self, entry: dict, kind: str = "mention") -> list[tuple[dict, Span]]:
+        """A record's further mentions (`mentions:`), each anchored like its quote (never by
+        a published position), as (mention entry with the record's id, span)."""
+        found = entry.get("mentions") or []
+        if not isinstance(found, list):
+            raise self.fail(entry, "its mentions is not a list", "list them as - quote: ...")
+        anchored = []
+        for m in found:
+            m = {**check_entry(self.path, m, kind, str(entry["id"])), "id": entry["id"]}
+            if (span := self.anchor(m, hinted=False)) is not None:
+                anchored.append((m, span))
+        return anchored
+
+    def actor_ids(self, entry: dict, key: str, noun: str) -> str | None:
+        """The actor ids listed under `key` (a list or 'a;b'), each an actor of this source."""
+        value = entry.get(key) or []
+        ids = [str(i).strip() for i in value] if isinstance(value, list) else str(value).split(";")
+        for i in ids:
+            if i not in self.actors:
+                raise self.fail(
+                    entry,
+                    f"its {noun} '{i}' is not an actor of this source{closest(i, self.actors)}",
+                    "use the id of an entry of actors: (docs/annotating.md)",
+                )
+        return ";".join(ids) or None
+
+    def period(
+        self, entry: dict, key: str, near: Span, relative: bool = False
+    ) -> tuple[ParsedPeriod | None, Span | None]:
+        """The period (or date) quoted under `key` near `near`, read, and its span; with
+        `relative`, "the last five years" is read against source.yaml's reference_year."""
         if entry.get(key) in (None, ""):
             return None, None
         span = self.nearby(entry, key, near)
+        year = self.snapshot.meta.get("reference_year") if relative else None
         try:
-            return parse_period(str(entry[key])), span
+            return parse_period(str(entry[key]), year), span
         except PeriodError as exc:
             raise self.fail(
                 entry, str(exc).rstrip("."), f"quote a {key} in a parseable form"
@@ -189,21 +223,24 @@ class Reader:
                 }
             )  # fmt: skip
 
-    def correction_ids(self, span: Span) -> str | None:
-        ids = [c.correction_id for c in self.corrections if c.overlaps(span)]
+    def correction_ids(self, *spans: Span) -> str | None:
+        ids = [c.correction_id for c in self.corrections if any(map(c.overlaps, spans))]
         return ";".join(ids) if ids else None
 
     def mark_read(
         self, record_id: str, record_type: str, entry: dict, span: Span,
-        numeral: Span | None, period: Span | None, period_word: str,
+        numeral: Span | None = None, period: Span | None = None, period_word: str = "",
+        mention: int = 1,
     ) -> None:  # fmt: skip
-        """Record where a figure or event was read (its provenance row: span, line, column,
-        context, numeral and period spans) and the spans it explains for the coverage check."""
+        """Record where a mention of a figure, event or actor was read (its provenance row:
+        span, line, column, context, numeral and period spans) and the spans it explains for
+        the coverage check."""
         text, snap = self.snapshot.text, self.snapshot
         line_lo, line_hi = snap.line_bounds(span.start)
         line, column = snap.line_col(span.start)
         self.out.provenance.append({
-            "record_id": record_id, "record_type": record_type, "source_id": snap.source_id,
+            "record_id": record_id, "mention": mention, "record_type": record_type,
+            "source_id": snap.source_id,
             "char_start": span.start, "char_end": span.end, "line": line, "column": column,
             "quote": text[span.start : span.end],
             "prefix": text[max(line_lo, span.start - CONTEXT) : span.start],

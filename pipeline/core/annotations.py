@@ -1,8 +1,9 @@
 """Hand annotations anchored to the text: the entry point of reading `annotations.yaml`.
 
 `anchor_annotations` reads `raw/<source_id>/annotations.yaml` (docs/annotating.md) in order:
-sections, corrections, figures, events, ignored numerals, then claims. Every quote becomes a
-code-point span; any mistake is a `BuildError` naming the file, line and record.
+sections, corrections, actors, figures, events, ignored numerals, then claims. Every quote and
+further mention becomes a code-point span; any mistake is a `BuildError` naming the file,
+line and record.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import itertools
 from collections.abc import Iterable
 from pathlib import Path
 
+from pipeline.core.actors import read_actor
 from pipeline.core.annotation_reader import AnchoredSource, Reader
 from pipeline.core.entry_keys import check_file
 from pipeline.core.errors import BuildError
@@ -33,6 +35,8 @@ def anchor_annotations(
     doc = check_file(r.path, load_yaml(r.path), "annotations.yaml")
     r.read_sections(doc.get("sections") or [])
     r.read_corrections()
+    for entry in doc.get("actors") or []:
+        read_actor(r, entry)
     for entry in doc.get("figures") or []:
         read_figure(r, entry)
     for entry in doc.get("events") or []:
@@ -47,7 +51,7 @@ def anchor_annotations(
     figure_ids = {row["figure_id"] for row in r.out.figures}
     for entry in doc.get("claims") or []:
         _read_claim(r, entry, figure_ids)
-    for row in r.out.figures + r.out.events:
+    for row in r.out.figures + r.out.events + r.out.actors:
         row.pop(LINE_KEY)
     anchored = r.out
     anchored.uncovered = uncovered_numerals(snapshot, anchored)
@@ -56,10 +60,10 @@ def anchor_annotations(
 
 
 def _check_ids(r: Reader) -> None:
-    """Each figure and event has its own id; derived_from names figures of the file."""
+    """Each figure, event and actor has its own id; derived_from names figures of the file."""
     seen: dict[str, int] = {}
-    for row in r.out.figures + r.out.events:
-        rid = row.get("figure_id") or row.get("event_id")
+    for row in r.out.actors + r.out.figures + r.out.events:
+        rid = row.get("figure_id") or row.get("event_id") or row.get("actor_id")
         if rid in seen:
             raise BuildError(
                 r.path,
@@ -95,9 +99,9 @@ def _read_claim(r: Reader, entry: object, figure_ids: set[str]) -> None:
 def published_positions(
     outputs: Path, source_ids: Iterable[str] | None = None
 ) -> dict[str, dict[str, tuple[int, int]]]:
-    """source id -> record id -> (char_start, line), from the published provenance table;
-    of the sources `source_ids` only, when given (the rows of the others are not made into
-    Python objects)."""
+    """source id -> record id -> (char_start, line) of its quote (mention 1), from the published
+    provenance table; of the sources `source_ids` only, when given (the rows of the others
+    are not made into Python objects)."""
     path = outputs / "provenance.parquet"
     if not path.exists():
         return {}
@@ -111,8 +115,9 @@ def published_positions(
         wanted = pa.array(sorted(source_ids), type=table.schema.field("source_id").type)
         table = table.filter(pc.is_in(table["source_id"], value_set=wanted))
     found: dict[str, dict[str, tuple[int, int]]] = {}
-    for r in table.to_pylist():
-        found.setdefault(r["source_id"], {})[r["record_id"]] = (r["char_start"], r["line"])
+    for r in table.to_pylist():  # in key order (record_id, mention): mention 1 comes first
+        positions = found.setdefault(r["source_id"], {})
+        positions.setdefault(r["record_id"], (r["char_start"], r["line"]))
     return found
 
 

@@ -4,12 +4,14 @@
 `schemas/tables.yaml` lists which fields make up each table, with its keys. From these two
 files this module generates the three schemas the pipeline needs - pandera (validation),
 pyarrow (Parquet) and Frictionless (the data package) - so no column list is kept twice.
-Vocabulary files in `schemas/` (measures, subjects, units) fill `enum_from` constraints.
+Vocabulary files in `schemas/` (measures, subjects, units) fill `enum_from` constraints;
+`closest` names the known terms nearest to an unknown one, for error messages.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -74,6 +76,18 @@ def vocabulary(file_name: str, schemas_dir: Path = SCHEMAS_DIR) -> dict[str, dic
     return strip_lines(load_yaml(schemas_dir / file_name))
 
 
+def closest(word: object, known) -> str:
+    """' (closest: a, b)': up to three known terms nearest to `word`, or "" when none is."""
+    near = difflib.get_close_matches(str(word), sorted(map(str, known)), n=3)
+    return f" (closest: {', '.join(near)})" if near else ""
+
+
+def enum_of(table: str, field_name: str) -> tuple[str, ...]:
+    """The values a field of a table may take (its enum constraint)."""
+    found = next(f for f in table_defs()[table].fields if f.name == field_name)
+    return tuple(found.constraints["enum"])
+
+
 def _enum_values(file_name: str, schemas_dir: Path) -> list[str]:
     terms = vocabulary(file_name, schemas_dir)
     if file_name == "units.yaml":  # the normalized units, not the printed forms
@@ -90,16 +104,17 @@ def table_defs(schemas_dir: Path = SCHEMAS_DIR) -> dict[str, TableDef]:
         constraints = dict(spec.get("constraints") or {})
         if "enum_from" in spec:
             constraints["enum"] = _enum_values(spec["enum_from"], schemas_dir)
-        fields[name] = FieldDef(
-            name, spec["type"], spec["description"], constraints, spec.get("format")
-        )
+        fields[name] = FieldDef(  # "<table>.<field>": that table's field of that name
+            name.rpartition(".")[2], spec["type"], spec["description"], constraints,
+            spec.get("format"),
+        )  # fmt: skip
     tables = strip_lines(load_yaml(schemas_dir / "tables.yaml"))
     return {
         name: TableDef(
             name=name,
             title=spec["title"],
             description=spec["description"],
-            fields=tuple(fields[f] for f in spec["fields"]),
+            fields=tuple(fields.get(f"{name}.{f}") or fields[f] for f in spec["fields"]),
             primary_key=tuple(spec["primary_key"]),
             foreign_keys=tuple(spec.get("foreign_keys") or ()),
         )

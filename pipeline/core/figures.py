@@ -3,6 +3,7 @@
 The annotation says where the figure is printed and what it means; the numeral, the unit
 as printed, the qualifier ("over", "approximately") and the period come from the characters
 its quote points at, with any correction inside the numeral applied (docs/annotating.md).
+A figure has a period or a period_note; a further mention's numeral reads as the same value.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 from pipeline.core.anchoring import Span
 from pipeline.core.annotation_reader import Reader
 from pipeline.core.corrections import Correction, apply
-from pipeline.core.fields import vocabulary
+from pipeline.core.fields import closest, vocabulary
 from pipeline.core.numerals import (
     NumeralError,
     ParsedNumeral,
@@ -21,6 +22,7 @@ from pipeline.core.numerals import (
     parse_numeral,
     read_qualifier,
 )
+from pipeline.core.periods import ParsedPeriod
 from pipeline.core.yaml_lines import LINE_KEY
 
 FLAG_NOTES = {
@@ -43,7 +45,9 @@ def read_figure(r: Reader, entry: object) -> None:
     parsed = _parse(r, entry, literal, reading, touching)
     unit_printed, conversion = _unit(r, entry, quote, literal, parsed)
     value = float(Decimal(str(parsed.value)) * Decimal(str(conversion.get("factor", 1))))
-    period, period_span = r.period(entry, "period", span)
+    period, period_span = r.period(entry, "period", span, relative=True)
+    mentions = r.mentions(entry, "figure mention")
+    mentions = [(m, s, _mention_numeral(r, m, s, parsed)) for m, s in mentions]
     notes = [str(entry["note"]).strip()] if entry.get("note") else []
     flags = [FLAG_NOTES[flag] for flag in parsed.flags if flag in FLAG_NOTES]
     notes += [note.format(literal=literal, value=parsed.value) for note in flags]
@@ -62,11 +66,12 @@ def read_figure(r: Reader, entry: object) -> None:
             "section": r.section_of(span.start),
             "measure": str(entry["measure"]),
             "subject": str(entry["subject"]),
-            "actor": str(entry.get("actor") or entry["country"]),
+            "actor": r.actor_ids(entry, "actor", "actor") or _country_actor(r, entry),
             "country": str(entry["country"]),
             "counterpart_country": entry.get("counterpart_country"),
             "period_start": period.start if period else None,
             "period_end": period.end if period else None,
+            "period_note": _period_note(r, entry, period),
             "value": value,
             "unit": conversion["unit"],
             "value_as_printed": literal,
@@ -76,11 +81,58 @@ def read_figure(r: Reader, entry: object) -> None:
             "is_derived": bool(derived),
             "derived_from": ";".join(derived) if derived else None,
             "note": " ".join(notes) if notes else None,
-            "correction_ids": r.correction_ids(span),
+            "correction_ids": r.correction_ids(span, *(s for _, s, _ in mentions)),
             LINE_KEY: entry[LINE_KEY],
         }
     )
     r.mark_read(fid, "figure", entry, span, numeral, period_span, "period")
+    for n, (m, mention_span, mention_numeral) in enumerate(mentions, start=2):
+        r.mark_read(fid, "figure", m, mention_span, mention_numeral, mention=n)
+
+
+def _country_actor(r: Reader, entry: dict) -> str:
+    """The actor of kind country of the figure's country: who a figure is credited to when
+    the text names no body."""
+    code = entry["country"]
+    found = [a for a, e in r.actors.items() if e["kind"] == "country" and e.get("country") == code]
+    if not found:
+        raise r.fail(entry, f"it names no actor and no actor of kind country has country {code}",
+                     "add actor: <actor ids>, or an actor of kind country to actors:")  # fmt: skip
+    return found[0]
+
+
+def _period_note(r: Reader, entry: dict, period: ParsedPeriod | None) -> str | None:
+    """Why the figure has no period (typed), and how a relative period was read (the build's)."""
+    notes = [str(entry["period_note"]).strip()] if entry.get("period_note") else []
+    if period is None and not notes:
+        raise r.fail(entry, "it has no period and no period_note",
+                     "add period: <the period as printed> or period_note: <why the text "
+                     "gives none>")  # fmt: skip
+    if period is not None and period.assumption:
+        year = r.snapshot.meta["reference_year"]
+        notes.append(f"Relative period resolved against the reference year {year} of "
+                     f"source.yaml: {period.assumption}.")  # fmt: skip
+    return " ".join(notes) or None
+
+
+def _mention_numeral(r: Reader, mention: dict, span: Span, parsed: ParsedNumeral) -> Span | None:
+    """The span of a further mention's `numeral:`, once it reads as the figure's value."""
+    if mention.get("numeral") in (None, ""):
+        return None
+    literal, offset = _numeral_in(r, mention, str(mention["quote"]))
+    numeral = Span(span.start + offset, span.start + offset + len(literal))
+    reading = apply(literal, numeral.start, _corrections_of(r, mention, numeral, literal))
+    try:
+        value = parse_numeral(reading).value
+    except NumeralError as exc:
+        raise r.fail(mention, str(exc).rstrip("."), "mark a numeral that parses") from exc
+    if value != parsed.value:
+        raise r.fail(
+            mention, f'its mention "{mention["quote"]}" prints "{literal}", which reads as '
+            f"{value}, not {parsed.value} as the figure",
+            "quote a mention of the same figure, or annotate it as a figure of its own",
+        )  # fmt: skip
+    return numeral
 
 
 def _numeral_in(r: Reader, entry: dict, quote: str) -> tuple[str, int]:
@@ -161,18 +213,21 @@ def _unit(
     if printed not in units:
         raise r.fail(
             entry,
-            f'the unit "{printed}" is unknown',
+            f'the unit "{printed}" is unknown{closest(printed, units)}',
             "use a printed form listed in schemas/units.yaml, or add it there",
         )
-    measure = str(entry["measure"])
+    measure, subject = str(entry["measure"]), entry["subject"]
+    subjects = vocabulary("subjects.yaml")
     if measure not in measures:
         raise r.fail(
-            entry, f"the measure '{measure}' is unknown", "use one of schemas/measures.yaml"
+            entry,
+            f"the measure '{measure}' is unknown{closest(measure, measures)}",
+            "use one of schemas/measures.yaml",
         )
-    if str(entry["subject"]) not in vocabulary("subjects.yaml"):
+    if str(subject) not in subjects:
         raise r.fail(
             entry,
-            f"the subject '{entry['subject']}' is unknown",
+            f"the subject '{subject}' is unknown{closest(subject, subjects)}",
             "use one of schemas/subjects.yaml, or add it there",
         )
     unit = units[printed]["unit"]

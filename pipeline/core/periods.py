@@ -2,8 +2,9 @@
 
 Turns the words of a printed period or date into its first and last day (inclusive) and the
 finest unit printed; the forms read are listed in `ACCEPTED_FORMS`. Finding the period in the
-text is pipeline.core.anchoring's. A relative period ("the last five years") or a vague one
-("early 90s") is not guessed: it is a `PeriodError`.
+text is pipeline.core.anchoring's. A relative period ("the last five years") is read only
+against a reference year (source.yaml's `reference_year`), the assumption said in words;
+without one, or a vague period ("early 90s"), it is a `PeriodError`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import calendar
 import datetime
 import re
 from dataclasses import dataclass
+
+from pipeline.core.numerals import CARDINALS
 
 _MONTH_NAMES = (
     "january", "february", "march", "april", "may", "june", "july", "august", "september",
@@ -22,7 +25,8 @@ PRECISIONS = ("day", "month", "year")  # finest first
 ACCEPTED_FORMS = (
     "1999, in 1999 alone, year 2005, from 1995 to 1999, 1995–2000, between 1995 and 2000, "
     "first six months of 2000, first semester of 2000, May 2000, 12 May 2000, since 1996, "
-    "from 1998 to date, by the year 2007"
+    "from 1998 to date, by the year 2007; with a reference year, the last five years, the past "
+    "5 years"
 )
 _EDGE = " \t\r\n,.;:()[]\"'"
 # Words of the forms themselves: "between 1995" is an incomplete range, not a bad month.
@@ -44,6 +48,7 @@ class ParsedPeriod:
     start: datetime.date | None
     end: datetime.date | None
     precision: str
+    assumption: str | None = None  # how a relative period was resolved, in words
 
 
 def _fail(text: str, problem: str) -> PeriodError:
@@ -147,6 +152,23 @@ def _single(text: str, words: str) -> ParsedPeriod | None:
     return _point(text, m["point"]) if m else None
 
 
+_RELATIVE = re.compile(r"(?:(?:in|over|during|for) )?the (?:last|past) (?P<n>[0-9]+|[a-z]+) years")
+
+
+def _relative(text: str, words: str, reference_year: int) -> ParsedPeriod | None:
+    """The N years ending in the reference year, for "the last N years" (the chapter equates
+    "the last five years" with 1995-2000 when it was written in 2000)."""
+    m = _RELATIVE.fullmatch(words)
+    n = (int(m["n"]) if m["n"].isdigit() else CARDINALS.get(m["n"])) if m else None
+    if not n:
+        return None
+    first, last = reference_year - n, reference_year
+    return ParsedPeriod(
+        datetime.date(first, 1, 1), datetime.date(last, 12, 31), "year",
+        f'"{text}" read as {first}-{last}, the {n} years ending in {last}',
+    )  # fmt: skip
+
+
 def _reason(words: str) -> str:
     if not words:
         return "it is empty"
@@ -155,11 +177,14 @@ def _reason(words: str) -> str:
     return "it is not one of the forms read here"
 
 
-def parse_period(text: str) -> ParsedPeriod:
+def parse_period(text: str, reference_year: int | None = None) -> ParsedPeriod:
     """Read a printed period or date (case-insensitive; surrounding spaces and punctuation
-    are ignored; en dash and hyphen are the same); raise `PeriodError` for anything else."""
+    are ignored; en dash and hyphen are the same), a relative one only given the year it is
+    relative to; raise `PeriodError` for anything else."""
     words = _normalise(text)
     for reader in (_open, _range, _single):
         if words and (period := reader(text, words)) is not None:
             return period
+    if words and reference_year and (period := _relative(text, words, reference_year)):
+        return period
     raise _fail(text, _reason(words))

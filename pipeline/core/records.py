@@ -1,10 +1,10 @@
 """Each source's rows, typed and checked once, then concatenated into the published tables.
 
-The figures, events, provenance and corrections of a source depend on nothing but that
-source (its text, annotations and corrections) and the code. `SourceRows` holds them as
+The figures, events, actors, provenance and corrections of a source depend on nothing but
+that source (its text, annotations and corrections) and the code. `SourceRows` holds them as
 Arrow IPC bytes, typed and sorted by primary key, with the problems of the checks that are
-properties of one source (pandera row by row, spans hold their quotes, one provenance row
-per record, each figure's numeral at its numeral span) and the numerals nothing explains.
+properties of one source (pandera row by row, spans hold their quotes, each record's mention
+1 provenance row, each figure's numeral at its numeral span) and the numerals nothing explains.
 What no single source can show (dtypes, keys across sources, foreign keys, claims) is
 checked on the whole tables (pipeline/defs/tables.py).
 """
@@ -29,9 +29,10 @@ from pipeline.core.fields import (
 )
 from pipeline.core.sources import SourceSnapshot
 
-PER_SOURCE_TABLES = ("figures", "events", "provenance", "corrections")
+PER_SOURCE_TABLES = ("figures", "events", "actors", "provenance", "corrections")
 SPAN_CHECK = "every_span_equals_its_quote"
-PROVENANCE_CHECK = "every_record_has_one_provenance_row"
+PROVENANCE_CHECK = "every_record_has_its_provenance_rows"
+RECORD_KEYS = {"figure": "figure_id", "event": "event_id", "actor": "actor_id"}
 
 
 @dataclass
@@ -131,24 +132,29 @@ def source_problems(tables: dict[str, pa.Table], text: str) -> dict[str, list[st
         )
         if text[start:end] != quote
     ]
-    records = {("figure", f) for f in figures["figure_id"]}
-    records |= {("event", e) for e in tables["events"].column("event_id").to_pylist()}
+    records = {
+        (rtype, rid)
+        for rtype, key in RECORD_KEYS.items()
+        for rid in tables[f"{rtype}s"].column(key).to_pylist()
+    }
     rows = list(zip(prov["record_type"], prov["record_id"], strict=True))
+    firsts = {row for row, m in zip(rows, prov["mention"], strict=True) if m == 1}
     problems = [
-        f"{rid}: {rtype} has no provenance row" for rtype, rid in sorted(records - set(rows))
+        f"{rid}: {rtype} has no {'mention 1 ' if (rtype, rid) in rows else ''}provenance row"
+        for rtype, rid in sorted(records - firsts)
     ]
     problems += [
         f"{rid}: provenance row belongs to no {rtype}" for rtype, rid in sorted(set(rows) - records)
     ]
     printed = dict(zip(figures["figure_id"], figures["value_as_printed"], strict=True))
-    for rtype, rid, start, end in zip(
-        prov["record_type"], prov["record_id"], prov["numeral_start"], prov["numeral_end"],
-        strict=True,
+    for (rtype, rid), m, start, end, a, b in zip(
+        rows, prov["mention"], prov["char_start"], prov["char_end"], prov["numeral_start"],
+        prov["numeral_end"], strict=True,
     ):  # fmt: skip
-        if rtype == "figure" and text[start:end] != printed.get(rid):
-            problems.append(
-                f"{rid}: numeral span holds {text[start:end]!r}, not its value_as_printed"
-            )
+        if rtype == "figure" and m == 1 and text[a:b] != printed.get(rid):
+            problems.append(f"{rid}: numeral span holds {text[a:b]!r}, not its value_as_printed")
+        elif a is not None and not start <= a < b <= end:
+            problems.append(f"{rid}: mention {m} has a numeral span outside its quote")
     return {SPAN_CHECK: spans, PROVENANCE_CHECK: problems}
 
 
@@ -166,8 +172,8 @@ def concatenate(rows: list[SourceRows], name: str) -> pd.DataFrame:
 
 def duplicate_provenance(provenance: pd.DataFrame) -> list[str]:
     """The part of the provenance check that needs the whole table: a record with more than
-    one provenance row, in one source or across two."""
-    key = ["record_type", "record_id"]
+    one provenance row of the same mention, in one source or across two."""
+    key = ["record_type", "record_id", "mention"]
     twice = provenance.loc[provenance.duplicated(key, keep="first"), "record_id"]
     return [f"{rid}: more than one provenance row" for rid in sorted(set(twice))]
 
@@ -201,7 +207,7 @@ def schema_failures(
     try:
         pandera_schema(table_defs()[table_name], keys=keys).validate(df, lazy=True)
     except pandera.errors.SchemaErrors as exc:
-        located = provenance if table_name in ("figures", "events") else None
+        located = provenance if table_name in ("figures", "events", "actors") else None
         return [
             (
                 row.index if row.index in df.index else None,
@@ -237,10 +243,10 @@ def whole_table_schema_problems(
     if list(df.columns) != list(expected.index) or not df.dtypes.equals(expected):
         return schema_problems(name, df, provenance)  # pandera names what differs
     key = list(definition.primary_key)
-    if len(key) > 1:  # no table has one today; pandera says it as it would
+    if len(key) > 1:  # provenance's [record_id, mention]: pandera says it as it would
         return schema_problems(name, df, provenance) if df.duplicated(key).any() else []
     twice = df.index[df.duplicated(key, keep=False)]  # every row of the key, as pandera does
-    located = provenance if name in ("figures", "events") else None
+    located = provenance if name in ("figures", "events", "actors") else None
     return [
         f"{_where(name, df, i, located)}: column {key[0]} fails field_uniqueness "
         f"with value {df.at[i, key[0]]!r}; correct the annotation"

@@ -1,8 +1,9 @@
 """Source snapshots: one folder per source under raw/, verified against its recorded sha256.
 
 A source is `raw/<source_id>/source.txt` (the text byte for byte as published), its sidecar
-`source.yaml` (origin, rights, sha256) and the hand annotations `annotations.yaml`. Adding
-a source is adding a folder; nothing here names a particular source.
+`source.yaml` (origin, rights, sha256; optionally the `reference_year` its relative periods
+are read against) and the hand annotations `annotations.yaml`. Adding a source is adding a
+folder; nothing here names a particular source.
 """
 
 from __future__ import annotations
@@ -130,6 +131,13 @@ def _sidecar(folder: Path) -> dict:
             f"source_id '{meta['source_id']}' differs from the folder name '{folder.name}'",
             "make them equal",
         )
+    year = meta.get("reference_year")
+    if year is not None and not (type(year) is int and meta.get("reference_year_basis")):
+        raise BuildError(
+            sidecar, f"reference_year {year!r} is not a year with its reference_year_basis",
+            "give the year the text is written in as a number (reference_year: 2000) and "
+            "quote where the text makes it clear under reference_year_basis:",
+        )  # fmt: skip
     return meta
 
 

@@ -39,6 +39,7 @@ def data_package(
     sources_table: pd.DataFrame,
     figures_table: pd.DataFrame,
     events_table: pd.DataFrame,
+    actors_table: pd.DataFrame,
     provenance_table: pd.DataFrame,
     measures_table: pd.DataFrame,
     claims_table: pd.DataFrame,

@@ -1,6 +1,6 @@
 """Assets of the `tables` group: one DataFrame per published table, and their checks.
 
-One step makes the seven tables and runs their checks: each table stays its own asset (its
+One step makes the eight tables and runs their checks: each table stays its own asset (its
 own lineage, metadata and checks in the UI), but the anchored annotations are loaded once.
 """
 
@@ -25,11 +25,13 @@ from pipeline.core.records import (
 from pipeline.core.sources import SourceSnapshot
 from pipeline.defs.metadata import blocking_check, check_result, shas, table_metadata
 
+ACTOR_CHECK = "actor_ids_are_actors"
 TABLE_ASSETS = {
     "sources": ({"source_snapshots"}, "The sources table: one row per source document."),
     "figures": ({"anchored_annotations"}, "The figures table: one row per printed figure."),
     "events": ({"anchored_annotations"}, "The events table: treaties, laws, conferences..."),
-    "provenance": ({"anchored_annotations"}, "One provenance row per figure and per event."),
+    "actors": ({"anchored_annotations"}, "The actors table: countries, bodies, people..."),
+    "provenance": ({"anchored_annotations"}, "One provenance row per mention of a record."),
     "measures": (set(), "The codebook of measures."),
     "claims": ({"anchored_annotations", "figures_table"}, "The text's own claims, recomputed."),
     "corrections": ({"anchored_annotations"}, "Errata of the sources, as data."),
@@ -47,10 +49,14 @@ TABLE_CHECKS = [
                    "Every provenance span holds its quote, and its numeral span the printed "
                    "literal."),
     blocking_check("provenance_table", PROVENANCE_CHECK,
-                   "Every figure and event has exactly one provenance row, and every row one "
-                   "record; every figure's printed numeral is at its numeral span."),
+                   "Every figure, event and actor has its mention 1 provenance row (and one "
+                   "row per mention), and every row one record; every figure's printed "
+                   "numeral is at its numeral span."),
     blocking_check("figures_table", "figures_foreign_keys",
                    "Foreign keys: every figure's measure and source exist."),
+    blocking_check("actors_table", ACTOR_CHECK,
+                   "Every id in figures.actor and events.parties is an actor of the same "
+                   "source."),
 ]  # fmt: skip
 
 
@@ -63,6 +69,23 @@ def foreign_key_problems(frames: dict[str, pd.DataFrame]) -> list[str]:
             for fid, value in zip(bad["figure_id"], bad[column], strict=True)
         ]
     return problems
+
+
+def actor_id_problems(frames: dict[str, pd.DataFrame]) -> list[str]:
+    """The actor ids of figures.actor and events.parties (lists, which no foreign key of the
+    descriptor can say) that are no actor of the record's own source."""
+    actors = frames["actors"]
+    known = set(zip(actors["source_id"], actors["actor_id"], strict=True))
+    lists = (("figures", "figure_id", "actor"), ("events", "event_id", "parties"))
+    return [
+        f"{rid}: {column} '{aid}' is not an actor of source {sid}"
+        for table, key, column in lists
+        for rid, sid, ids in zip(
+            *(frames[table][c].fillna("") for c in (key, "source_id", column)), strict=True
+        )
+        for aid in ids.split(";")
+        if aid and (sid, aid) not in known
+    ]
 
 
 def table_problems(frames: dict, rows: list[SourceRows]) -> dict[str, list[str]]:
@@ -83,6 +106,7 @@ def table_problems(frames: dict, rows: list[SourceRows]) -> dict[str, list[str]]
     found[SPAN_CHECK] = per_source(SPAN_CHECK)
     found[PROVENANCE_CHECK] = per_source(PROVENANCE_CHECK) + duplicate_provenance(provenance)
     found["figures_foreign_keys"] = foreign_key_problems(frames)
+    found[ACTOR_CHECK] = actor_id_problems(frames)
     return found
 
 

@@ -63,7 +63,7 @@ def _candidates(old: pd.DataFrame, new: pd.DataFrame, columns: list[str]) -> lis
     """Ids (the index, aligned in both) of the rows that may differ in `columns`: a
     vectorized first pass in Arrow, so the exact cell-by-cell comparison runs on those rows
     only. It may keep a row that turns out equal, never drops one that differs."""
-    differs = pa.array([False] * len(old))
+    differs = pa.array([False] * len(old), pa.bool_())
     for column in columns:
         try:
             a, b = _arrow(old[column]), _arrow(new[column])
@@ -71,7 +71,7 @@ def _candidates(old: pd.DataFrame, new: pd.DataFrame, columns: list[str]) -> lis
                 pc.fill_null(pc.equal(a, b), False), pc.and_(pc.is_null(a), pc.is_null(b))
             )
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, TypeError):
-            same = pa.array([False] * len(old))
+            same = pa.array([False] * len(old), pa.bool_())
         differs = pc.or_(differs, pc.invert(same))
     return [rid for rid, d in zip(old.index, differs.to_pylist(), strict=True) if d]
 
@@ -85,6 +85,13 @@ def _arrow(column: pd.Series):
         return pa.array(column.astype(object), from_pandas=True)
 
 
+def _ids(df: pd.DataFrame, keys: list[str]) -> Any:
+    """Each row's primary key as text, a key of several fields joined by "/" (record/mention);
+    a key field an older table lacks is left out."""
+    parts = [df[k].astype(str) for k in keys if k in df.columns]
+    return (parts[0].str.cat(parts[1:], sep="/") if len(parts) > 1 else parts[0]).to_numpy()
+
+
 def compare(
     previous: Path,
     frames: dict[str, tuple[Any, pd.DataFrame]],
@@ -96,22 +103,21 @@ def compare(
     changes = Changes()
     for name, (table, new) in frames.items():
         path = previous / f"{name}.parquet"
-        key = table.primary_key[0]
+        keys = list(table.primary_key)
         if name in unchanged:
             for found in vars(changes).values():
                 found[name] = []
             continue
         if not path.exists():
-            changes.added[name] = sorted(map(str, new[key]))
+            changes.added[name] = sorted(_ids(new, keys))
             continue
         old = pd.read_parquet(path)
         changes.columns_added[name] = [c for c in new.columns if c not in old.columns]
         changes.columns_removed[name] = [c for c in old.columns if c not in new.columns]
-        old = old.set_axis(old[key].astype(str).to_numpy())
-        new = new.set_axis(new[key].astype(str).to_numpy())
+        old, new = old.set_axis(_ids(old, keys)), new.set_axis(_ids(new, keys))
         changes.added[name] = sorted(set(new.index) - set(old.index))
         changes.removed[name] = sorted(set(old.index) - set(new.index))
-        shared = [c for c in new.columns if c in old.columns and c != key]
+        shared = [c for c in new.columns if c in old.columns and c not in keys]
         common = sorted(set(old.index) & set(new.index))
         changes.changed[name] = []
         if len(common) == len(old) == len(new) and old[shared].equals(new[shared]):

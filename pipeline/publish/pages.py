@@ -27,7 +27,7 @@ from pipeline.site.render import index_page
 from pipeline.site.render import source_page as source_page_from_rows
 
 PAGE_FILE = "provenance.html"
-PAGE_TABLES = ("sources", "figures", "events", "provenance", "corrections")
+PAGE_TABLES = ("sources", "figures", "events", "provenance", "corrections", "actors")
 PAGE_MIN_ITEMS = 16  # fewer pages to make are made in this process
 UTF8: dict[str, Any] = {"encoding": "utf-8", "newline": ""}
 
@@ -51,7 +51,9 @@ def _sources_rows(sources: pd.DataFrame) -> dict[str, str]:
 
 def _render_into(path: str, rows: dict[str, list[dict]], text: str) -> None:
     try:
-        html = source_page_from_rows(*(rows[n] for n in PAGE_TABLES[:4]), text, rows["corrections"])
+        html = source_page_from_rows(
+            *(rows[n] for n in PAGE_TABLES[:4]), text, rows["corrections"], rows["actors"]
+        )
     except ValueError as exc:
         raise BuildError(path, str(exc).rstrip("."), "fix the tables") from exc
     Path(path).write_text(html, **UTF8)

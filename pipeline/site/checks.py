@@ -1,6 +1,7 @@
 """What the pages refuse, each with one sentence (ValueError): a source page's tables holding
-another source's rows or not naming each other (`source_rows`), and index ids that are not
-unique, not kebab-case or of no listed source (`ids_by_source`, `counts`).
+another source's rows or not naming each other (`source_rows`: every provenance row a mention
+of a listed record, every record its mention 1), and index ids that are not unique, not
+kebab-case or of no listed source (`ids_by_source`, `counts`).
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import itertools
 import operator
 import re
+from collections import Counter
 from typing import Any
 
 import pandas as pd
@@ -40,10 +42,12 @@ def rows_by_id(rows: Rows, key: str) -> dict[str, dict[str, Any]]:
 
 
 def source_rows(
-    sources: Rows, figures: Rows, events: Rows, provenance: Rows, corrections: Rows
-) -> tuple[dict[str, Any], dict[str, dict[str, Any]], ...]:
-    """The one source of a page, then its figures, events, provenance and corrections by
-    id, checked to be that source's rows only and to name each other."""
+    sources: Rows, figures: Rows, events: Rows, provenance: Rows, corrections: Rows,
+    actors: Rows = (),
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]], ...]:  # fmt: skip
+    """The one source of a page, then its figures, events, actors, provenance (each record's
+    mention 1) and corrections by id, checked to be that source's rows only and to name each
+    other."""
     found = list(rows_by_id(sources, "source_id").values())
     if len(found) != 1:
         raise ValueError(f"a source page shows one source; {len(found)} were given.")
@@ -52,6 +56,7 @@ def source_rows(
     tables = (
         ("figure", figures, "figure_id"),
         ("event", events, "event_id"),
+        ("actor", actors, "actor_id"),
         ("provenance of", provenance, "record_id"),
         ("correction", corrections, "correction_id"),
     )
@@ -62,18 +67,23 @@ def source_rows(
                 f"{kind} {first[key]} belongs to source {first['source_id']}, not {sid}; "
                 "a page shows one source's rows."
             )
-    figure_rows, event_rows, prov_rows, correction_rows = (rows_by_id(r, k) for _, r, k in tables)
+    records = {t: rows_by_id(r, k) for t, r, k in tables if t in ("figure", "event", "actor")}
+    correction_rows = rows_by_id(corrections, "correction_id")
+    counted = Counter((p["record_id"], p.get("mention", 1)) for p in provenance)
+    if twice := sorted(m for m, n in counted.items() if n > 1):
+        raise ValueError(f"provenance of {twice[0][0]} mention {twice[0][1]} appears twice.")
+    prov_rows = {p["record_id"]: p for p in provenance if p.get("mention", 1) == 1}
     for cid in correction_rows:
-        if cid in figure_rows or cid in event_rows or cid in prov_rows:
+        if cid in prov_rows or any(cid in rows for rows in records.values()):
             raise ValueError(f"correction {cid} has the id of a figure or event.")
-    for rid, prov in prov_rows.items():
-        table = figure_rows if prov["record_type"] == "figure" else event_rows
-        if rid not in table:
-            raise ValueError(f"provenance names {prov['record_type']} {rid}, which is not listed.")
-    for rid in sorted(set(figure_rows) | set(event_rows)):
+    for prov in provenance:
+        if prov["record_id"] not in records.get(prov["record_type"], {}):
+            kind, rid = prov["record_type"], prov["record_id"]
+            raise ValueError(f"provenance names {kind} {rid}, which is not listed.")
+    for rid in sorted(set().union(*records.values())):
         if rid not in prov_rows:
             raise ValueError(f"{rid} has no provenance row.")
-    return found[0], figure_rows, event_rows, prov_rows, correction_rows
+    return found[0], records, prov_rows, correction_rows
 
 
 def ids_by_source(

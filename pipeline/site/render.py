@@ -85,7 +85,7 @@ def _shown(kind: str, row: dict[str, Any]) -> dict[str, str]:
     if kind == "figure":
         period = period_label(row["period_start"], row["period_end"])
         return {"value": labels.number(row["value"]), "period": period}
-    return {"date": period_label(row["date_start"], row["date_end"])}
+    return {"date": period_label(row["date_start"], row["date_end"])} if kind == "event" else {}
 
 
 def source_page(
@@ -95,31 +95,37 @@ def source_page(
     provenance: pd.DataFrame | Rows,
     text: str,
     corrections: pd.DataFrame | Rows | None = None,
+    actors: pd.DataFrame | Rows = (),
 ) -> str:
     """The page of one source (outputs/provenance/<source_id>.html), from tables or their rows
     as `plain_rows` gives them (a caller making many pages converts each table once).
 
     `sources` holds that one source's row and the other tables that source's rows only
     (ValueError otherwise): the page depends on nothing else, not even the dataset version.
-    Without `corrections` the page marks no corrections and has no corrections table.
+    Without `corrections` the page marks no corrections and has no corrections table. Every
+    mention of a record is marked; its anchor (#id) is at its quote.
     """
     with_corrections = corrections is not None
     corrections = as_rows(corrections) if with_corrections else []
     provenance = as_rows(provenance)
-    source, figure_rows, event_rows, prov_rows, correction_rows = checks.source_rows(
-        as_rows(sources), as_rows(figures), as_rows(events), provenance, corrections
-    )
+    source, record_rows, prov_rows, correction_rows = checks.source_rows(
+        as_rows(sources), as_rows(figures), as_rows(events), provenance, corrections,
+        as_rows(actors),
+    )  # fmt: skip
     sid = source["source_id"]
     records = spans(provenance, text, sid, correction=False)
     fixes = spans(corrections, text, sid, correction=True)
     data = {c.span_id: {"type": "correction", "row": correction_rows[c.span_id]} for c in fixes}
-    listed: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {"figure": [], "event": []}
+    listed: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {k: [] for k in record_rows}
+    mentions: dict[str, list] = {}
     for record in records:
-        row = (figure_rows if record.kind == "figure" else event_rows)[record.span_id]
+        mentions.setdefault(record.span_id, []).append(record)
+    for record in (r for r in records if r.primary):
+        row = record_rows[record.kind][record.span_id]
         where = _where(prov_rows[record.span_id])
         if with_corrections:
             ids = [c for c in labels.text(row.get("correction_ids")).split(";") if c]
-            check_corrections(record, ids, fixes, set(correction_rows))
+            check_corrections(mentions[record.span_id], ids, fixes, set(correction_rows))
         listed[record.kind].append((row, where))
         data[record.span_id] = {
             "type": record.kind,
@@ -163,7 +169,7 @@ def index_page(
         "corrections": checks.counts(corrections, "correction", "correction_id", known),
     }
     checks.counts(provenance, "provenance of", "record_id", known)
-    ids = checks.ids_by_source(provenance, corrections, known)
+    ids = checks.ids_by_source(provenance.loc[provenance["mention"] == 1], corrections, known)
     template = _environment().get_template("index.html.j2")
     return template.render(
         sources=[(s, checks.source_page_path(s["source_id"])) for s in listed],

@@ -1,6 +1,7 @@
-"""A source's text cut at every quote boundary, for the page to highlight: its records and
-corrections as spans checked against the text, and the text as segments, each a stretch covered
-by the same spans, so nested quotes need no nested markup (templates/source.html.j2 marks it up).
+"""A source's text cut at every quote boundary, for the page to highlight: its records'
+mentions and corrections as spans checked against the text, and the text as segments, each a
+stretch covered by the same spans, so nested quotes need no nested markup
+(templates/source.html.j2 marks it up). A record's anchor (#id) is at its first mention.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Span:
-    """A record's quote or a correction's printed text: text[start:end]."""
+    """A record's mention (its quote is mention 1) or a correction's printed text."""
 
-    span_id: str
-    kind: str  # "figure", "event" or "correction"
+    span_id: str  # the record or correction id
+    kind: str  # "figure", "event", "actor" or "correction"
     start: int
     end: int
+    primary: bool = True  # the record's quote, where its anchor is
 
     def overlaps(self, start: int, end: int) -> bool:
         return self.start < end and start < self.end
@@ -35,7 +37,7 @@ class Segment:
 
 def spans(rows: list[dict[str, Any]], text: str, source_id: str, correction: bool) -> list[Span]:
     """Each provenance row's (or correction's) text[char_start:char_end], checked against its
-    quote (or printed text), ordered by start then id."""
+    quote (or printed text), ordered by start then id (then mention)."""
     key, column = ("correction_id", "printed") if correction else ("record_id", "quote")
     what = "printed text" if correction else "quote"
     found = []
@@ -49,10 +51,10 @@ def spans(rows: list[dict[str, Any]], text: str, source_id: str, correction: boo
                 "rebuild outputs/ from the same raw/ text."
             )
         kind = "correction" if correction else row["record_type"]
-        if not correction and kind not in ("figure", "event"):
+        if not correction and kind not in ("figure", "event", "actor"):
             raise ValueError(f"provenance of {span_id}: unknown type {kind!r}.")
-        found.append(Span(str(span_id), str(kind), start, end))
-    return sorted(found, key=lambda s: (s.start, s.span_id))
+        found.append(Span(str(span_id), str(kind), start, end, row.get("mention", 1) == 1))
+    return sorted(found, key=lambda s: (s.start, s.span_id, not s.primary))
 
 
 def segments(text: str, records: list[Span], corrections: list[Span]) -> list[Segment]:
@@ -74,23 +76,23 @@ def segments(text: str, records: list[Span], corrections: list[Span]) -> list[Se
             classes += ["hl", *(f"hl-{t}" for t in sorted({r.kind for r in covering}))]
             classes += ["hl-many"] if len(covering) > 1 else []
         classes += ["corr"] if fixed else []
-        ids = [" ".join(s.span_id for s in group) for group in (covering, fixed)]
-        found.append(Segment([s.span_id for s in new], text[here:there], " ".join(classes), *ids))
+        ids = [" ".join(dict.fromkeys(s.span_id for s in group)) for group in (covering, fixed)]
+        anchors = [s.span_id for s in new if s.primary]
+        found.append(Segment(anchors, text[here:there], " ".join(classes), *ids))
     return found
 
 
 def check_corrections(
-    record: Span, listed: list[str], corrections: list[Span], known: set[str]
+    mentions: list[Span], listed: list[str], corrections: list[Span], known: set[str]
 ) -> None:
-    """A record's correction_ids name exactly the corrections overlapping its quote."""
+    """A record's correction_ids name exactly the corrections overlapping its mentions."""
+    record = mentions[0].span_id
     unknown = sorted(set(listed) - known)
     if unknown:
-        raise ValueError(
-            f"{record.span_id} lists correction {', '.join(unknown)}, which is not listed."
-        )
-    overlapping = {c.span_id for c in corrections if c.overlaps(record.start, record.end)}
+        raise ValueError(f"{record} lists correction {', '.join(unknown)}, which is not listed.")
+    overlapping = {c.span_id for c in corrections for m in mentions if c.overlaps(m.start, m.end)}
     if set(listed) != overlapping:
         raise ValueError(
-            f"{record.span_id} lists corrections {sorted(set(listed))} but its quote overlaps "
+            f"{record} lists corrections {sorted(set(listed))} but its quote overlaps "
             f"{sorted(overlapping)}; rebuild outputs/ from the same raw/ corrections."
         )
