@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -214,12 +215,17 @@ def croissant_problems(folder: Path) -> list[str]:
     (which checks each file's sha256)."""
     import mlcroissant as mlc
 
+    root = logging.getLogger()
+    quiet = logging.NullHandler()  # absl's warnings would call basicConfig() on a bare root
+    root.addHandler(quiet)
     try:
         dataset = mlc.Dataset(jsonld=folder / CROISSANT)
         for record_set in dataset.metadata.record_sets:
             next(iter(dataset.records(record_set=record_set.uuid)), None)
     except (mlc.ValidationError, mlc.GenerationError) as exc:
         return [f"{CROISSANT}: {str(exc).splitlines()[0]}"]
+    finally:
+        root.removeHandler(quiet)
     return []
 
 
