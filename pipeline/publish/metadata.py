@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -214,7 +215,11 @@ def croissant_problems(folder: Path) -> list[str]:
     """mlcroissant's validation of croissant.json, reading one record of each record set
     (which checks each file's sha256)."""
     import mlcroissant as mlc
+    from absl import logging as absl_logging
 
+    # absl's handler keeps the stderr of its import and closes it when a logging.config call
+    # closes every handler (Dagster's does) unless it is a standard stream: give it one
+    absl_logging.get_absl_handler().python_handler.stream = sys.__stderr__
     root = logging.getLogger()
     quiet = logging.NullHandler()  # absl's warnings would call basicConfig() on a bare root
     root.addHandler(quiet)
