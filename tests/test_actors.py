@@ -112,5 +112,5 @@ def test_an_actor_name_not_printed_in_its_quote_stops_the_reading(raw_copy):
 
 
 def test_an_actor_id_may_not_be_the_id_of_a_figure_or_event(raw_copy):
-    error = str(_read(raw_copy, "  - id: hlcg\n", "  - id: operation-meta\n"))
+    error = str(_read(raw_copy, "  - id: zedillo\n", "  - id: operation-meta\n"))
     assert "the id 'operation-meta' is used twice" in error
