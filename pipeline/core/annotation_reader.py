@@ -93,7 +93,8 @@ class Reader:
             if "not in the source text" in str(exc) and "id" in entry:
                 self.lost.append((entry, hint))
                 return None
-            raise self.fail(entry, str(exc), "copy the quote exactly from source.txt") from exc
+            action = exc.action or "copy the quote exactly from source.txt"
+            raise self.fail(entry, exc.problem, action) from exc
 
     def report_lost(self) -> None:
         """Stop with one line per annotation whose quote is no longer in the text."""
