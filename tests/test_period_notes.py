@@ -80,7 +80,8 @@ def test_a_relative_period_is_read_against_the_reference_year_with_its_assumptio
     assert (row["period_start"], row["period_end"]) == (dt.date(1995, 1, 1), dt.date(2000, 12, 31))
     assert row["period_note"] == (
         "Relative period resolved against the reference year 2000 of source.yaml: "
-        '"Over the last five years" read as 1995-2000, the 5 years ending in 2000.'
+        '"Over the last five years" read as 1995-2000 (from 5 years before the reference year to '
+        'it, as the text equates "the last five years" with 1995-2000).'
     )
 
 

@@ -156,8 +156,8 @@ _RELATIVE = re.compile(r"(?:(?:in|over|during|for) )?the (?:last|past) (?P<n>[0-
 
 
 def _relative(text: str, words: str, reference_year: int) -> ParsedPeriod | None:
-    """The N years ending in the reference year, for "the last N years" (the chapter equates
-    "the last five years" with 1995-2000 when it was written in 2000)."""
+    """From N years before the reference year to it, for "the last N years" (the chapter
+    equates "the last five years" with 1995-2000 when it was written in 2000)."""
     m = _RELATIVE.fullmatch(words)
     n = (int(m["n"]) if m["n"].isdigit() else CARDINALS.get(m["n"])) if m else None
     if not n:
@@ -165,7 +165,8 @@ def _relative(text: str, words: str, reference_year: int) -> ParsedPeriod | None
     first, last = reference_year - n, reference_year
     return ParsedPeriod(
         datetime.date(first, 1, 1), datetime.date(last, 12, 31), "year",
-        f'"{text}" read as {first}-{last}, the {n} years ending in {last}',
+        f'"{text}" read as {first}-{last} (from {n} years before the reference year to it, as '
+        f'the text equates "the last five years" with 1995-2000)',
     )  # fmt: skip
 
 
