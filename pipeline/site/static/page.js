@@ -73,6 +73,13 @@
       field(dl, "Subject", row.subject);
       field(dl, "Actor", row.actor);
       field(dl, "Derived from", row.derived_from);
+    } else if (rec.type === "actor") {
+      field(dl, "Name", row.name, "big");
+      field(dl, "Kind", row.kind);
+      field(dl, "Name (es)", row.name_es);
+      field(dl, "Acronym", row.acronym && row.acronym +
+        (row.acronym_expanded ? " (expanded by the text)" : " (not expanded by the text)"));
+      field(dl, "Country", row.country);
     } else {
       field(dl, "Kind", row.kind);
       field(dl, "Name", row.name, "big");
