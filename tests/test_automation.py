@@ -78,7 +78,7 @@ def test_rebuild_job_runs_what_the_build_command_runs():
     build = defs.resolve_implicit_global_asset_job_def()
     assert rebuild.asset_layer.selected_asset_keys == build.asset_layer.selected_asset_keys
     checks = rebuild.asset_layer.asset_graph.asset_check_keys
-    assert checks == build.asset_layer.asset_graph.asset_check_keys and len(checks) == 12
+    assert checks == build.asset_layer.asset_graph.asset_check_keys and len(checks) == 14
     assert rebuild.asset_check_selection is build.asset_check_selection is None  # all of them
     assert rebuild.executor_def.name == "in_process"
 
@@ -166,7 +166,7 @@ def materialize(instance, raw: Path, outputs: Path, only: str | None = None) -> 
     result = job.execute_in_process(instance=instance, asset_selection=selection)
     assert result.success
     if only is None:  # every check ran, and passed
-        assert len([e for e in result.get_asset_check_evaluations() if e.passed]) == 12
+        assert len([e for e in result.get_asset_check_evaluations() if e.passed]) == 14
 
 
 def test_schedule_skips_when_nothing_under_raw_changed_since_the_last_build(
