@@ -366,6 +366,11 @@ def variant(template: Template, index: int, seed: int, width: int) -> dict[str, 
         "changed_numerals": changed,
         "figures": len(annotations.get("figures") or []),
         "events": len(annotations.get("events") or []),
+        "mentions": sum(  # provenance rows: each actor, figure and event, and its further mentions
+            1 + len(entry.get("mentions") or [])
+            for name in ("actors", "figures", "events")
+            for entry in annotations.get(name) or []
+        ),
     }
 
 
@@ -383,7 +388,8 @@ def generate(raw_dir: Path, n: int, seed: int = 0) -> dict[str, Any]:
     raw_dir.mkdir(parents=True, exist_ok=True)
     template = load_template()
     width = max(4, len(str(n - 1)))
-    totals = {"bytes": 0, "code_points": 0, "figures": 0, "events": 0, "changed_numerals": 0}
+    totals = dict.fromkeys(("bytes", "code_points", "figures", "events", "mentions"), 0)
+    totals["changed_numerals"] = 0
     ids = []
     for index in range(n):
         files = variant(template, index, seed, width)
@@ -395,7 +401,7 @@ def generate(raw_dir: Path, n: int, seed: int = 0) -> dict[str, Any]:
         ids.append(folder.name)
         totals["bytes"] += len(files["source.txt"])
         totals["code_points"] += len(files["source.txt"].decode("utf-8"))
-        for key in ("figures", "events", "changed_numerals"):
+        for key in ("figures", "events", "mentions", "changed_numerals"):
             totals[key] += files[key]
     return {
         "n": n,
@@ -403,7 +409,7 @@ def generate(raw_dir: Path, n: int, seed: int = 0) -> dict[str, Any]:
         "raw_dir": str(raw_dir),
         "source_ids": ids,
         **totals,
-        "records": totals["figures"] + totals["events"],
+        "records": totals["mentions"],
         "changeable_numerals_per_source": len(template.changeable),
     }
 
