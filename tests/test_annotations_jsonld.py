@@ -56,3 +56,23 @@ def test_bodies_carry_the_record_value(built):
             figure = figures.loc[body["identifier"]]
             number = float(body["value"].split(" ")[0])
             assert number == figure["value"] and body["value"].endswith(f" {figure['unit']}")
+
+
+def test_the_build_refuses_an_annotation_that_does_not_select_its_row(built, tmp_path):
+    import shutil
+
+    from pipeline.core.fields import table_defs
+    from pipeline.publish.metadata import ANNOTATIONS, annotation_problems
+
+    folder = tmp_path / "staged"
+    shutil.copytree(built, folder)
+    defs = table_defs()
+    tables = {n: (defs[n], pd.read_parquet(folder / f"{n}.parquet")) for n in ("provenance",)}
+    assert annotation_problems(folder, tables) == []
+    doc = json.loads((folder / ANNOTATIONS).read_text(encoding="utf-8"))
+    doc["@graph"][3]["target"]["selector"][1]["start"] += 1
+    (folder / ANNOTATIONS).write_text(json.dumps(doc), encoding="utf-8")
+    assert "does not select its provenance row" in annotation_problems(folder, tables)[0]
+    del doc["@graph"][3]
+    (folder / ANNOTATIONS).write_text(json.dumps(doc), encoding="utf-8")
+    assert "annotations, not" in annotation_problems(folder, tables)[0]
