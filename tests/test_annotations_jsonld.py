@@ -66,13 +66,19 @@ def test_the_build_refuses_an_annotation_that_does_not_select_its_row(built, tmp
 
     folder = tmp_path / "staged"
     shutil.copytree(built, folder)
-    defs = table_defs()
-    tables = {n: (defs[n], pd.read_parquet(folder / f"{n}.parquet")) for n in ("provenance",)}
+    tables = {
+        "provenance": (table_defs()["provenance"], pd.read_parquet(built / "provenance.parquet"))
+    }
     assert annotation_problems(folder, tables) == []
-    doc = json.loads((folder / ANNOTATIONS).read_text(encoding="utf-8"))
-    doc["@graph"][3]["target"]["selector"][1]["start"] += 1
-    (folder / ANNOTATIONS).write_text(json.dumps(doc), encoding="utf-8")
-    assert "does not select its provenance row" in annotation_problems(folder, tables)[0]
-    del doc["@graph"][3]
-    (folder / ANNOTATIONS).write_text(json.dumps(doc), encoding="utf-8")
-    assert "annotations, not" in annotation_problems(folder, tables)[0]
+    path = folder / ANNOTATIONS
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    note = json.loads(lines[5].rstrip().rstrip(","))  # an annotation, one a line
+    note["target"]["selector"][1]["start"] += 1
+    path.write_text("".join(lines[:5] + [json.dumps(note) + ",\n"] + lines[6:]), encoding="utf-8")
+    assert "does not select its row" in annotation_problems(folder, tables)[0]
+    last = len(lines) - 2  # the last annotation, before "]}"
+    kept = lines[:last] + lines[last + 1 :]
+    kept[last - 1] = kept[last - 1].rstrip().rstrip(",") + "\n"
+    path.write_text("".join(kept), encoding="utf-8")
+    assert "fewer annotations" in annotation_problems(folder, tables)[0]
+    assert json.loads(path.read_text(encoding="utf-8"))  # still JSON: only the count is wrong

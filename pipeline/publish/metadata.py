@@ -14,6 +14,7 @@ import json
 import logging
 import sys
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -139,14 +140,13 @@ def _bodies(tables: Tables) -> dict[str, str]:
     return found
 
 
-def annotations(tables: Tables) -> dict[str, Any]:
+def annotations(tables: Tables) -> Iterator[dict[str, Any]]:
     """Every provenance row as a Web Annotation: target = its source snapshot, selected by
     quote and code-point span; body = its record's id and value."""
     bodies, sources = _bodies(tables), tables["sources"][1].set_index("source_id")["url"]
-    graph = []
     for row in as_rows(tables[PROVENANCE][1]):
         rid, sid = row["record_id"], row["source_id"]
-        graph.append({
+        yield {
             "id": f"#{rid}.{row.get('mention', 1)}", "type": "Annotation",
             "body": {"id": f"provenance.html#{rid}", "type": "TextualBody", "identifier": rid,
                      "value": bodies.get(rid, rid), "format": "text/plain"},
@@ -156,8 +156,17 @@ def annotations(tables: Tables) -> dict[str, Any]:
                  "prefix": row["prefix"] or "", "suffix": row["suffix"] or ""},
                 {"type": "TextPositionSelector", "start": row["char_start"],
                  "end": row["char_end"]}]},
-        })  # fmt: skip
-    return {"@context": ANNO_CONTEXT, "@graph": graph}
+        }  # fmt: skip
+
+
+def write_annotations(tables: Tables, path: Path) -> None:
+    """annotations.jsonld written as it is made, one annotation a line (a thousand sources'
+    graph would not fit in memory twice)."""
+    with path.open("w", encoding="utf-8") as out:
+        out.write('{"@context": ' + json.dumps(ANNO_CONTEXT, ensure_ascii=False) + ',\n"@graph": [')
+        for i, note in enumerate(annotations(tables)):
+            out.write((",\n" if i else "\n") + json.dumps(note, ensure_ascii=False))
+        out.write("\n]}\n")
 
 
 def _files(folder: Path, skip: tuple[str, ...] = ()) -> list[tuple[str, Path]]:
@@ -203,10 +212,9 @@ def write_archive(folder: Path, descriptor: dict[str, Any]) -> Path:
 
 def write_metadata(tables: Tables, folder: Path, descriptor: dict[str, Any]) -> None:
     """croissant.json, annotations.jsonld and README.md, then the archive of the folder."""
-    docs = {CROISSANT: croissant(tables, descriptor), ANNOTATIONS: annotations(tables)}
-    for name, doc in docs.items():
-        text = json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
-        (folder / name).write_text(text, encoding="utf-8")
+    text = json.dumps(croissant(tables, descriptor), indent=1, ensure_ascii=False) + "\n"
+    (folder / CROISSANT).write_text(text, encoding="utf-8")
+    write_annotations(tables, folder / ANNOTATIONS)
     (folder / README).write_text(readme(tables, descriptor, folder), encoding="utf-8")
     write_archive(folder, descriptor)
 
@@ -235,24 +243,28 @@ def croissant_problems(folder: Path) -> list[str]:
 
 
 def annotation_problems(folder: Path, tables: Tables) -> list[str]:
-    """annotations.jsonld reads back as JSON with one annotation per provenance row, each
-    selecting the row's quote and span (rdflib parses it as JSON-LD in the tests: at a
-    thousand sources its graph takes gigabytes, more than the whole build)."""
-    try:
-        graph = json.loads((folder / ANNOTATIONS).read_text(encoding="utf-8"))["@graph"]
-    except (ValueError, KeyError) as exc:
-        return [f"{ANNOTATIONS} does not read back as a JSON-LD graph ({exc})"]
-    rows = as_rows(tables[PROVENANCE][1])
-    if len(graph) != len(rows):
-        return [f"{ANNOTATIONS} has {len(graph)} annotations, not {len(rows)}"]
-    for note, row in zip(graph, rows, strict=True):
-        quote, position = note["target"]["selector"]
-        if (quote["exact"], position["start"], position["end"]) != (
-            row["quote"],
-            row["char_start"],
-            row["char_end"],
-        ):
-            return [f"{ANNOTATIONS}: annotation {note['id']} does not select its provenance row"]
+    """annotations.jsonld reads back, line by line, as one annotation per provenance row,
+    each selecting the row's quote and span (rdflib parses the whole file as JSON-LD in the
+    tests: at a thousand sources its graph takes gigabytes, more than the whole build)."""
+    rows = iter(as_rows(tables[PROVENANCE][1]))
+    with (folder / ANNOTATIONS).open(encoding="utf-8") as lines:
+        head = next(lines, "") + next(lines, "")
+        for line in lines:
+            if line.startswith("]"):
+                break
+            try:
+                note, row = json.loads(line.rstrip().rstrip(",")), next(rows, None)
+            except ValueError as exc:
+                return [f"{ANNOTATIONS} does not read back as JSON ({exc})"]
+            quote, position = note["target"]["selector"]
+            if row is None or (quote["exact"], position["start"], position["end"]) != (
+                row["quote"],
+                row["char_start"],
+                row["char_end"],
+            ):
+                return [f"{ANNOTATIONS}: annotation {note['id']} does not select its row"]
+    if '"@graph"' not in head or next(rows, None) is not None:
+        return [f"{ANNOTATIONS} has fewer annotations than provenance rows"]
     return []
 
 
