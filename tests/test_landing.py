@@ -187,21 +187,3 @@ def test_the_page_is_self_contained_and_made_again_to_the_same_bytes(built, html
     version = json.loads((built / "datapackage.json").read_text(encoding="utf-8"))["version"]
     write_landing({n: (defs[n], df) for n, df in tables.items()}, snapshots, copy, version)
     assert (copy / LANDING_FILE).read_bytes() == html.encode("utf-8")
-
-
-def test_a_chart_kept_in_the_store_is_not_drawn_again(built, html, tmp_path, tables, monkeypatch):
-    import pipeline.site.landing as landing
-    from pipeline.cache.store import Store
-
-    snapshots = [load_snapshot(RAW / sid) for sid in tables["sources"]["source_id"]]
-    texts = {s.source_id: s.text for s in snapshots}
-    version = json.loads((built / "datapackage.json").read_text(encoding="utf-8"))["version"]
-    files, store = landing.downloads(built), Store(tmp_path / "cache", "charts")
-    first = landing.landing_page(tables, texts, version, files, store)
-    assert first == html and len(list((tmp_path / "cache" / "charts").glob("*.svg"))) >= 1
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("a kept chart was drawn again")
-
-    monkeypatch.setattr(landing.vl_convert, "vegalite_to_svg", refuse)
-    assert landing.landing_page(tables, texts, version, files, store) == first

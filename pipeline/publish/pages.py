@@ -94,7 +94,7 @@ def write_pages(
         if key:
             store.keep(key, ".html", folder / source_page_path(sid))
     (folder / PAGE_FILE).write_text(index, **UTF8)
-    write_landing(tables, snapshots, folder, version, cache_dir)
+    write_landing(tables, snapshots, folder, version)
 
 
 def _page_path(folder: Path, sid: str) -> str:
@@ -121,19 +121,13 @@ def write_landing(
     snapshots: list[SourceSnapshot],
     folder: Path,
     version: str,
-    cache_dir: Path | None = None,
 ) -> None:
-    """outputs/index.html, the landing page, once every other file of `folder` is written: it
-    is kept in the store under the version and every file's path and sha256."""
-    files, store, page = downloads(folder), Store(cache_dir, "landing"), folder / LANDING_FILE
-    key = cache_key("landing", version, *(f"{f.path}\0{f.sha256}" for f in files))
-    if store.link_to(key, ".html", page):
-        return
+    """outputs/index.html, the landing page, once every other file of `folder` is written."""
+    files, page = downloads(folder), folder / LANDING_FILE
     texts = {s.source_id: s.text for s in snapshots}
     try:
         frames = {n: df for n, (_, df) in tables.items()}
-        html = landing_page(frames, texts, version, files, Store(cache_dir, "charts"))
+        html = landing_page(frames, texts, version, files)
     except ValueError as exc:
         raise BuildError(page, str(exc).rstrip("."), "fix the tables") from exc
     page.write_text(html, **UTF8)
-    store.keep(key, ".html", page)

@@ -8,7 +8,6 @@ text fragment), the codebook (table_defs() and schemas/) and schema.org Dataset 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +17,6 @@ import pandas as pd
 import vl_convert
 from markupsafe import Markup
 
-from pipeline.cache.keys import cache_key
-from pipeline.cache.store import Store
 from pipeline.core.fields import table_defs, vocabulary
 from pipeline.core.sources import sha256_file
 from pipeline.site import labels
@@ -173,22 +170,15 @@ def _shape(kind: str) -> str:
     return "square" if kind == TARGET else SHAPES[_order(kind) % len(SHAPES)]
 
 
-def chart_svg(spec: dict, store: Store | None = None) -> Markup:
+def chart_svg(spec: dict) -> Markup:
     """The chart as SVG to inline: relative links kept relative, each linked mark's label
-    (its `description`) also its <title>, which a browser shows on hover. Kept in `store`
-    under its spec: a chart whose figures did not change is not drawn again."""
-    key = cache_key("chart", json.dumps(spec, sort_keys=True))
-    kept = store.get_bytes(key, ".svg") if store else None
-    if kept is not None:
-        return Markup(kept.decode("utf-8"))
+    (its `description`) also its <title>, which a browser shows on hover."""
     svg = vl_convert.vegalite_to_svg(spec, vl_version="6.4").replace(VEGA_BASE, 'xlink:href="')
     svg = LINKED_MARK.sub(r"\1><title>\3</title></\2>", svg)
-    if store:
-        store.put_bytes(key, svg.encode("utf-8"), ".svg")
     return Markup(svg)
 
 
-def charts(figures: list[dict], measures: dict, store: Store | None = None) -> list[dict]:
+def charts(figures: list[dict], measures: dict) -> list[dict]:
     """One chart per measure and unit with two or more figures that have a period."""
     groups: dict[tuple[str, str], list[dict]] = {}
     for f in figures:
@@ -201,7 +191,7 @@ def charts(figures: list[dict], measures: dict, store: Store | None = None) -> l
         kinds = sorted({p["kind"] for p in points}, key=lambda k: (_order(k), k))
         label = measures.get(measure, {}).get("label", measure)
         undrawn = sum(1 for f in figures if f["row"]["measure"] == measure and not f["span"])
-        svg = chart_svg(_chart_spec(label, unit, points, kinds), store)
+        svg = chart_svg(_chart_spec(label, unit, points, kinds))
         made.append({"measure": measure, "label": label, "unit": unit, "svg": svg,
                      "points": len(points), "undrawn": undrawn})  # fmt: skip
     return made
@@ -288,10 +278,10 @@ def _options(figures: list[dict], key: str) -> list[tuple[str, str]]:
 
 def landing_page(
     tables: dict[str, pd.DataFrame | Rows], texts: dict[str, str], version: str,
-    files: list[Download], store: Store | None = None,
+    files: list[Download],
 ) -> str:  # fmt: skip
     """outputs/index.html from the tables, the source texts (by source id), the version and
-    the package's other files; charts kept in `store`. ValueError when a record has no quote
+    the package's other files. ValueError when a record has no quote
     or no source."""
     rows = {name: as_rows(t) for name, t in tables.items()}
     meta = vocabulary("package.yaml")
@@ -318,7 +308,7 @@ def landing_page(
         sources=list(sources.values()),
         cite=cite,
         files=files,
-        charts=charts(figures, measures, store),
+        charts=charts(figures, measures),
         figures=figures,
         filters={k: _options(figures, k) for k in ("measure", "country", "subject", "year")},
         dated=dated,
