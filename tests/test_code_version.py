@@ -23,7 +23,7 @@ from pathlib import Path
 from pipeline.cache.rows import source_rows
 from pipeline.core.sources import load_snapshot, source_folders
 raw, cache, outputs = (Path(a) for a in sys.argv[1:4])
-_, remade = source_rows([load_snapshot(f) for f in source_folders(raw)], cache, outputs)
+_, remade = source_rows([load_snapshot(f) for f in source_folders(raw)], cache)
 print(",".join(remade))
 """
 

@@ -1,21 +1,19 @@
 """Each source's rows, made once per content: the key is everything the rows are read from.
 
 The key of one source names the code version, the source's id, the sha256 of its text, of
-its sidecar (the text's encoding), of its annotations and of its corrections, and - only
-when anchoring needed them - the positions its records had in the published outputs (a
-quote with several exact matches is chosen by its published position). Correcting one
-source among a thousand makes that source's rows again; the others are read back.
+its sidecar, of its annotations and of its corrections: everything its rows are read from
+(nothing published is). Correcting one source among a thousand makes that source's rows
+again; the others are read back.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from pipeline.cache.keys import cache_key
 from pipeline.cache.parallel import ordered_map
 from pipeline.cache.store import Store
-from pipeline.core.annotations import anchor_annotations, published_positions
+from pipeline.core.annotations import anchor_annotations
 from pipeline.core.records import SourceRows, make_rows
 from pipeline.core.sources import SourceSnapshot, sha256_file
 
@@ -23,12 +21,10 @@ SOURCE_FILES = ("source.yaml", "annotations.yaml", "corrections.yaml")
 ANCHOR_MIN_ITEMS = 16  # fewer sources to anchor are anchored in this process
 
 
-def rows_key(snapshot: SourceSnapshot, positions: dict | None = None) -> str:
+def rows_key(snapshot: SourceSnapshot) -> str:
     files = snapshot.file_sha256
     parts = [snapshot.source_id, snapshot.sha256]
     parts += [files.get(name, "absent") for name in SOURCE_FILES]
-    if positions is not None:
-        parts.append(json.dumps(sorted(positions.items())))
     return cache_key("source-rows", *parts)
 
 
@@ -38,33 +34,23 @@ def _lookup(store: Store, key: str) -> SourceRows | None:
 
 
 def source_rows(
-    snapshots: list[SourceSnapshot], cache_dir: Path | None, outputs_dir: Path
+    snapshots: list[SourceSnapshot], cache_dir: Path | None
 ) -> tuple[list[SourceRows], list[str]]:
     """Every source's rows, in the snapshots' order, and the ids of the sources made anew."""
     store = Store(cache_dir, "source-rows")
     found: dict[str, SourceRows] = {}
-    missed = []
+    todo = []
     for snapshot in snapshots:
         hit = _lookup(store, rows_key(snapshot))
         if hit is not None:
             found[snapshot.source_id] = hit
         else:
-            missed.append(snapshot)
-    # a source missed under its plain key may have been made with its published positions
-    positions = published_positions(outputs_dir, [s.source_id for s in missed]) if missed else {}
-    todo = []
-    for snapshot in missed:
-        previous = positions.get(snapshot.source_id, {})
-        hit = _lookup(store, rows_key(snapshot, previous))
-        if hit is not None:
-            found[snapshot.source_id] = hit
-        else:
-            todo.append((snapshot, previous))
-    for rows, (snapshot, _) in zip(_make(todo), todo, strict=True):
+            todo.append(snapshot)
+    for rows, snapshot in zip(_make(todo), todo, strict=True):
         if _unchanged(snapshot):  # a file saved while the build ran is not kept under its key
             store.put(rows.key, rows)
         found[rows.source_id] = rows
-    return [found[s.source_id] for s in snapshots], [s.source_id for s, _ in todo]
+    return [found[s.source_id] for s in snapshots], [s.source_id for s in todo]
 
 
 def _unchanged(snapshot: SourceSnapshot) -> bool:
@@ -73,15 +59,10 @@ def _unchanged(snapshot: SourceSnapshot) -> bool:
     return now == snapshot.file_sha256
 
 
-def _make(todo: list[tuple[SourceSnapshot, dict]]) -> list[SourceRows]:
+def _make(todo: list[SourceSnapshot]) -> list[SourceRows]:
     """Anchor the sources (each in a worker process when there are many), then type and
     check their rows together (pandas' fixed cost once, not once per source)."""
     if not todo:
         return []
-    snapshots, hints = (list(column) for column in zip(*todo, strict=True))
-    anchored = ordered_map(anchor_annotations, snapshots, hints, min_items=ANCHOR_MIN_ITEMS)
-    keys = [
-        rows_key(s, h) if a.used_published_positions else rows_key(s)
-        for a, s, h in zip(anchored, snapshots, hints, strict=True)
-    ]
-    return make_rows(anchored, snapshots, keys)
+    anchored = ordered_map(anchor_annotations, todo, min_items=ANCHOR_MIN_ITEMS)
+    return make_rows(anchored, todo, [rows_key(s) for s in todo])

@@ -32,10 +32,11 @@ FIRST_LOOK_MS = 200  # the watch yields this long after it starts, if nothing ch
 
 
 def raw_state(raw_dir: Path) -> dict[str, str]:
-    """{path under raw/: sha256} of every file; empty when raw/ is missing (the build says so)."""
+    """{path under raw/: sha256} of every file; empty when raw/ is missing or holds a link (the
+    build says so)."""
     try:
         return raw_file_hashes(raw_dir)
-    except FileNotFoundError:
+    except (FileNotFoundError, BuildError):
         return {}
 
 

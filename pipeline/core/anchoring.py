@@ -101,7 +101,6 @@ def resolve_quote(
     quote: str,
     prefix: str = "",
     suffix: str = "",
-    hint: int | None = None,
 ) -> Span:
     """The one span of the source whose text is `quote`, with prefix before and suffix after."""
     if not quote:
@@ -122,8 +121,6 @@ def resolve_quote(
             f"the quote {shown} is not in the source text"
             + (f" (closest: {hint_text})" if hint_text else "")
         )
-    if len(matches) > 1 and hint in matches:
-        matches = [hint]
     if len(matches) > 1:
         lines = ", ".join(str(snapshot.line_col(s)[0]) for s in matches)
         raise AnchorError(

@@ -1,6 +1,6 @@
 """The state of reading one annotation file, and what every record kind shares.
 
-`Reader` holds the snapshot, the positions last published, the sections, corrections and
+`Reader` holds the snapshot, the sections, corrections and
 actors of the source and the `AnchoredSource` being filled. It anchors quotes and further
 mentions (collecting those no longer found, to report them all at once), resolves nearby
 quotes, periods and actor ids, makes provenance rows, and turns a mistake into a `BuildError`
@@ -47,19 +47,15 @@ class AnchoredSource:
     corrections: list[dict[str, Any]] = field(default_factory=list)
     covered: list[tuple[Span, str]] = field(default_factory=list)  # (span, why it is covered)
     uncovered: list[str] = field(default_factory=list)  # numerals nothing explains
-    used_published_positions: bool = False  # a published position chose among matches
 
 
 class Reader:
     """Reads one annotation file against one snapshot, raising sentences on mistakes."""
 
-    def __init__(
-        self, snapshot: SourceSnapshot, path: Path, previous: dict[str, tuple[int, int]]
-    ) -> None:
+    def __init__(self, snapshot: SourceSnapshot, path: Path) -> None:
         self.snapshot = snapshot
         self.path = path
-        self.previous = previous  # record id -> (char_start, line) as last published
-        self.lost: list[tuple[dict, tuple[int, int] | None]] = []
+        self.lost: list[dict] = []
         self.sections: list[tuple[int, str]] = []
         self.corrections: list[Correction] = []
         self.actors: dict[str, dict] = {}  # actor id -> its entry, once read
@@ -73,53 +69,50 @@ class Reader:
     def require(self, entry: object, kind: str) -> dict:
         return check_entry(self.path, entry, kind)  # the keys KEYS declares (entry_keys.py)
 
-    def anchor(self, entry: dict, hinted: bool = True) -> Span | None:
-        """The span of a record's quote. The position it had in the published outputs only
-        chooses among exact matches. A quote no longer found is collected (None) so that
-        every such record is reported at once; any other anchoring error stops at once."""
-        hint = self.previous.get(str(entry.get("id"))) if hinted else None
+    def anchor(self, entry: dict) -> Span | None:
+        """The span of a record's quote, found exactly once in the text (with its prefix and
+        suffix); nothing else, and no earlier build, chooses among matches. A quote no longer
+        found is collected (None) so that every such record is reported at once; any other
+        anchoring error stops at once."""
         quote, prefix = str(entry["quote"]), str(entry.get("prefix") or "")
         suffix = str(entry.get("suffix") or "")
         try:
-            try:
-                return resolve_quote(self.snapshot, quote, prefix, suffix)
-            except AnchorError as exc:
-                if not hint or "occurs" not in str(exc):
-                    raise
-                span = resolve_quote(self.snapshot, quote, prefix, suffix, hint=hint[0])
-                self.out.used_published_positions = True
-                return span
+            return resolve_quote(self.snapshot, quote, prefix, suffix)
         except AnchorError as exc:
             if "not in the source text" in str(exc) and "id" in entry:
-                self.lost.append((entry, hint))
+                self.lost.append(entry)
                 return None
             action = exc.action or "copy the quote exactly from source.txt"
+            if "occurs" in exc.problem:
+                action += (
+                    f"; `python -m pipeline reanchor {self.snapshot.source_id}` proposes the "
+                    "one that picks where it was last published"
+                )
             raise self.fail(entry, exc.problem, action) from exc
 
     def report_lost(self) -> None:
         """Stop with one line per annotation whose quote is no longer in the text."""
         if not self.lost:
             return
+        reanchor = f"`python -m pipeline reanchor {self.snapshot.source_id}` makes the edits "
         if len(self.lost) == 1:  # one sentence, like every other bad input
-            entry, hint = self.lost[0]
+            entry = self.lost[0]
             best = closest_candidate(self.snapshot, str(entry["quote"]))
-            old = f", it was at line {hint[1]}" if hint else ""
             edit = f', or, if it says the same, change it to "{best.text}"' if best else ""
             raise self.fail(
                 entry,
-                f'the quote "{entry["quote"]}" is not in the source text{old} '
+                f'the quote "{entry["quote"]}" is not in the source text '
                 f"(closest: {best or 'nothing similar'})",
                 f"copy the quote exactly from source.txt{edit}",
             )
         lines = []
-        for entry, hint in self.lost:
+        for entry in self.lost:
             quote = str(entry["quote"])
             best = closest_candidate(self.snapshot, quote)
-            old = f"was at line {hint[1]}" if hint else "was not published before"
             edit = f'if it says the same, change quote: "{quote}" to "{best.text}"'
             edit = edit if best else "re-annotate it"
             lines.append(
-                f"line {entry[LINE_KEY]}, record '{entry['id']}': {old}; "
+                f"line {entry[LINE_KEY]}, record '{entry['id']}': "
                 f"closest now: {best or 'nothing similar'}; {edit}"
             )
         raise BuildError(
@@ -127,8 +120,8 @@ class Reader:
             f"{len(self.lost)} quote(s) are no longer found exactly in "
             f"{self.snapshot.published_path('source.txt')} and nothing is re-anchored to "
             "changed text silently",
-            "edit each quote listed below (and its note) after reading the new text, then "
-            "build again",
+            f"edit each quote listed below (and its note) after reading the new text ({reanchor}"
+            "it can trust), then build again",
             details=lines,
         )
 
@@ -142,15 +135,15 @@ class Reader:
             ) from exc
 
     def mentions(self, entry: dict, kind: str = "mention") -> list[tuple[dict, Span]]:
-        """A record's further mentions (`mentions:`), each anchored like its quote (never by
-        a published position), as (mention entry with the record's id, span)."""
+        """A record's further mentions (`mentions:`), each anchored like its quote, as
+        (mention entry with the record's id, span)."""
         found = entry.get("mentions") or []
         if not isinstance(found, list):
             raise self.fail(entry, "its mentions is not a list", "list them as - quote: ...")
         anchored = []
         for m in found:
             m = {**check_entry(self.path, m, kind, str(entry["id"])), "id": entry["id"]}
-            if (span := self.anchor(m, hinted=False)) is not None:
+            if (span := self.anchor(m)) is not None:
                 anchored.append((m, span))
         return anchored
 

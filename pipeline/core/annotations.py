@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Iterable
-from pathlib import Path
 
 from pipeline.core.actors import read_actor
 from pipeline.core.annotation_reader import AnchoredSource, Reader
@@ -23,15 +21,12 @@ from pipeline.core.numerals import find_numerals
 from pipeline.core.sources import SourceSnapshot
 from pipeline.core.yaml_lines import LINE_KEY, load_yaml
 
-__all__ = ["AnchoredSource", "anchor_annotations", "published_positions", "uncovered_numerals"]
+__all__ = ["AnchoredSource", "anchor_annotations", "uncovered_numerals"]
 
 
-def anchor_annotations(
-    snapshot: SourceSnapshot, previous: dict[str, tuple[int, int]] | None = None
-) -> AnchoredSource:
-    """Resolve and read every annotation of one source. `previous` maps record ids to the
-    (char_start, line) they had in the published outputs: a hint among exact matches."""
-    r = Reader(snapshot, snapshot.annotations_path, previous or {})
+def anchor_annotations(snapshot: SourceSnapshot) -> AnchoredSource:
+    """Resolve and read every annotation of one source: a function of its files alone."""
+    r = Reader(snapshot, snapshot.annotations_path)
     doc = check_file(r.path, load_yaml(r.path), "annotations.yaml")
     r.read_sections(doc.get("sections") or [])
     r.read_corrections()
@@ -94,31 +89,6 @@ def _read_claim(r: Reader, entry: object, figure_ids: set[str]) -> None:
         if ref not in figure_ids:
             raise r.fail(entry, f"it names an unknown figure '{ref}'", "use a figure id")
     r.out.claims.append({**entry, "source_id": r.snapshot.source_id})
-
-
-def published_positions(
-    outputs: Path, source_ids: Iterable[str] | None = None
-) -> dict[str, dict[str, tuple[int, int]]]:
-    """source id -> record id -> (char_start, line) of its quote (mention 1), from the published
-    provenance table; of the sources `source_ids` only, when given (the rows of the others
-    are not made into Python objects)."""
-    path = outputs / "provenance.parquet"
-    if not path.exists():
-        return {}
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    columns = ["record_id", "source_id", "char_start", "line"]
-    table = pq.read_table(path, columns=columns)
-    if source_ids is not None:
-        wanted = pa.array(sorted(source_ids), type=table.schema.field("source_id").type)
-        table = table.filter(pc.is_in(table["source_id"], value_set=wanted))
-    found: dict[str, dict[str, tuple[int, int]]] = {}
-    for r in table.to_pylist():  # in key order (record_id, mention): mention 1 comes first
-        positions = found.setdefault(r["source_id"], {})
-        positions.setdefault(r["record_id"], (r["char_start"], r["line"]))
-    return found
 
 
 def uncovered_numerals(snapshot: SourceSnapshot, anchored: AnchoredSource) -> list[str]:

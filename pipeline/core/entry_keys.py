@@ -9,6 +9,8 @@ file, line and record, what is wrong and what to do.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,11 +65,79 @@ KEYS = {
         by_kind={"sum": ("parts",), "ratio": ("numerator", "denominator"), "bound": ("computed",)},
     ),
     "corrections.yaml": Keys("file", (), ("corrections",), hint="start it with corrections:"),
+    "source.yaml": Keys(
+        "sidecar", ("source_id", "title", "publisher", "url", "rights", "encoding", "sha256"),
+        ("archived_url", "report_pdf_url", "published", "reference_year", "reference_year_basis",
+         "line_endings", "bytes", "code_points", "extraction_note"),
+        docs=" (docs/annotating.md)", hint="write it as key: value lines",
+    ),
     "correction": Keys(
         "correction", ("id", "quote", "corrected", "reason", "reported_on", "reported_by"),
         ANCHOR, docs="",
     ),
 }  # fmt: skip
+
+
+TEXT, LIST = "text", "a list"
+# What YAML must read each key as; every key not named here is text (quote it if YAML would
+# read it as a number, a date or true/false).
+TYPES: dict[str, tuple[str, ...]] = {
+    "is_target": ("true or false",), "value_check": ("a number",), "tolerance": ("a number",),
+    "reported_on": ("a date",), "reference_year": ("a whole number",),
+    "bytes": ("a whole number",), "code_points": ("a whole number",),
+    "parties": (TEXT, LIST), "actor": (TEXT, LIST), "derived_from": (TEXT, LIST),
+    "parts": (LIST,), "mentions": (LIST,), "sections": (LIST,), "actors": (LIST,),
+    "figures": (LIST,), "events": (LIST,), "ignore": (LIST,), "claims": (LIST,),
+    "corrections": (LIST,),
+}  # fmt: skip
+LISTS_OF_TEXT = ("parties", "actor", "derived_from", "parts", "sections")
+
+
+def _is(value: object, kind: str) -> bool:
+    if kind == TEXT:
+        return isinstance(value, str)
+    if kind == LIST:
+        return isinstance(value, list)
+    if kind == "true or false":
+        return isinstance(value, bool)
+    if kind == "a date":
+        return type(value) is dt.date
+    if kind == "a whole number":
+        return type(value) is int
+    return type(value) in (int, float)  # a number; true/false is not one
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"{type(value).__name__.replace('str', 'text')} {str(value)[:40]!r}"
+
+
+def _wrong_type(entry: dict) -> tuple[str, str] | None:
+    """(key, what is wrong) for the first value of `entry` that is not of its key's type."""
+    for key, value in entry.items():
+        if key == LINE_KEY or value is None:
+            continue
+        kinds = TYPES.get(key, (TEXT,))
+        if not any(_is(value, kind) for kind in kinds):
+            return key, f"is {_describe(value)}, not {' or '.join(kinds)}"
+        if key in LISTS_OF_TEXT and isinstance(value, list):
+            bad = next((v for v in value if not isinstance(v, str)), None)
+            if bad is not None:
+                return key, f"lists {_describe(bad)}, where each item is text"
+    return None
+
+
+def key_line(path: Path, key: str) -> int | None:
+    """The line of a top-level key of a YAML file (for messages), or None."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    found = re.search(rf"^{re.escape(key)}\s*:", text, flags=re.MULTILINE)
+    return text.count("\n", 0, found.start()) + 1 if found else None
 
 
 def _unknown(entry: dict, keys: Keys) -> str | None:
@@ -83,7 +153,15 @@ def check_file(path: Path, doc: object, kind: str) -> dict:
         raise BuildError(path, "the file is not a mapping", keys.hint)
     unknown = _unknown(doc, keys)
     if unknown:
-        raise BuildError(path, f"unknown top-level key '{unknown}'", f"use only {keys.allowed}")
+        raise BuildError(path, f"unknown top-level key '{unknown}'", f"use only {keys.allowed}",
+                         line=key_line(path, unknown))  # fmt: skip
+    for key in keys.required:
+        if doc.get(key) in (None, ""):
+            raise BuildError(path, f"the {keys.name} has no '{key}'", f"add {key}:{keys.docs}")
+    if wrong := _wrong_type(doc):
+        key, problem = wrong
+        raise BuildError(path, f"{key} {problem}", f"write {key}: as docs/annotating.md shows",
+                         line=key_line(path, key))  # fmt: skip
     return doc
 
 
@@ -101,6 +179,10 @@ def check_entry(path: Path, entry: object, kind: str, record: str | None = None)
         problem = f"the {keys.name} has an unknown key '{unknown}'"
         raise BuildError(path, problem, f"use only {keys.allowed}{keys.docs}", line, record)
     _require(path, entry, keys.name, keys.required, record)
+    if wrong := _wrong_type(entry):
+        key, problem = wrong
+        raise BuildError(path, f"its {key} {problem}",
+                         f"write {key}: as docs/annotating.md shows", line, record)  # fmt: skip
     if keys.by_kind:
         kind, kinds = entry["kind"], list(keys.by_kind)
         if not isinstance(kind, str) or kind not in keys.by_kind:

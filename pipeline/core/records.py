@@ -48,7 +48,6 @@ class SourceRows:
     claims: list[dict[str, Any]] = field(default_factory=list)  # evaluated on whole tables
     uncovered: list[str] = field(default_factory=list)  # numerals nothing explains
     problems: dict[str, list[str]] = field(default_factory=dict)  # check name -> problems
-    used_published_positions: bool = False
 
     def table(self, name: str) -> pa.Table:
         return pa.ipc.open_stream(self.tables[name]).read_all()
@@ -115,7 +114,6 @@ def make_rows(
                 claims=a.claims,
                 uncovered=a.uncovered,
                 problems=problems,
-                used_published_positions=a.used_published_positions,
             )
         )
     return out

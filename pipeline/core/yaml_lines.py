@@ -1,4 +1,11 @@
-"""YAML loading that remembers where each record was written.
+"""The one loader of the project's YAML files, and strict UTF-8 text.
+
+Every YAML file of raw/ and schemas/ is read here, as a restricted YAML that is refused before
+anything is built from it when it holds what the data never needs: an anchor (`&`), an alias
+(`*`), an explicit tag (`!`), a top level that is not a mapping of keys, or more than
+`MAX_YAML_BYTES` bytes (docs/annotating.md). So a "billion laughs" document is refused at its
+first `&`, in milliseconds and without growing memory. A value that is no real date or
+number is refused as it is read, with its key and record.
 
 Every mapping loaded here carries its 1-based line in the file under the key `__line__`,
 so an error or a provenance row can point a person at the exact annotation. Malformed
@@ -15,10 +22,20 @@ import yaml
 from pipeline.core.errors import BuildError
 
 LINE_KEY = "__line__"
-
+MAX_YAML_BYTES = 2 * 1024 * 1024  # 2 MiB a file: 25 times the chapter's annotations.yaml
 
 # libyaml's parser when PyYAML was built with it, else pure Python.
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_NODE_EVENTS = (yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent)
+
+
+class _BadValue(Exception):
+    """A value that the YAML resolver takes for a date or number that does not exist."""
+
+    def __init__(self, node: yaml.Node, key: str, record: str | None, reason: str) -> None:
+        super().__init__(reason)
+        self.line, self.key, self.record = node.start_mark.line + 1, key, record
+        self.value, self.reason = node.value, reason
 
 
 class _LineLoader(_Base):
@@ -29,25 +46,114 @@ class _LineLoader(_Base):
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key '{duplicates[0]}'", node.start_mark
             )
-        mapping = super().construct_mapping(node, deep=deep)
+        record = next(
+            (v.value for k, v in node.value if k.value == "id" and isinstance(v, yaml.ScalarNode)),
+            None,
+        )
+        mapping: dict[Any, Any] = {}
+        for key, (_, value_node) in zip(keys, node.value, strict=True):
+            try:
+                mapping[key] = self.construct_object(value_node, deep=deep)
+            except (ValueError, OverflowError) as exc:  # e.g. 2000-02-30, month 13
+                raise _BadValue(value_node, str(key), record, str(exc)) from exc
+            except TypeError as exc:  # a mapping or list used as a key
+                raise yaml.constructor.ConstructorError(
+                    None, None, "a key is not a plain value", value_node.start_mark
+                ) from exc
         mapping[LINE_KEY] = node.start_mark.line + 1
         return mapping
 
 
+def decode_utf8(path: Path, data: bytes) -> str:
+    """`data` decoded as strict UTF-8; an invalid byte is a BuildError with its line, column
+    and byte offset."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start]
+        line = before.count(b"\n") + 1
+        column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8")) + 1
+        raise BuildError(
+            path,
+            f"column {column} (byte {exc.start}) holds 0x{data[exc.start]:02x}, which is not "
+            f"UTF-8 ({exc.reason})",
+            "save the file as UTF-8 (retype the character there)",
+            line=line,
+        ) from None
+
+
+def read_bytes(path: Path, what: str = "the file") -> bytes:
+    """The bytes of a regular file; a missing file, a folder or a link is a BuildError."""
+    if path.is_symlink():
+        raise BuildError(path, f"{what} is a symbolic link, which is never followed",
+                         "replace the link by the file itself")  # fmt: skip
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise BuildError(path, f"{what} is missing", "create it or restore it from git") from None
+    except OSError as exc:
+        raise BuildError(path, f"{what} cannot be read ({exc.strerror})",
+                         "make it a readable file") from None  # fmt: skip
+
+
 def load_yaml(path: Path) -> Any:
-    """Parse a YAML file; mappings get `__line__`. Raises BuildError on malformed YAML."""
+    """Parse a restricted YAML file (see the module's docstring); mappings get `__line__`.
+    An empty file is an empty mapping. Raises BuildError on anything refused."""
+    data = read_bytes(path)
+    if len(data) > MAX_YAML_BYTES:
+        raise BuildError(
+            path, f"the file has {len(data):,} bytes, more than the {MAX_YAML_BYTES:,} a YAML "
+            "file of this project may have", "split it or remove what is not annotation",
+        )  # fmt: skip
+    text = decode_utf8(path, data)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise BuildError(path, "the file is missing", "create it or restore it from git") from exc
-    try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader
+        _refuse_unsafe(path, text)
+        doc = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader
+    except _BadValue as exc:
+        raise BuildError(
+            path, f"its {exc.key} '{exc.value}' is not a real date or number ({exc.reason})",
+            f"write {exc.key} as it is meant (a date as YYYY-MM-DD, one that exists)",
+            line=exc.line, record=exc.record,
+        ) from None  # fmt: skip
     except yaml.MarkedYAMLError as exc:
         line, problem = _where(text, exc)
         problem = f"the YAML is malformed ({problem})"
-        raise BuildError(path, problem, "fix the YAML syntax there", line=line) from exc
+        raise BuildError(path, problem, "fix the YAML syntax there", line=line) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (a control code)
+        line = text.count("\n", 0, exc.position) + 1
+        problem = f"it holds the character #x{exc.character:04x}, which YAML does not allow"
+        raise BuildError(path, problem, "remove it", line=line) from None
     except yaml.YAMLError as exc:
-        raise BuildError(path, f"the YAML is malformed ({exc})", "fix the YAML syntax") from exc
+        raise BuildError(path, f"the YAML is malformed ({exc})", "fix the YAML syntax") from None
+    return {LINE_KEY: 1} if doc is None else doc
+
+
+def _refuse_unsafe(path: Path, text: str) -> None:
+    """Stop at the first anchor, alias or explicit tag, or a top level that is not a mapping,
+    before any of the document is built: a parse of events, in constant memory."""
+    top_level = True
+    for event in yaml.parse(text, Loader=_Base):
+        if not isinstance(event, (*_NODE_EVENTS, yaml.AliasEvent)):
+            continue
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent) or event.anchor is not None:
+            sign = "an alias (*" if isinstance(event, yaml.AliasEvent) else "an anchor (&"
+            raise BuildError(
+                path, f"it uses {sign}{event.anchor}), which annotations never need",
+                "write the value out in full where it is used", line=line,
+            )  # fmt: skip
+        if event.tag is not None:
+            raise BuildError(
+                path, f"it uses the explicit tag {event.tag}, which annotations never need",
+                "remove the tag (quote the value if it must stay text)", line=line,
+            )  # fmt: skip
+        if top_level and not isinstance(event, yaml.MappingStartEvent):
+            kind = "a list" if isinstance(event, yaml.SequenceStartEvent) else "a single value"
+            raise BuildError(
+                path, f"the top level is {kind}, but it must be a mapping of keys",
+                "write it as key: value lines, starting at the first column", line=line,
+            )  # fmt: skip
+        top_level = False
 
 
 def _where(text: str, exc: yaml.MarkedYAMLError) -> tuple[int | None, str]:

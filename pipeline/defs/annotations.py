@@ -30,7 +30,7 @@ COVERAGE_CHECK = blocking_check(
     check_specs=[COVERAGE_CHECK],
 )
 def anchored_annotations(layout: Layout, source_snapshots: list[SourceSnapshot]):
-    rows, remade = source_rows(source_snapshots, Path(layout.cache_dir), Path(layout.outputs_dir))
+    rows, remade = source_rows(source_snapshots, Path(layout.cache_dir))
     yield dg.Output(
         rows,
         metadata={

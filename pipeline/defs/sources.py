@@ -35,7 +35,7 @@ def raw_files(layout: Layout) -> dg.DataVersion:
 def source_snapshots(layout: Layout) -> dg.Output:
     raw = Path(layout.raw_dir)
     hashes = raw_file_hashes(raw)
-    snapshots = [load_snapshot(folder, hashes) for folder in source_folders(raw)]
+    snapshots = [load_snapshot(folder, hashes) for folder in source_folders(raw, hashes)]
     return dg.Output(
         snapshots,
         data_version=dg.DataVersion(raw_tree_sha256(raw, hashes)),
