@@ -27,7 +27,7 @@ from pipeline.core.errors import BuildError
 from pipeline.core.fields import closest
 from pipeline.core.periods import ParsedPeriod, PeriodError, parse_period
 from pipeline.core.sources import SourceSnapshot
-from pipeline.core.yaml_lines import LINE_KEY
+from pipeline.core.yaml_lines import LINE_KEY, items
 
 CONTEXT = 32  # code points of prefix/suffix published with each provenance row
 
@@ -56,6 +56,7 @@ class Reader:
         self.snapshot = snapshot
         self.path = path
         self.lost: list[dict] = []
+        self.line: int | None = None  # of the list item being read
         self.sections: list[tuple[int, str]] = []
         self.corrections: list[Correction] = []
         self.actors: dict[str, dict] = {}  # actor id -> its entry, once read
@@ -67,7 +68,8 @@ class Reader:
         return BuildError(self.path, problem, action, line=entry[LINE_KEY], record=entry.get("id"))
 
     def require(self, entry: object, kind: str) -> dict:
-        return check_entry(self.path, entry, kind)  # the keys KEYS declares (entry_keys.py)
+        # the keys KEYS declares (entry_keys.py)
+        return check_entry(self.path, entry, kind, line=self.line)
 
     def anchor(self, entry: dict) -> Span | None:
         """The span of a record's quote, found exactly once in the text (with its prefix and
@@ -137,12 +139,9 @@ class Reader:
     def mentions(self, entry: dict, kind: str = "mention") -> list[tuple[dict, Span]]:
         """A record's further mentions (`mentions:`), each anchored like its quote, as
         (mention entry with the record's id, span)."""
-        found = entry.get("mentions") or []
-        if not isinstance(found, list):
-            raise self.fail(entry, "its mentions is not a list", "list them as - quote: ...")
         anchored = []
-        for m in found:
-            m = {**check_entry(self.path, m, kind, str(entry["id"])), "id": entry["id"]}
+        for m, line in items(entry, "mentions"):
+            m = {**check_entry(self.path, m, kind, str(entry["id"]), line), "id": entry["id"]}
             if (span := self.anchor(m)) is not None:
                 anchored.append((m, span))
         return anchored

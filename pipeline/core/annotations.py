@@ -19,7 +19,7 @@ from pipeline.core.events import read_event
 from pipeline.core.figures import read_figure
 from pipeline.core.numerals import find_numerals
 from pipeline.core.sources import SourceSnapshot
-from pipeline.core.yaml_lines import LINE_KEY, load_yaml
+from pipeline.core.yaml_lines import LINE_KEY, items, load_yaml
 
 __all__ = ["AnchoredSource", "anchor_annotations", "uncovered_numerals"]
 
@@ -30,13 +30,10 @@ def anchor_annotations(snapshot: SourceSnapshot) -> AnchoredSource:
     doc = check_file(r.path, load_yaml(r.path), "annotations.yaml")
     r.read_sections(doc.get("sections") or [])
     r.read_corrections()
-    for entry in doc.get("actors") or []:
-        read_actor(r, entry)
-    for entry in doc.get("figures") or []:
-        read_figure(r, entry)
-    for entry in doc.get("events") or []:
-        read_event(r, entry)
-    for entry in doc.get("ignore") or []:
+    for key, read in (("actors", read_actor), ("figures", read_figure), ("events", read_event)):
+        for entry, r.line in items(doc, key):
+            read(r, entry)
+    for entry, r.line in items(doc, "ignore"):
         entry = r.require(entry, "ignore")
         span = r.anchor(entry)
         if span is not None:
@@ -44,7 +41,7 @@ def anchor_annotations(snapshot: SourceSnapshot) -> AnchoredSource:
     r.report_lost()
     _check_ids(r)
     figure_ids = {row["figure_id"] for row in r.out.figures}
-    for entry in doc.get("claims") or []:
+    for entry, r.line in items(doc, "claims"):
         _read_claim(r, entry, figure_ids)
     for row in r.out.figures + r.out.events + r.out.actors:
         row.pop(LINE_KEY)

@@ -17,7 +17,7 @@ from pipeline.core.anchoring import AnchorError, Span, resolve_quote
 from pipeline.core.entry_keys import check_entry, check_file
 from pipeline.core.errors import BuildError, display_path
 from pipeline.core.sources import SourceSnapshot
-from pipeline.core.yaml_lines import LINE_KEY, load_yaml
+from pipeline.core.yaml_lines import LINE_KEY, items, load_yaml
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def read_corrections(snapshot: SourceSnapshot) -> list[Correction]:
     if not path.exists():
         return []
     doc = check_file(path, load_yaml(path) or {}, "corrections.yaml")
-    found = [_read_one(snapshot, path, entry) for entry in doc.get("corrections") or []]
+    found = [_read_one(snapshot, path, entry, line) for entry, line in items(doc, "corrections")]
     ids = [c.correction_id for c in found]
     for c in found:
         if ids.count(c.correction_id) > 1:
@@ -62,9 +62,9 @@ def read_corrections(snapshot: SourceSnapshot) -> list[Correction]:
     return found
 
 
-def _read_one(snapshot: SourceSnapshot, path: Path, entry: object) -> Correction:
+def _read_one(snapshot: SourceSnapshot, path: Path, entry: object, line: int | None) -> Correction:
     """One correction, its keys checked (entry_keys.py) and its printed text anchored."""
-    entry = check_entry(path, entry, "correction")
+    entry = check_entry(path, entry, "correction", line=line)
     line, record, quote = entry[LINE_KEY], entry["id"], str(entry["quote"])
     try:
         span = resolve_quote(

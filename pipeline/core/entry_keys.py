@@ -165,14 +165,17 @@ def check_file(path: Path, doc: object, kind: str) -> dict:
     return doc
 
 
-def check_entry(path: Path, entry: object, kind: str, record: str | None = None) -> dict:
-    """`entry`, a record of kind `kind` (or a mention of `record`), once it has its required
-    keys and no others."""
+def check_entry(
+    path: Path, entry: object, kind: str, record: str | None = None, line: int | None = None
+) -> dict:
+    """`entry`, a record of kind `kind` (or a mention of `record`) written at `line`, once it
+    has its required keys and no others, each of its type."""
     keys = KEYS[kind]
     if not isinstance(entry, dict):
         noun = keys.name if keys.name.endswith("entry") else f"{keys.name} entry"
         article = "an" if noun[0] in "aeiou" else "a"
-        raise BuildError(path, f"{article} {noun} is not a mapping", keys.hint, record=record)
+        problem = f"{article} {noun} is {_describe(entry)}, not a mapping of keys"
+        raise BuildError(path, problem, keys.hint, line=line, record=record)
     line, record = entry.get(LINE_KEY), entry.get("id", record)
     unknown = _unknown(entry, keys)
     if unknown:

@@ -38,7 +38,27 @@ class _BadValue(Exception):
         self.value, self.reason = node.value, reason
 
 
+class Items(list):
+    """A YAML list that remembers the line of each item (for an item that is not a mapping)."""
+
+    lines: list[int]
+
+
+def items(doc: dict, key: str) -> list[tuple[Any, int | None]]:
+    """(item, its line) for each item of the list `doc[key]` (none when it is absent)."""
+    value = doc.get(key) or []
+    if not isinstance(value, list):
+        return [(value, doc.get(LINE_KEY))]  # not a list: its type check names it
+    return list(zip(value, getattr(value, "lines", [None] * len(value)), strict=True))
+
+
 class _LineLoader(_Base):
+    def construct_items(self, node: yaml.SequenceNode):  # YAML's lists, with their lines
+        found = Items()
+        found.lines = [item.start_mark.line + 1 for item in node.value]
+        yield found
+        found.extend(self.construct_sequence(node))
+
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[str, Any]:
         keys = [self.construct_object(k, deep=deep) for k, _ in node.value]
         duplicates = sorted({k for k in keys if keys.count(k) > 1}, key=str)
@@ -62,6 +82,9 @@ class _LineLoader(_Base):
                 ) from exc
         mapping[LINE_KEY] = node.start_mark.line + 1
         return mapping
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:seq", _LineLoader.construct_items)
 
 
 def decode_utf8(path: Path, data: bytes) -> str:
@@ -184,5 +207,5 @@ def strip_lines(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: strip_lines(v) for k, v in value.items() if k != LINE_KEY}
     if isinstance(value, list):
-        return [strip_lines(v) for v in value]
+        return [strip_lines(v) for v in value]  # a plain list
     return value

@@ -7,6 +7,7 @@ when nothing changed; validate; swap. A package that does not validate stops the
 
 from __future__ import annotations
 
+import errno
 import json
 import shutil
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.core.errors import REPO_ROOT, BuildError
+from pipeline.core.errors import REPO_ROOT, BuildError, display_path
 from pipeline.core.fields import SCHEMAS_DIR, TableDef
 from pipeline.core.sources import SourceSnapshot
 from pipeline.core.yaml_lines import load_yaml, strip_lines
@@ -102,33 +103,71 @@ def publish(
     row_keys: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Stage, compare, validate and swap in the package; one build at a time publishes into
-    a folder. Returns the version and the change level (None when nothing changed)."""
-    with swap.publish_lock(outputs):
-        swap.recover(outputs)
-        staging = swap.staging_folder(outputs)
-        resources = write_tables(tables, staging, cache_dir)
-        previous, version, entries, changes = _version_and_entries(outputs, staging, tables)
-        resources.append(write_sqlite(tables, staging, package_meta()))
-        descriptor = package_descriptor(resources, snapshots, version)
-        descriptor_text = json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n"
-        (staging / PACKAGE_FILE).write_text(descriptor_text, encoding="utf-8")
-        changelog.write(staging, entries, outputs)
-        write_metadata(tables, staging, descriptor)  # croissant, annotations, README, the zip
-        write_pages(tables, snapshots, staging, version, cache_dir, row_keys)  # lists them all
-        swap.checkpoint("staged")
-        if outputs.exists() and swap.same_tree(staging, outputs):
-            shutil.rmtree(staging)  # nothing changed: every published byte stays as it is
-            return {"version": version, "level": None}
-        problems = validate_staging(staging, tables, cache_dir)
-        if problems:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise BuildError(
-                staging / PACKAGE_FILE,
-                f"the new data package does not validate ({problems[0]}"
-                + (f", and {len(problems) - 1} more problems" if len(problems) > 1 else "")
-                + ")",
-                "fix the table or schema named there; outputs/ was left as it was",
-            )
-        swap.checkpoint("validated")
-        swap.swap(staging, outputs)
-        return {"version": version, "level": changes.level() if previous else "initial"}
+    a folder. Returns the version and the change level (None when nothing changed). Whatever
+    stops it, the staging folder is gone when it returns, and a folder or disk that cannot
+    be written is one sentence."""
+    try:
+        with swap.publish_lock(outputs):
+            swap.recover(outputs)
+            staging = swap.staging_folder(outputs)
+            try:
+                return _stage_and_swap(tables, snapshots, outputs, staging, cache_dir, row_keys)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+    except OSError as exc:
+        raise _unwritable(exc, outputs) from None
+
+
+def _stage_and_swap(
+    tables: Tables,
+    snapshots: list[SourceSnapshot],
+    outputs: Path,
+    staging: Path,
+    cache_dir: Path | None,
+    row_keys: dict[str, str] | None,
+) -> dict[str, Any]:
+    resources = write_tables(tables, staging, cache_dir)
+    previous, version, entries, changes = _version_and_entries(outputs, staging, tables)
+    resources.append(write_sqlite(tables, staging, package_meta()))
+    descriptor = package_descriptor(resources, snapshots, version)
+    descriptor_text = json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n"
+    (staging / PACKAGE_FILE).write_text(descriptor_text, encoding="utf-8")
+    changelog.write(staging, entries, outputs)
+    write_metadata(tables, staging, descriptor)  # croissant, annotations, README, the zip
+    write_pages(tables, snapshots, staging, version, cache_dir, row_keys)  # lists them all
+    swap.checkpoint("staged", staging)
+    if outputs.exists() and swap.same_tree(staging, outputs):
+        return {"version": version, "level": None}  # every published byte stays as it is
+    problems = validate_staging(staging, tables, cache_dir)
+    if problems:
+        raise BuildError(
+            staging / PACKAGE_FILE,
+            f"the new data package does not validate ({problems[0]}"
+            + (f", and {len(problems) - 1} more problems" if len(problems) > 1 else "")
+            + ")",
+            "fix the table or schema named there; outputs/ was left as it was",
+        )
+    swap.checkpoint("validated", staging)
+    swap.swap(staging, outputs)
+    return {"version": version, "level": changes.level() if previous else "initial"}
+
+
+def _unwritable(exc: OSError, outputs: Path) -> BuildError:
+    """The sentence for a folder or disk that refused a write while publishing."""
+    where = display_path(outputs)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        action = f"free space on the disk that holds {where} (or lift the file size limit)"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        action = f"make {where} and the folder that holds it writable, or build into another "
+        action += "folder with --outputs DIR"
+    elif exc.errno == errno.ENOENT:
+        action = "something removed the build's folder beside it while it ran; run one build "
+        action += "at a time"
+    else:
+        action = "fix what the system reports there"
+    return BuildError(
+        exc.filename or outputs,
+        f"the new data package could not be written ({exc.strerror or exc}), so nothing was "
+        f"published and {where} was left as it was",
+        f"{action}, then build again",
+    )

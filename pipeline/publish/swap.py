@@ -3,13 +3,15 @@
 The package is staged beside `outputs/` and swapped in with one atomic exchange of the two
 directories (Linux renameat2 RENAME_EXCHANGE), so `outputs/` is all old or all new. Elsewhere
 two renames are used, and the next build rolls a half-done swap back and removes leftovers.
-`USMX_KILL_AT=<point>` makes the process SIGKILL itself at a named point of publishing; the
-tests use it to check that a build killed there leaves a valid outputs/.
+`USMX_KILL_AT=<point>` makes the process SIGKILL itself at a named point of publishing, and
+`USMX_REMOVE_STAGING_AT=<point>` removes the staging folder there; the tests use them to check
+that a build killed there, or robbed of its staging folder, leaves a valid outputs/.
 """
 
 from __future__ import annotations
 
 import ctypes
+import errno
 import fcntl
 import os
 import shutil
@@ -22,10 +24,12 @@ from pathlib import Path
 KILL_POINTS = ("writing", "staged", "validated", "exchanged")
 
 
-def checkpoint(point: str) -> None:
-    """Fault injection for the tests: die here, as a killed build would."""
+def checkpoint(point: str, staging: Path | None = None) -> None:
+    """Fault injection for the tests: die here, as a killed build would, or lose `staging`."""
     if os.environ.get("USMX_KILL_AT") == point:
         os.kill(os.getpid(), signal.SIGKILL)
+    if staging is not None and os.environ.get("USMX_REMOVE_STAGING_AT") == point:
+        shutil.rmtree(staging)
 
 
 @contextmanager
@@ -92,7 +96,10 @@ def same_tree(a: Path, b: Path) -> bool:
 
 
 def swap(staging: Path, outputs: Path) -> None:
-    """Put `staging` in place of `outputs` (atomically where the system can)."""
+    """Put `staging` in place of `outputs` (atomically where the system can). Where the second
+    rename fails, the first is undone: outputs/ is never left missing."""
+    if not staging.is_dir():
+        raise FileNotFoundError(errno.ENOENT, "the staging folder vanished", str(staging))
     if outputs.exists() and _exchange(staging, outputs):
         checkpoint("exchanged")  # outputs/ is new; the old files are in staging, to remove
         shutil.rmtree(staging, ignore_errors=True)
@@ -100,5 +107,10 @@ def swap(staging: Path, outputs: Path) -> None:
     previous = outputs.parent / f"{outputs.name}.previous-{os.getpid()}"
     if outputs.exists():
         os.replace(outputs, previous)
-    os.replace(staging, outputs)
+    try:
+        os.replace(staging, outputs)
+    except OSError:
+        if previous.exists() and not outputs.exists():
+            os.replace(previous, outputs)
+        raise
     shutil.rmtree(previous, ignore_errors=True)
