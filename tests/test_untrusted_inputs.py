@@ -14,11 +14,20 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from test_bad_inputs import annotations, replace_once, run_build
 
 from conftest import SOURCE_ID, tree_digest
 from pipeline.cli.main import main
 from pipeline.core.errors import REPO_ROOT, BuildError
-from test_bad_inputs import annotations, outputs_before, replace_once, run_build  # noqa: F401
+
+
+@pytest.fixture
+def outputs_before(tmp_path: Path, built: Path) -> Path:
+    """A published outputs/ folder that a refused build must leave as it is."""
+    outputs = tmp_path / "outputs"
+    shutil.copytree(built, outputs)
+    return outputs
+
 
 EXCEPTION_NAMES = re.compile(r"\b\w+(Error|Exception)\b|unexpectedly|Traceback")
 
@@ -323,13 +332,13 @@ def test_core_reads_nothing_published():
 # --- 6. the environment ----------------------------------------------------------------------
 
 
-def _fresh_outputs(outputs_before: Path, tmp_path: Path, raw: Path) -> None:
+def _fresh_outputs(raw: Path) -> None:
     """Make the next build publish something: a changed note, so outputs/ must be written."""
     replace_once(annotations(raw), "note: ", "note: Re-read. ")
 
 
 def test_a_read_only_outputs_folder_is_one_sentence(raw_copy, outputs_before, capsys, tmp_path):
-    _fresh_outputs(outputs_before, tmp_path, raw_copy)
+    _fresh_outputs(raw_copy)
     parent = outputs_before.parent
     if os.geteuid() == 0:  # root writes through permission bits; the immutable flag stops it
         lock = parent / f".{outputs_before.name}.lock"
@@ -365,7 +374,7 @@ def test_a_full_disk_is_one_sentence(raw_copy, capsys, tmp_path, built):
     try:
         outputs = disk / "outputs"
         shutil.copytree(built, outputs)
-        _fresh_outputs(outputs, tmp_path, raw_copy)
+        _fresh_outputs(raw_copy)
         msg = refused(raw_copy, outputs, capsys)
         assert "could not be written (No space left on device)" in msg, msg
         assert "free space on the disk that holds" in msg
@@ -378,7 +387,7 @@ def test_a_full_disk_is_one_sentence(raw_copy, capsys, tmp_path, built):
 def test_a_staging_folder_that_vanishes_is_one_sentence(
     raw_copy, outputs_before, capsys, tmp_path, monkeypatch, point
 ):
-    _fresh_outputs(outputs_before, tmp_path, raw_copy)
+    _fresh_outputs(raw_copy)
     monkeypatch.setenv("USMX_REMOVE_STAGING_AT", point)
     msg = refused(raw_copy, outputs_before, capsys)
     assert "the new data package could not be written (" in msg, msg
