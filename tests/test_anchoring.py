@@ -40,11 +40,12 @@ def test_prefix_and_suffix_choose_among_repeated_quotes():
     assert resolve_quote(snap, "1999", suffix=" alone").start == 3
 
 
-def test_position_hint_only_chooses_among_exact_matches():
-    snap = snapshot("abc abc")
-    assert resolve_quote(snap, "abc", hint=4).start == 4
+def test_a_repeated_quote_is_refused_and_nothing_but_prefix_or_suffix_chooses():
+    snap = snapshot("x abc y abc")
     with pytest.raises(AnchorError, match="occurs 2 times"):
-        resolve_quote(snap, "abc", hint=2)
+        resolve_quote(snap, "abc")
+    assert resolve_quote(snap, "abc", prefix="y ").start == 8
+    assert resolve_quote(snap, "abc", suffix=" y").start == 2
 
 
 def test_quote_across_a_line_break_is_refused():

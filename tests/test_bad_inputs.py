@@ -277,7 +277,7 @@ KEY_PROBLEMS = [  # (file, text, replacement, the sentence's problem and action)
      f"line {FIGURE_LINE}, record 'binational-demand-conferences-held-1998-2000': the figure "
      "has no 'subject'; add subject:."),
     ("annotations.yaml", "events:\n", "events:\n  - 3\n",
-     "annotations.yaml: an event entry is not a mapping; write it as key: value."),
+     "annotations.yaml, line 829: an event entry is int '3', not a mapping of keys; write it as key: value."),
     ("annotations.yaml", IGNORED + "    reason: pronoun phrase, not a quantity\n", IGNORED,
      f"line {IGNORED_LINE}: the ignore entry has no 'reason'; add reason:."),
     ("annotations.yaml", CLAIM, CLAIM.replace("sum", "product"),

@@ -155,8 +155,10 @@ def _stage_and_swap(
 def _unwritable(exc: OSError, outputs: Path) -> BuildError:
     """The sentence for a folder or disk that refused a write while publishing."""
     where = display_path(outputs)
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-        action = f"free space on the disk that holds {where} (or lift the file size limit)"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        action = f"free space on the disk that holds {where}"
+    elif exc.errno == errno.EFBIG:
+        action = "lift the limit on the size of a file (ulimit -f)"
     elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         action = f"make {where} and the folder that holds it writable, or build into another "
         action += "folder with --outputs DIR"
