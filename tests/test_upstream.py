@@ -559,3 +559,105 @@ def _git_status() -> str:
         capture_output=True,
         text=True,
     ).stdout
+
+
+# --- item 3: in Dagster, its own job and schedule, never in the build ----------------------
+
+
+def materialize_upstream(raw: Path, state: Path):
+    import dagster as dg
+
+    from pipeline.definitions import build_definitions
+    from pipeline.defs.resources import Layout
+    from pipeline.defs.upstream import UpstreamSettings
+
+    settings = UpstreamSettings(state_dir=str(state), timeout_seconds=float(TIMEOUT))
+    local = build_definitions(Layout(raw_dir=str(raw)), upstream=settings)
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = local.resolve_job_def("upstream_check_job").execute_in_process(instance=instance)
+    assert result.success  # a failed non-blocking check fails no run
+    (materialization,) = [e.materialization for e in result.get_asset_materialization_events()]
+    assert materialization.asset_key == dg.AssetKey("upstream_editions")
+    (evaluation,) = result.get_asset_check_evaluations()
+    return materialization.metadata, evaluation
+
+
+def test_the_asset_reports_a_difference_and_its_check_fails(server: Server, tmp_path: Path):
+    import dagster as dg
+
+    raw = make_raw(
+        tmp_path, url=server.url("/files/changed.html"), archived_url=server.url("/missing.html")
+    )
+    metadata, evaluation = materialize_upstream(raw, tmp_path / "state")
+    report = metadata["report"].value
+    assert f"| url | **differs** | {server.url('/files/changed.html')} |" in report
+    assert f"| archived_url | **unreachable** | {server.url('/missing.html')} |" in report
+    assert (
+        "Line 124:\n\n```\n… reports that in 1999 alone, [-34.6-]{+36.4+} tons of cocaine;"
+        in report
+    )
+    assert (
+        "- figure mex-cocaine-seized-1999 (mention 1, in the passage): numeral 34.6 → 36.4;"
+        in report
+    )
+    assert metadata["exit_code"].value == 3 and metadata["differs"].value == 1
+    assert metadata["json"].value["sources"][0]["witnesses"][0]["status"] == "differs"
+    assert evaluation.check_name == "every_witness_is_the_same"
+    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
+    assert evaluation.metadata["first_problem"].value.startswith(f"{SOURCE_ID} url: differs: ")
+    assert (tmp_path / "state" / "last-report.json").is_file()
+
+
+def test_the_asset_check_passes_when_every_witness_reached_is_the_same(
+    server: Server, tmp_path: Path
+):
+    raw = make_raw(
+        tmp_path, url=server.url("/files/chapter.html"), archived_url=server.url("/stall")
+    )
+    metadata, evaluation = materialize_upstream(raw, tmp_path / "state")
+    assert evaluation.passed
+    assert (metadata["same"].value, metadata["unreachable"].value) == (1, 1)
+
+
+def test_the_asset_check_warns_when_no_witness_is_reached(server: Server, tmp_path: Path):
+    import dagster as dg
+
+    raw = make_raw(tmp_path, url=server.url("/missing.html"))
+    metadata, evaluation = materialize_upstream(raw, tmp_path / "state")
+    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
+    assert metadata["exit_code"].value == 4
+
+
+def test_the_build_never_runs_the_upstream_check():
+    """`python -m pipeline build` (BuildRunner), `watch` and `rebuild_job` (the sensor and
+    the nightly rebuild) select no asset of the upstream group; only its own job does."""
+    import dagster as dg
+
+    from pipeline.cli.runner import BuildRunner
+    from pipeline.definitions import defs
+
+    upstream_key = dg.AssetKey("upstream_editions")
+    runner = BuildRunner()
+    try:
+        assert upstream_key not in runner.job.asset_layer.selected_asset_keys
+        assert dg.AssetKey("data_package") in runner.job.asset_layer.selected_asset_keys
+    finally:
+        runner.close()
+    assert upstream_key not in defs.resolve_job_def("rebuild_job").asset_layer.selected_asset_keys
+    job = defs.resolve_job_def("upstream_check_job")
+    assert job.asset_layer.selected_asset_keys == {upstream_key}
+
+
+def test_the_nightly_upstream_check_is_its_own_schedule_and_off_by_default():
+    import dagster as dg
+
+    from pipeline.definitions import defs
+    from pipeline.defs.upstream import nightly_upstream_check
+
+    schedule = defs.resolve_schedule_def("nightly_upstream_check")
+    assert schedule.job_name == "upstream_check_job"
+    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+    assert schedule.cron_schedule == "0 2 * * *" and schedule.execution_timezone == "UTC"
+    with dg.build_schedule_context() as context:
+        (request,) = nightly_upstream_check.evaluate_tick(context).run_requests
+    assert request.tags["usmx/trigger"] == "nightly upstream check"
