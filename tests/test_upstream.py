@@ -246,7 +246,7 @@ def test_the_chapter_as_an_html_page_is_the_same(server: Server, tmp_path: Path)
     assert first_line(result) == (
         f"{SOURCE_ID} url: same: {server.url('/files/chapter.html')} (HTML, HTTP 200, decoded as "
         f"utf-8) holds the text of {TEXT_PATH}, after the normalization of docs/annotating.md "
-        f"({folded} words differ only in typographic quotes or invisible characters)."
+        f"({folded} words differ only in typographic quotes, compatibility forms or invisible characters)."
     )
     assert folded > 0
     # header, navigation, footer, scripts, the title and the comment are not text
@@ -339,7 +339,7 @@ def test_a_redirect_to_the_page_is_followed_and_said(server: Server, tmp_path: P
         f"{SOURCE_ID} url: same: {server.url('/files/chapter.html')} (HTML, HTTP 200, decoded as "
         f"utf-8, after 1 redirect from {server.url('/moved/chapter.html')}) holds the text of "
         f"{TEXT_PATH}, after the normalization of docs/annotating.md "
-        f"({PAGE_TEXT.count(chr(0x2019))} words differ only in typographic quotes or invisible characters)."
+        f"({PAGE_TEXT.count(chr(0x2019))} words differ only in typographic quotes, compatibility forms or invisible characters)."
     )
 
 

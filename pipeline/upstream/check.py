@@ -32,7 +32,9 @@ WITNESSES = {
 EXIT_SAME, EXIT_DIFFERS, EXIT_UNREACHABLE = 0, 3, 4
 RULES = "docs/annotating.md"
 NOT_MODIFIED = "304 Not Modified, the text of the last check"
-FOLDED_WORDS = "words differ only in typographic quotes or invisible characters"
+FOLDED_WORDS = (
+    "words differ only in typographic quotes, compatibility forms or invisible characters"
+)
 
 
 class UnknownSource(ValueError):
