@@ -30,6 +30,15 @@ WITNESS_KEYS = ("url", "archived_url", "report_pdf_url")
 TIMEOUT = "0.5"  # seconds; the stalling server is given up on after this
 CHANGED = SOURCE.replace("34.6 tons of cocaine", "36.4 tons of cocaine")
 assert CHANGED.count("36.4") == SOURCE.count("36.4") + 1
+# the chapter inside a whole report: chapters before it and after it
+WHOLE_REPORT = (
+    "US/Mexico Bi-National Cooperation Against Illicit Drugs\n\nContents\n\n1. Introduction\n\n"
+    + "Both governments agreed in 1995 to measure their results. " * 40
+    + "\n\n"
+    + CHANGED
+    + "\n\n4. Performance Measures of Effectiveness\n\n"
+    + "The measures below were adopted in 1998 by the HLCG. " * 40
+)
 # what the HTML page below prints: every apostrophe as &#8217; (’)
 PAGE_TEXT = SOURCE.replace("'", "\u2019")
 
@@ -119,6 +128,8 @@ SITE = {
         None,
     ),
     "report.pdf": ("application/pdf", lambda: chapter_pdf(SOURCE), None),
+    "whole-report.pdf": ("application/pdf", lambda: chapter_pdf(WHOLE_REPORT), None),
+    "chapter.txt": ("text/plain; charset=utf-8", lambda: SOURCE.encode(), None),
     "other.html": (
         "text/html",
         lambda: b"<html><body><p>Search results: 0 documents found.</p>",
@@ -321,6 +332,31 @@ def test_a_pdf_of_the_text_is_the_same(server: Server, tmp_path: Path):
     assert first_line(result) == (
         f"{SOURCE_ID} url: same: {server.url('/files/report.pdf')} (PDF, HTTP 200) holds the text "
         f"of {TEXT_PATH}, after the normalization of docs/annotating.md (whitespace and line breaks)."
+    )
+
+
+def test_the_whole_report_as_a_pdf_is_compared_on_the_chapter_alone(server: Server, tmp_path: Path):
+    """The other chapters of the PDF are outside the snapshot; the changed number is not."""
+    result = run_case(tmp_path, server.url("/files/whole-report.pdf"))
+    assert result.returncode == 3, result.stdout
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(
+        f"{SOURCE_ID} url: differs: {server.url('/files/whole-report.pdf')} (PDF, HTTP 200) differs "
+        f"from {TEXT_PATH} in 1 passage, first at line 124, touching 5 records; "
+    )
+    assert re.search(
+        r"; [\d,]+ words before and [\d,]+ after it, outside the snapshot, were not compared\.$",
+        lines[0],
+    )
+    assert "[-34.6-]{+36.4+}" in lines[1] and "numeral 34.6 → 36.4" in lines[2]
+
+
+def test_a_plain_text_witness_is_the_same_character_for_character(server: Server, tmp_path: Path):
+    result = run_case(tmp_path, server.url("/files/chapter.txt"))
+    assert result.returncode == 0
+    assert first_line(result) == (
+        f"{SOURCE_ID} url: same: {server.url('/files/chapter.txt')} (text, HTTP 200, decoded as "
+        f"utf-8) holds the text of {TEXT_PATH}, character for character."
     )
 
 
