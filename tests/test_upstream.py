@@ -27,6 +27,7 @@ from pipeline.core.errors import REPO_ROOT
 SOURCE = (RAW / SOURCE_ID / "source.txt").read_text(encoding="utf-8")
 TEXT_PATH = f"raw/{SOURCE_ID}/source.txt"
 WITNESS_KEYS = ("url", "archived_url", "report_pdf_url")
+LAST_MODIFIED = "Fri, 01 Dec 2000 00:00:00 GMT"
 TIMEOUT = "0.5"  # seconds; the stalling server is given up on after this
 CHANGED = SOURCE.replace("34.6 tons of cocaine", "36.4 tons of cocaine")
 assert CHANGED.count("36.4") == SOURCE.count("36.4") + 1
@@ -130,6 +131,7 @@ SITE = {
     "report.pdf": ("application/pdf", lambda: chapter_pdf(SOURCE), None),
     "whole-report.pdf": ("application/pdf", lambda: chapter_pdf(WHOLE_REPORT), None),
     "chapter.txt": ("text/plain; charset=utf-8", lambda: SOURCE.encode(), None),
+    "dated.txt": ("text/plain; charset=utf-8", lambda: SOURCE.encode(), None),
     "other.html": (
         "text/html",
         lambda: b"<html><body><p>Search results: 0 documents found.</p>",
@@ -151,6 +153,7 @@ class Server:
         for name, (kind, make, etag) in SITE.items():
             (folder / "site" / name).write_bytes(make())
             manifest[name] = {"type": kind, "etag": etag}
+        manifest["dated.txt"]["last_modified"] = LAST_MODIFIED
         (folder / "site.json").write_text(json.dumps(manifest), encoding="utf-8")
         self.process = subprocess.Popen(
             [sys.executable, str(REPO_ROOT / "tests" / "upstream_server.py"), str(folder)],
@@ -502,7 +505,7 @@ def test_exit_1_on_a_bad_input(server: Server, tmp_path: Path):
 
 
 def test_exit_1_on_a_witness_that_is_not_a_url(tmp_path: Path):
-    raw = make_raw(tmp_path, url="https://example.invalid/x", archived_url="ftp://somewhere/x")
+    raw = make_raw(tmp_path, url="http://127.0.0.1:9/x", archived_url="ftp://somewhere/x")
     result = upstream(raw)
     assert result.returncode == 1
     assert "archived_url is 'ftp://somewhere/x', not an http(s) URL" in result.stderr
@@ -544,6 +547,15 @@ def test_a_second_check_is_conditional_and_deleting_the_state_is_safe(
     third = upstream(raw, state=state)
     assert third.returncode == 0 and "HTTP 200" in first_line(third)
     assert "If-None-Match" not in server.requests()[-1]["headers"]
+
+
+def test_a_second_check_sends_if_modified_since(server: Server, tmp_path: Path):
+    raw = make_raw(tmp_path, url=server.url("/files/dated.txt"))
+    state = tmp_path / "state"
+    assert upstream(raw, state=state).returncode == 0
+    again = upstream(raw, state=state)
+    assert again.returncode == 0 and "(text, 304 Not Modified" in first_line(again)
+    assert server.requests()[-1]["headers"]["If-Modified-Since"] == LAST_MODIFIED
 
 
 def test_a_damaged_state_is_a_miss(server: Server, tmp_path: Path):

@@ -3,7 +3,7 @@
     python tests/upstream_server.py FOLDER
 
 binds 127.0.0.1 on a free port, writes the port to FOLDER/port, serves the files of
-FOLDER/site/ (their Content-Type and ETag from FOLDER/site.json) and logs each request's
+FOLDER/site/ (their Content-Type, ETag and Last-Modified from FOLDER/site.json) and logs each request's
 path and headers to FOLDER/requests.jsonl. Besides the files:
 
     /missing.html          404
@@ -14,7 +14,8 @@ path and headers to FOLDER/requests.jsonl. Besides the files:
     /stall                 the headers, then nothing (until the server is stopped)
     /trickle               one byte every 0.2 s
 
-A request with If-None-Match equal to a file's ETag gets 304. The tests stop the server by
+A request with If-None-Match equal to a file's ETag, or If-Modified-Since equal to its
+Last-Modified, gets 304. The tests stop the server by
 its process group (SIGTERM, then SIGKILL).
 """
 
@@ -113,6 +114,10 @@ class Handler(BaseHTTPRequestHandler):
         if meta.get("etag"):
             headers["ETag"] = meta["etag"]
             if self.headers.get("If-None-Match") == meta["etag"]:
+                return self._send(304, headers=headers)
+        if meta.get("last_modified"):
+            headers["Last-Modified"] = meta["last_modified"]
+            if self.headers.get("If-Modified-Since") == meta["last_modified"]:
                 return self._send(304, headers=headers)
         return self._send(200, (SITE / name).read_bytes(), headers)
 

@@ -10,7 +10,8 @@ $USMX_UPSTREAM_DIR, or `--state`).
 The ETag and Last-Modified are sent back only while the text they describe is here with its
 recorded sha256, so that a "304 Not Modified" can be compared again; deleting the folder,
 or any file of it, is always safe: the next check fetches in full. Files are written whole
-(a temporary file renamed into place). Nothing here is read by the build.
+(`cache.store.write_atomically`: a temporary file renamed into place). The build reads
+nothing of it.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
+from pipeline.cache.store import write_atomically
 from pipeline.core.errors import REPO_ROOT
 
 DEFAULT_STATE_DIR = REPO_ROOT / ".upstream"
@@ -32,15 +33,7 @@ def default_state_dir() -> Path:
 
 
 def write_whole(path: Path, data: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            out.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(path, data.encode("utf-8"))
 
 
 class State:
