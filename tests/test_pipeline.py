@@ -18,6 +18,7 @@ from pipeline.core.sources import raw_tree_sha256
 from pipeline.definitions import build_definitions, defs
 from pipeline.defs import ALL_CHECK_SPECS
 from pipeline.defs.resources import Layout
+from pipeline.defs.upstream import UPSTREAM_CHECK
 
 EXPECTED_GRAPH = {
     "raw_files": ("sources", set()),
@@ -56,6 +57,9 @@ EXPECTED_CHECKS = {
     ("actors_table", "actor_ids_are_actors"),
     ("data_package", "data_package_validates"),
 }
+# in `defs` (what Dagster loads) beside the build's graph, never in the build itself
+UPSTREAM_GRAPH = {"upstream_editions": ("upstream", {"raw_files"})}
+UPSTREAM_CHECKS = {("upstream_editions", "every_witness_is_the_same")}
 
 
 def test_asset_graph_keys_groups_and_deps_are_as_designed():
@@ -65,16 +69,19 @@ def test_asset_graph_keys_groups_and_deps_are_as_designed():
         node = graph.get(key)
         deps = {k.to_user_string() for k in node.parent_keys}
         found[key.to_user_string()] = (node.group_name, deps)
-    assert found == EXPECTED_GRAPH
+    assert found == EXPECTED_GRAPH | UPSTREAM_GRAPH
+    build_graph = build_definitions().resolve_asset_graph()
+    assert {k.to_user_string() for k in build_graph.get_all_asset_keys()} == set(EXPECTED_GRAPH)
 
 
 def test_every_check_is_blocking_and_none_is_missing():
     graph = defs.resolve_asset_graph()
     checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
-    assert checks == EXPECTED_CHECKS
+    assert checks == EXPECTED_CHECKS | UPSTREAM_CHECKS
     assert len(ALL_CHECK_SPECS) == len(EXPECTED_CHECKS)
     for spec in ALL_CHECK_SPECS:
         assert spec.blocking, spec.key
+    assert not UPSTREAM_CHECK.blocking  # a difference upstream flags, it stops nothing
 
 
 def test_full_in_process_materialize_passes_every_check(tmp_path: Path):

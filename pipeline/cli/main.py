@@ -1,4 +1,5 @@
-"""The command line: `python -m pipeline build | watch | explain | reanchor | ui` (`usmx-data`).
+"""The command line: `python -m pipeline build | watch | explain | reanchor | upstream | ui`
+(`usmx-data`).
 
 Arguments and dispatch only; `ui` starts `dagster dev` on the project's instance.
 """
@@ -10,12 +11,13 @@ import os
 import sys
 from pathlib import Path
 
+from pipeline.cli import upstream
 from pipeline.cli.runner import build, ensure_dagster_home
 from pipeline.core.errors import BuildError
 
 DESCRIPTION = (
     "Build the dataset, rebuild it on every change, explain a number, re-anchor quotes after "
-    "a corrected edition, open the UI."
+    "a corrected edition, check the sources upstream, open the UI."
 )
 
 
@@ -41,6 +43,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--raw", type=Path, help="raw/ folder (default: $USMX_RAW_DIR or the project's)")
     r.add_argument("--outputs", type=Path, help="published outputs/ (where quotes were last found)")
     r.add_argument("--dry-run", action="store_true", help="print the diff, write nothing")
+    upstream.add_arguments(
+        sub.add_parser("upstream", help="fetch every witness of the sources and compare it")
+    )
     sub.add_parser("ui", help="open the Dagster UI (dagster dev) on the project's instance")
     e = sub.add_parser("explain", help="the lineage of one published record, top to bottom")
     e.add_argument("record_id", nargs="?", help="a figure, event, actor or correction id")
@@ -65,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
             from pipeline.cli.explain import explain_main
 
             return explain_main(args)
+        if args.command == "upstream":
+            return upstream.upstream_main(args)
         if args.command == "reanchor":
             from pipeline.cli.reanchor import reanchor_main
 

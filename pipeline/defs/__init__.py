@@ -4,6 +4,8 @@ sources       raw_files, source_snapshots    the verified text of every raw/<sou
 annotations   anchored_annotations           quotes resolved to spans, numerals read
 tables        <table>_table                  one DataFrame per published table
 published     data_package                   Parquet + CSV + datapackage.json in outputs/
+upstream      upstream_editions              every witness upstream compared with its snapshot
+                                             (its own job; not in the build: defs/upstream.py)
 
 Every check that guards what must never be published is blocking, so a failing one stops
 the build before `data_package` touches outputs/.
