@@ -498,9 +498,9 @@ def test_exit_1_on_a_bad_input(server: Server, tmp_path: Path):
     asked = len(server.requests())
     result = upstream(raw)
     assert result.returncode == 1
-    assert result.stderr.startswith(
-        f"error: {raw / SOURCE_ID / 'source.txt'}, record '{SOURCE_ID}': its sha256 is"
-    )
+    assert result.stderr.startswith(f"error: {raw / SOURCE_ID / 'source.yaml'}, line ")
+    assert "the sha256 recorded here" in result.stderr
+    assert "is not that of source.txt" in result.stderr
     assert len(server.requests()) == asked  # refused before anything was fetched
 
 
@@ -508,7 +508,7 @@ def test_exit_1_on_a_witness_that_is_not_a_url(tmp_path: Path):
     raw = make_raw(tmp_path, url="http://127.0.0.1:9/x", archived_url="ftp://somewhere/x")
     result = upstream(raw)
     assert result.returncode == 1
-    assert "archived_url is 'ftp://somewhere/x', not an http(s) URL" in result.stderr
+    assert "archived_url 'ftp://somewhere/x' is not an http(s) address" in result.stderr
     assert result.stdout == ""  # refused before anything was fetched
 
 
