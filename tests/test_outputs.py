@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
+import pytest
 
 from conftest import OUTPUTS, RAW, tree_digest
 from pipeline.cli.main import build
@@ -84,15 +86,134 @@ def test_two_builds_from_the_same_inputs_are_byte_identical(tmp_path, built):
     assert tree_digest(again) == tree_digest(built)
 
 
+CODE_PATHS = ("pipeline", "schemas", "raw", "constraints.txt", "pyproject.toml")
+TABLE_SUFFIXES = (".parquet", ".csv")
+
+
+def _flat(value, prefix: str = "") -> dict[str, object]:
+    """A JSON value as {dotted path: leaf}; lists of {"path": ...} by their path."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            out.update(_flat(item, f"{prefix}{key}."))
+        return out
+    if isinstance(value, list) and all(isinstance(i, dict) and "path" in i for i in value):
+        return {f"{prefix}{i['path']}": i.get("sha256", i) for i in value}
+    return {prefix.rstrip("."): value}
+
+
+def staleness(committed: Path, rebuilt: Path) -> dict[str, list[str]]:
+    """What differs between the committed outputs/ and a rebuild of them: the tables (Parquet
+    or CSV files), the build record of datapackage.json (each field: old → new), and the
+    other files."""
+    old, new = tree_digest(committed), tree_digest(rebuilt)
+    changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    record = {}
+    if "datapackage.json" in changed and (committed / "datapackage.json").exists():
+        before, after = (
+            _flat(json.loads((f / "datapackage.json").read_text(encoding="utf-8")).get("build", {}))
+            for f in (committed, rebuilt)
+        )
+        record = {
+            k: f"{k}: {before.get(k)} → {after.get(k)}"
+            for k in sorted(before.keys() | after.keys())
+            if before.get(k) != after.get(k)
+        }
+    return {
+        "tables": [k for k in changed if k.endswith(TABLE_SUFFIXES)],
+        "build_record": list(record.values()),
+        "other": [k for k in changed if not k.endswith(TABLE_SUFFIXES)],
+    }
+
+
+def uncommitted(root: Path = RAW.parent, paths: tuple[str, ...] = CODE_PATHS) -> list[str]:
+    """The files of the code and inputs with changes git has not committed ([] outside git)."""
+    proc = subprocess.run(
+        ["git", "status", "--porcelain", "--", *paths],
+        cwd=root, capture_output=True, text=True,
+    )  # fmt: skip
+    return [line[3:] for line in proc.stdout.splitlines()] if proc.returncode == 0 else []
+
+
+def stale_message(found: dict[str, list[str]], dirty: list[str]) -> str:
+    """One paragraph: what is stale, why, and what to do (never: commit outputs/ built from
+    uncommitted code, which would publish a build record naming code no commit holds)."""
+    if found["tables"]:
+        what = (
+            f"the tables differ ({', '.join(found['tables'])}): raw/, schemas/ or the code now "
+            "publish other rows than the committed outputs/"
+        )
+    else:
+        what = "no table differs: only the build record and the files that show it"
+    why = "; ".join(found["build_record"]) or "the build record is the same"
+    if dirty:
+        todo = (
+            f"commit the change to {', '.join(dirty[:5])} first, then run `python3 dev.py "
+            "build` and commit outputs/ on its own; never commit outputs/ built from "
+            "uncommitted code"
+        )
+    else:
+        todo = (
+            "the code is committed: run `python3 dev.py build`, review `git diff --stat "
+            "outputs/` and outputs/CHANGELOG.md (a table that changed with a code-only edit is a "
+            "change of what is published), then commit outputs/ on its own"
+        )
+    files = ", ".join(found["other"][:8])
+    return f"outputs/ is stale: {what}. Build record: {why}. Other files: {files}. To do: {todo}."
+
+
 def test_committed_outputs_are_not_stale_against_raw(tmp_path):
     """Fails when raw/ or the pipeline changed and outputs/ was not rebuilt and committed:
-    a build on top of a copy of the committed outputs must find nothing to change."""
+    a build on top of a copy of the committed outputs must find nothing to change. It reads
+    the committed outputs/ only."""
     copy = tmp_path / "outputs"
     shutil.copytree(OUTPUTS, copy)
     assert build(RAW, copy) == 0
-    assert tree_digest(copy) == tree_digest(OUTPUTS), (
-        "outputs/ is stale: commit the code, run `python -m pipeline build`, commit outputs/"
-    )
+    found = staleness(OUTPUTS, copy)
+    if any(found.values()):
+        pytest.fail(stale_message(found, uncommitted()), pytrace=False)
+
+
+def test_the_stale_message_says_what_is_stale_and_why(tmp_path, built):
+    """The tables or only the build record, old → new; and the advice follows git's state."""
+    rebuilt = tmp_path / "rebuilt"
+    shutil.copytree(built, rebuilt)
+    path = rebuilt / "datapackage.json"
+    package = json.loads(path.read_text(encoding="utf-8"))
+    code_sha256 = package["build"]["code"]["code_sha256"]
+    package["build"]["code"]["code_sha256"] = "f" * 64
+    path.write_text(json.dumps(package), encoding="utf-8")
+    found = staleness(built, rebuilt)
+    assert found == {
+        "tables": [],
+        "build_record": [f"code.code_sha256: {code_sha256} → {'f' * 64}"],
+        "other": ["datapackage.json"],
+    }
+    dirty = stale_message(found, ["pipeline/core/figures.py"])
+    assert "no table differs: only the build record" in dirty
+    assert "commit the change to pipeline/core/figures.py first" in dirty
+    assert "never commit outputs/ built from uncommitted code" in dirty
+    clean = stale_message(found, [])
+    assert "the code is committed: run `python3 dev.py build`" in clean
+
+    csv = rebuilt / "figures.csv"
+    csv.write_text(csv.read_text(encoding="utf-8").replace("34.6", "43.6", 1), encoding="utf-8")
+    found = staleness(built, rebuilt)
+    assert found["tables"] == ["figures.csv"]
+    assert "the tables differ (figures.csv)" in stale_message(found, [])
+
+
+def test_uncommitted_names_a_changed_file_of_the_code(tmp_path):
+    """`uncommitted` reads git's own status: a repository with one edited file names it."""
+    env = {**os.environ, "GIT_CEILING_DIRECTORIES": str(tmp_path)}
+    repo = tmp_path / "repo"
+    (repo / "pipeline").mkdir(parents=True)
+    (repo / "pipeline" / "a.py").write_text("x = 1\n")
+    for args in (["init", "-q"], ["add", "."],
+                 ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "a"]):  # fmt: skip
+        subprocess.run(["git", *args], cwd=repo, check=True, env=env)
+    (repo / "pipeline" / "a.py").write_text("x = 2\n")
+    assert uncommitted(repo) == ["pipeline/a.py"]
 
 
 def test_no_wall_clock_time_in_published_files(built):
