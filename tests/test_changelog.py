@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from conftest import SOURCE_ID, tree_digest
@@ -86,6 +87,71 @@ def test_an_added_record_is_minor_and_a_removed_one_major(raw_copy, published):
 )
 def test_version_rules(changes, expected):
     assert bump("1.2.3", changes.level()) == expected
+
+
+def _set(table: str, column: str, value):
+    def change(frames):
+        df = frames[table][1]
+        df.loc[df.index[0], column] = value if not callable(value) else value(df[column].iloc[0])
+
+    return change
+
+
+def _drop_row(table: str):
+    def change(frames):
+        frames[table] = (frames[table][0], frames[table][1].iloc[1:])
+
+    return change
+
+
+def _add_row(table: str, key: str):
+    def change(frames):
+        df = frames[table][1]
+        frames[table] = (frames[table][0], pd.concat([df, df.iloc[[0]].assign(**{key: "new-id"})]))
+
+    return change
+
+
+def _columns(table: str, drop: str | None = None, add: str | None = None):
+    def change(frames):
+        df = frames[table][1]
+        df = df.drop(columns=[drop]) if drop else df.assign(**{add: "x"})
+        frames[table] = (frames[table][0], df)
+
+    return change
+
+
+README_VERSION_RULES = {  # README, "Versions": each rule, applied to a real build's tables
+    "major: a column disappears": (_columns("figures", drop="note"), "major"),
+    "major: a record id disappears": (_drop_row("figures"), "major"),
+    "major: a record's measure changes": (_set("figures", "measure", "drug_seized_x"), "major"),
+    "major: a record's subject changes": (_set("figures", "subject", "other"), "major"),
+    "major: a record's unit changes": (_set("figures", "unit", "grams"), "major"),
+    "major: a record's kind changes": (_set("events", "kind", "other"), "major"),
+    "minor: records are added": (_add_row("figures", "figure_id"), "minor"),
+    "minor: columns are added": (_columns("figures", add="extra"), "minor"),
+    "patch: a value is corrected": (_set("figures", "value", lambda v: v + 1), "patch"),
+    "patch: another cell changes": (_set("figures", "note", "another note"), "patch"),
+    "patch: provenance moves": (_set("provenance", "char_start", lambda v: v + 1), "patch"),
+    "patch: a correction is added": (_add_row("corrections", "correction_id"), "patch"),
+    "patch: a correction is retired": (_drop_row("corrections"), "patch"),
+    "none: no change": (lambda frames: None, None),
+}
+
+
+@pytest.mark.parametrize("rule", README_VERSION_RULES)
+def test_every_version_rule_of_the_readme(rule, built):
+    """compare() on a real build's tables changed as the rule says, then the version."""
+    from pipeline.core.fields import table_defs
+    from pipeline.publish.changelog import compare
+
+    defs = table_defs()
+    frames = {n: (defs[n], pd.read_parquet(built / f"{n}.parquet")) for n in defs}
+    change, level = README_VERSION_RULES[rule]
+    change(frames)
+    assert compare(built, frames).level() == level
+    expected = {"major": "2.0.0", "minor": "1.3.0", "patch": "1.2.4", None: "1.2.3"}[level]
+    assert bump("1.2.3", level) == expected
 
 
 def test_older_entries_copied_as_text_give_the_bytes_json_would_write():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -247,3 +248,65 @@ def test_corrections_appear_in_the_chain(explain):
     chain = json.loads(out)
     assert [c["correction_id"] for c in chain["corrections"]] == ["heroine-for-heroin"]
     assert chain["corrections"][0]["where"].startswith("raw/ondcp-usmx-ch3/corrections.yaml, line")
+
+
+def test_explain_names_the_commit_that_last_changed_the_annotation(tmp_path, built):
+    """In a git checkout, step 5 names the commit that last changed the annotation's line (its
+    hash, date and subject); an uncommitted edit of that line is said to be one; exit 0."""
+    repo = tmp_path / "repo"
+    for part in ("pipeline", "raw", "schemas"):
+        shutil.copytree(REPO_ROOT / part, repo / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(built, repo / "outputs")
+    env = {**os.environ, "GIT_CEILING_DIRECTORIES": str(tmp_path), "GIT_AUTHOR_NAME": "t",
+           "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}  # fmt: skip
+
+    def git(*args: str, date: str | None = None) -> str:
+        extra = {"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date} if date else {}
+        done = subprocess.run(["git", *args], cwd=repo, env={**env, **extra},
+                              capture_output=True, text=True, check=True)  # fmt: skip
+        return done.stdout.strip()
+
+    def explain_there() -> tuple[str, dict]:
+        runs = [
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pipeline",
+                    "explain",
+                    *json_flag,
+                    "mex-cocaine-seized-1999",
+                ],
+                cwd=repo,
+                env=env,
+                capture_output=True,
+                text=True,
+            )  # fmt: skip
+            for json_flag in ([], ["--json"])
+        ]
+        assert [r.returncode for r in runs] == [0, 0], runs[0].stderr + runs[1].stderr
+        return runs[0].stdout, json.loads(runs[1].stdout)["annotation"]
+
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "Annotations as first published", date="2001-02-03T04:05:06Z")
+    first = git("rev-parse", "HEAD")
+    out, annotation = explain_there()
+    assert (
+        f"last changed in commit {first[:12]} on 2001-02-03: Annotations as first published" in out
+    )
+    assert annotation["last_change"]["commit"] == first
+
+    path = repo / annotation["file"]
+    lines = path.read_text(encoding="utf-8").split("\n")
+    lines[annotation["line"] - 1] += "  # checked against the ministry's table"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    out, annotation = explain_there()
+    assert "the line has uncommitted changes" in out
+    assert annotation["last_change"]["commit"] is None
+
+    git("commit", "-qam", "Note on the cocaine figure", date="2002-03-04T05:06:07Z")
+    second = git("rev-parse", "HEAD")
+    out, annotation = explain_there()
+    assert f"last changed in commit {second[:12]} on 2002-03-04: Note on the cocaine figure" in out
+    assert annotation["last_change"]["commit"] == second != first

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
 from conftest import OUTPUTS, RAW, tree_digest
 from pipeline.cli.main import build
+from pipeline.core.errors import REPO_ROOT
 from pipeline.core.fields import pyarrow_schema, table_defs
 from pipeline.core.sources import sha256_file
 from pipeline.publish.validation import frictionless_errors, verify_bytes_and_hashes
@@ -81,9 +82,23 @@ def test_the_published_check_finds_an_invalid_descriptor_and_a_changed_file(tmp_
 
 
 def test_two_builds_from_the_same_inputs_are_byte_identical(tmp_path, built):
-    again = tmp_path / "outputs"
-    assert build(RAW, again) == 0
-    assert tree_digest(again) == tree_digest(built)
+    """Two build processes, each with its own cache and Dagster instance and its own string
+    hashing (PYTHONHASHSEED), and the build of this process: the same bytes, file for file."""
+    digests = []
+    for seed in ("1", "2"):
+        home, outputs = tmp_path / f"home-{seed}", tmp_path / f"outputs-{seed}"
+        home.mkdir()
+        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        env = {**os.environ, "DAGSTER_HOME": str(home), "PYTHONHASHSEED": seed,
+               "USMX_CACHE_DIR": str(tmp_path / f"cache-{seed}")}  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", "pipeline", "build", "--raw", str(RAW), "--outputs", str(outputs)],
+            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert list((tmp_path / f"cache-{seed}").iterdir()), "the build did not use its own cache"
+        digests.append(tree_digest(outputs))
+    assert digests[0] == digests[1] == tree_digest(built)
 
 
 CODE_PATHS = ("pipeline", "schemas", "raw", "constraints.txt", "pyproject.toml")
@@ -216,27 +231,57 @@ def test_uncommitted_names_a_changed_file_of_the_code(tmp_path):
     assert uncommitted(repo) == ["pipeline/a.py"]
 
 
+TIMESTAMP = re.compile(rb"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d)?(?:\.\d+)?Z?")
+
+
+def _contents(path: Path) -> list[tuple[str, bytes]]:
+    """(name, bytes) of a published file as a reader meets it: a zip's members (and their
+    stored dates), a Parquet file's metadata and cells as text, anything else as it is."""
+    import zipfile
+
+    if path.suffix == ".zip":
+        with zipfile.ZipFile(path) as archive:
+            members = [(f"{path.name}:{i.filename}", archive.read(i)) for i in archive.infolist()]
+            dates = ["{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}".format(*i.date_time)
+                     for i in archive.infolist()]  # fmt: skip
+        return members + [(f"{path.name}: member dates", "\n".join(dates).encode())]
+    if path.suffix == ".parquet":
+        table = pq.read_table(path)
+        meta = pq.read_metadata(path)
+        text = repr(table.schema.metadata) + repr(meta.created_by) + repr(table.to_pylist())
+        return [(path.name, text.encode())]
+    return [(path.name, path.read_bytes())]
+
+
 def test_no_wall_clock_time_in_published_files(built):
-    """The only timestamp published is `created`, taken from the last commit touching raw/."""
-    import re
+    """The only timestamp published is `created`, taken from the last commit touching raw/:
+    every file under outputs/ is read (subfolders, the SQLite database, the archive's members
+    and the dates stored for them, the Parquet files' metadata and cells)."""
+    from datetime import UTC, datetime
 
-    stamps = []
-    for path in built.iterdir():
-        if path.suffix in {".json", ".csv", ".html"}:
-            stamps += re.findall(r"\d{4}-\d\d-\d\dT[\d:]+Z?", path.read_text(encoding="utf-8"))
     created = json.loads((built / "datapackage.json").read_text()).get("created")
-    assert stamps == ([created] if created else [])
-    if created:
-        epoch = subprocess.run(
-            ["git", "log", "-1", "--format=%ct", "--", "raw"],
-            cwd=RAW.parent,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        from datetime import UTC, datetime
-
-        assert created == datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    epoch = subprocess.run(
+        ["git", "log", "-1", "--format=%ct", "--", "raw"],
+        cwd=RAW.parent, capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    assert created == datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    allowed = {created.encode(), created.rstrip("Z").encode()}
+    day = created[:10]
+    allowed.add(b"1980-01-01T00:00:00")  # the archive's members: the zip format's fixed epoch
+    today = datetime.now(UTC).strftime("%Y-%m-%d").encode()
+    files = [p for p in sorted(built.rglob("*")) if p.is_file()]
+    assert any(p.parent != built for p in files), "the provenance pages were not scanned"
+    found = {}
+    for path in files:
+        for name, data in _contents(path):
+            stamps = [
+                s for s in TIMESTAMP.findall(data) if not any(s.startswith(a) for a in allowed)
+            ]
+            if today != day.encode() and today in data:
+                stamps.append(today)
+            if stamps:
+                found[name] = sorted(set(stamps))[:3]
+    assert found == {}
 
 
 def test_source_date_epoch_sets_the_created_date(tmp_path, monkeypatch):
@@ -270,8 +315,22 @@ def test_parquet_schema_is_the_generated_one(built):
 
 
 def test_csv_copy_holds_the_same_rows_as_the_parquet(built):
+    """Value by value: each CSV copy read by pyarrow with its Parquet file's types (NA the only
+    null, true/false the booleans) is the Parquet table, row for row, cell for cell."""
+    import pyarrow.csv as pacsv
+
     for name in table_defs():
-        parquet = pd.read_parquet(built / f"{name}.parquet")
-        csv = pd.read_csv(built / f"{name}.csv", keep_default_na=False)
-        assert len(parquet) == len(csv)
-        assert list(parquet.columns) == list(csv.columns)
+        parquet = pq.read_table(built / f"{name}.parquet")
+        schema = parquet.schema.remove_metadata()
+        options = pacsv.ConvertOptions(
+            column_types=schema, null_values=["NA"], strings_can_be_null=True,
+            quoted_strings_can_be_null=False, true_values=["true"], false_values=["false"],
+        )  # fmt: skip
+        csv = pacsv.read_csv(built / f"{name}.csv", convert_options=options)
+        assert csv.column_names == schema.names, name
+        csv, parquet = csv.cast(schema), parquet.cast(schema)
+        assert csv.num_rows == parquet.num_rows > 0, name
+        for column in schema.names:
+            a, b = csv[column].to_pylist(), parquet[column].to_pylist()
+            differ = [(i, x, y) for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+            assert differ == [], f"{name}.{column}: (row, csv, parquet) {differ[:3]}"

@@ -119,7 +119,8 @@ def publish(
         if outputs.exists() and swap.same_tree(staging, outputs):
             shutil.rmtree(staging)  # nothing changed: every published byte stays as it is
             return {"version": version, "level": None}
-        problems = validate_staging(staging, tables, cache_dir)
+        folders = {s.source_id: s.folder for s in snapshots}
+        problems = validate_staging(staging, tables, cache_dir, folders)
         if problems:
             shutil.rmtree(staging, ignore_errors=True)
             raise BuildError(
