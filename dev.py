@@ -4,6 +4,7 @@
     python3 dev.py test    # the same environment (+ Debian's chromium), then all the tests
     python3 dev.py ui      # the Dagster UI on the project's instance (--port, default 3000)
     python3 dev.py watch   # the build service: build, then rebuild whenever raw/ changes
+    python3 dev.py mutate  # mutation testing, module by module (docs/testing.md)
 
 The environment is (re)installed from constraints.txt whenever it or pyproject.toml
 changes, so every rebuild uses the same versions.
@@ -123,6 +124,8 @@ def main() -> int:
         return ui(extra)
     if command == "watch":
         return run("-m", "pipeline", "watch", *extra)
+    if command == "mutate":
+        return run("benchmarks/mutation.py", *extra)
     print(__doc__, file=sys.stderr)
     return 2
 

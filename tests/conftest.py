@@ -99,8 +99,12 @@ def dagster_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """outputs/ built once from the project's raw/ into a temporary folder."""
+    """outputs/ built once from the project's raw/ into a temporary folder (a copy of
+    $USMX_TEST_BUILT instead, when benchmarks/mutation.py hands the tests a build it made)."""
     outputs = tmp_path_factory.mktemp("build") / "outputs"
+    if os.environ.get("USMX_TEST_BUILT"):
+        shutil.copytree(os.environ["USMX_TEST_BUILT"], outputs)
+        return outputs
     assert build(RAW, outputs) == 0
     return outputs
 

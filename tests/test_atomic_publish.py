@@ -120,8 +120,10 @@ def whole(outputs: Path, scenario: dict) -> str:
     """'old' or 'new' when outputs/ is one of them whole and validates; otherwise a problem."""
     state = tree_digest(outputs) if outputs.exists() else {}
     name = {repr(tree_digest(scenario["old"])): "old", repr(tree_digest(scenario["new"])): "new"}
-    found = name.get(repr(state), f"neither old nor new ({len(state)} files)")
-    problems = validate_package(outputs) if outputs.exists() else ["outputs/ is missing"]
+    found = name.get(repr(state))
+    if found is None:
+        return f"neither old nor new ({len(state)} files)" if state else "outputs/ is missing"
+    problems = validate_package(outputs)
     return found if not problems else f"{found}, invalid: {problems[0]}"
 
 
@@ -172,6 +174,7 @@ def test_a_kill_inside_recovery_leaves_a_whole_valid_outputs(scenario, tmp_path)
         shutil.copytree(scenario["old"], outputs)
         renames = [i for i, (name, depth) in enumerate(json.loads(record.read_text()), 1)
                    if depth == 0 and name in ("replace", "rename")]  # fmt: skip
+        assert len(renames) >= 2, f"the fallback swap did not rename twice: {renames}"
         kill = str(renames[1])  # before the second rename: the old one moved aside, no new one
         killed = harness(
             "build", "--kill", kill, "--no-exchange", *build, "--outputs", str(outputs)
