@@ -106,6 +106,13 @@ def ui(args: list[str]) -> int:
     return supervise([str(PYTHON), *dev, str(port)])
 
 
+def parallel(extra: list[str]) -> list[str]:
+    """`-n 2` (pytest-xdist) unless the arguments choose (`-n N`, `-p no:xdist`): with two
+    workers the whole suite is faster on a 2-core machine (figures in docs/testing.md)."""
+    chosen = "no:xdist" in extra or any(a.startswith(("-n", "--numprocesses")) for a in extra)
+    return [] if chosen else ["-n", "2"]
+
+
 def main() -> int:
     command = sys.argv[1] if len(sys.argv) > 1 else "build"
     extra = sys.argv[2:]
@@ -115,7 +122,7 @@ def main() -> int:
         return run("-m", "pipeline", "build", *extra)
     if command == "test":
         ensure_browser()
-        code = run("-m", "pytest", *extra)
+        code = run("-m", "pytest", *parallel(extra), *extra)
         if code == 5:
             print("pytest collected no tests: that is a failure.", file=sys.stderr)
             return 1

@@ -5,7 +5,7 @@ time against the fast tests that cover it, in bounded time.
     .venv/bin/python benchmarks/mutation.py pipeline/core/numerals.py --budget 600
 
 For each module: the project is copied into a scratch folder whose pyproject.toml names that
-module alone (`paths_to_mutate`) and its tests (`pytest_add_cli_args_test_selection`);
+module alone (`only_mutate`) and its tests (`pytest_add_cli_args_test_selection`);
 `mutmut run` mutates it and runs, for each mutant, the tests that cover the mutated function
 (mutmut's own coverage map), stopped after `--budget` seconds (what was not checked by then
 is reported as such). A build of raw/ made once beforehand is handed to the tests as their
@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -41,7 +42,7 @@ MODULES: dict[str, list[str]] = {
     "pipeline/publish/changelog.py": [
         "tests/test_changelog.py",
         "-k",
-        "readme or version_rules or older_entries",
+        "readme or version_rules or older_entries or every_kind",
     ],
     "pipeline/publish/validation.py": [
         "tests/test_validation.py",
@@ -81,7 +82,7 @@ def config(module: str, tests: list[str]) -> str:
     return (
         "\n[tool.mutmut]\n"
         f'source_paths = ["pipeline"]\n'
-        f"paths_to_mutate = {json.dumps([module])}\n"
+        f"only_mutate = {json.dumps([module])}\n"
         f"also_copy = {json.dumps(also)}\n"
         f"pytest_add_cli_args = {json.dumps(PYTEST_ARGS)}\n"
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
@@ -102,12 +103,16 @@ def run_module(module: str, tests: list[str], base: Path, built: Path, budget: f
     env = {**os.environ, "USMX_TEST_BUILT": str(built), "PYTHONDONTWRITEBYTECODE": "1"}
     mutmut = [str(Path(sys.executable).parent / "mutmut")]
     started = time.monotonic()
+    run = subprocess.Popen([*mutmut, "run", "--max-children", "1"], cwd=project, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           start_new_session=True)  # fmt: skip
     try:
-        proc = subprocess.run([*mutmut, "run", "--max-children", "1"], cwd=project, env=env,
-                              capture_output=True, text=True, timeout=budget)  # fmt: skip
-        finished, tail = proc.returncode == 0, (proc.stdout + proc.stderr)[-2000:]
-    except subprocess.TimeoutExpired as exc:
-        finished, tail = False, str(exc.stdout or "")[-2000:]
+        out, _ = run.communicate(timeout=budget)
+        finished, tail = run.returncode == 0, out[-2000:]
+    except subprocess.TimeoutExpired:
+        os.killpg(run.pid, signal.SIGKILL)  # mutmut and the mutant it was running
+        out, _ = run.communicate()
+        finished, tail = False, (out or "")[-2000:]
     seconds = time.monotonic() - started
     listing = subprocess.run([*mutmut, "results", "--all", "true"], cwd=project, env=env,
                              capture_output=True, text=True).stdout  # fmt: skip
@@ -127,18 +132,21 @@ def run_module(module: str, tests: list[str], base: Path, built: Path, budget: f
 
 
 def table(results: list[dict]) -> str:
-    head = ("module", "killed", "survived", "equivalent", "timeout", "not checked", "other",
+    """Per module: killed (a timeout is a kill), survived, no tests (a mutant no selected test
+    reaches: not killed either), equivalent, not checked in the budget; the score is killed
+    over killed + survived + no tests."""
+    head = ("module", "killed", "survived", "no tests", "equivalent", "not checked", "other",
             "score", "s")  # fmt: skip
     rows = ["| " + " | ".join(head) + " |", "| --- |" + " ---: |" * (len(head) - 1)]
     for r in results:
         c = dict(r["counts"])
-        killed = c.pop("killed", 0) + c.get("timeout", 0)
-        survived, equivalent = c.pop("survived", 0), c.pop("equivalent", 0)
-        timeout, unchecked = c.pop("timeout", 0), c.pop("not checked", 0)
+        killed = c.pop("killed", 0) + c.pop("timeout", 0)
+        survived, untested = c.pop("survived", 0), c.pop("no tests", 0)
+        equivalent, unchecked = c.pop("equivalent", 0), c.pop("not checked", 0)
         other = sum(c.values())
-        judged = killed + survived
+        judged = killed + survived + untested
         score = f"{100 * killed / judged:.0f} %" if judged else "-"
-        rows.append(f"| `{r['module']}` | {killed} | {survived} | {equivalent} | {timeout} | "
+        rows.append(f"| `{r['module']}` | {killed} | {survived} | {untested} | {equivalent} | "
                     f"{unchecked} | {other} | {score} | {r['seconds']} |")  # fmt: skip
     return "\n".join(rows)
 

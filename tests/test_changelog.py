@@ -132,6 +132,8 @@ README_VERSION_RULES = {  # README, "Versions": each rule, applied to a real bui
     "minor: columns are added": (_columns("figures", add="extra"), "minor"),
     "patch: a value is corrected": (_set("figures", "value", lambda v: v + 1), "patch"),
     "patch: another cell changes": (_set("figures", "note", "another note"), "patch"),
+    "patch: an empty cell gets a value": (_set("figures", "derived_from", "x"), "patch"),
+    "patch: a cell is emptied": (_set("figures", "note", None), "patch"),
     "patch: provenance moves": (_set("provenance", "char_start", lambda v: v + 1), "patch"),
     "patch: a correction is added": (_add_row("corrections", "correction_id"), "patch"),
     "patch: a correction is retired": (_drop_row("corrections"), "patch"),
@@ -168,3 +170,65 @@ def test_older_entries_copied_as_text_give_the_bytes_json_would_write():
     other = encode([{"version": "0.9.0"}])
     assert encode(new + old, other) == json.dumps(new + old, indent=2, ensure_ascii=False) + "\n"
     assert encode([], "[]\n") == "[]\n"
+
+
+def test_an_entry_and_its_markdown_say_every_kind_of_change(tmp_path):
+    """entry() and render_markdown() on a change of each kind, exactly; write() then
+    read_entries() gives the entries back, newest first."""
+    from pipeline.publish.changelog import entry, read_entries, render_markdown, write
+
+    changes = Changes(
+        added={"figures": [f"f{i:02d}" for i in range(21)], "events": []},
+        removed={"events": ["e1"]},
+        changed={
+            "figures": [{"id": "f00", "column": "value", "old": 1.0, "new": 2.0}],
+            "provenance": [{"id": "f00/1", "column": "char_start", "old": 5, "new": 6}],
+            "events": [{"id": "e2", "column": "note", "old": None, "new": "n"}],
+        },
+        columns_added={"figures": ["extra"]},
+        columns_removed={"events": ["gone"]},
+    )
+    made = entry("2.0.0", "1.2.3", changes, {"f00": "a correction", "e2": "not shown"})
+    assert made == {
+        "version": "2.0.0", "previous_version": "1.2.3", "level": "major",
+        "added": {"figures": [f"f{i:02d}" for i in range(21)]},
+        "removed": {"events": ["e1"]},
+        "columns_added": {"figures": ["extra"]},
+        "columns_removed": {"events": ["gone"]},
+        "changed": [
+            {"table": "figures", "id": "f00", "column": "value", "old": 1.0, "new": 2.0,
+             "reason": "a correction"},
+            {"table": "provenance", "id": "f00/1", "column": "char_start", "old": 5, "new": 6},
+            {"table": "events", "id": "e2", "column": "note", "old": None, "new": "n"},
+        ],
+    }  # fmt: skip
+    first = entry("1.0.0", None, Changes(added={"figures": ["f00"]}), {})
+    assert first["level"] == "initial" and first["previous_version"] is None
+    first_20 = ", ".join(f"f{i:02d}" for i in range(20))
+    assert render_markdown([made, first]).split("\n") == [
+        "# Changelog of the dataset", "", "Newest first. Written by the build.", "",
+        "## 2.0.0 — major (from 1.2.3)", "",
+        f"- figures: 21 added: {first_20} …",
+        "- events: 1 removed: e1",
+        "- figures: columns added: extra",
+        "- events: columns removed: gone",
+        "- figures f00: value changed: 1.0 → 2.0 — a correction",
+        "- provenance f00/1: char_start provenance moved: 5 → 6",
+        "- events e2: note changed: None → n",
+        "",
+        "## 1.0.0 — initial", "",
+        "- figures: 1 added: f00",
+        "",
+    ]  # fmt: skip
+    assert read_entries(tmp_path) == []
+    write(tmp_path, [first])
+    published = tmp_path / "published"
+    published.mkdir()
+    for name in ("changelog.json", "CHANGELOG.md"):
+        (published / name).write_bytes((tmp_path / name).read_bytes())
+    out = tmp_path / "next"
+    out.mkdir()
+    write(out, [made, first], published)
+    assert read_entries(out) == [made, first]
+    assert (out / "changelog.json").read_text() == json.dumps([made, first], indent=2) + "\n"
+    assert (out / "CHANGELOG.md").read_text() == render_markdown([made, first])
