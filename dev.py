@@ -4,6 +4,7 @@
     python3 dev.py test    # the same environment (+ Debian's chromium), then all the tests
     python3 dev.py ui      # the Dagster UI on the project's instance (--port, default 3000)
     python3 dev.py watch   # the build service: build, then rebuild whenever raw/ changes
+    python3 dev.py mutate  # mutation testing, module by module (docs/testing.md)
 
 The environment is (re)installed from constraints.txt whenever it or pyproject.toml
 changes, so every rebuild uses the same versions.
@@ -105,6 +106,13 @@ def ui(args: list[str]) -> int:
     return supervise([str(PYTHON), *dev, str(port)])
 
 
+def parallel(extra: list[str]) -> list[str]:
+    """`-n 2` (pytest-xdist) unless the arguments choose (`-n N`, `-p no:xdist`): with two
+    workers the whole suite is faster on a 2-core machine (figures in docs/testing.md)."""
+    chosen = "no:xdist" in extra or any(a.startswith(("-n", "--numprocesses")) for a in extra)
+    return [] if chosen else ["-n", "2"]
+
+
 def main() -> int:
     command = sys.argv[1] if len(sys.argv) > 1 else "build"
     extra = sys.argv[2:]
@@ -114,7 +122,7 @@ def main() -> int:
         return run("-m", "pipeline", "build", *extra)
     if command == "test":
         ensure_browser()
-        code = run("-m", "pytest", *extra)
+        code = run("-m", "pytest", *parallel(extra), *extra)
         if code == 5:
             print("pytest collected no tests: that is a failure.", file=sys.stderr)
             return 1
@@ -123,6 +131,8 @@ def main() -> int:
         return ui(extra)
     if command == "watch":
         return run("-m", "pipeline", "watch", *extra)
+    if command == "mutate":
+        return run("benchmarks/mutation.py", *extra)
     print(__doc__, file=sys.stderr)
     return 2
 

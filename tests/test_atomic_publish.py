@@ -3,6 +3,7 @@ outputs/ that validates and is either all old or all new; the next build cleans 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -15,7 +16,7 @@ import pytest
 from conftest import SOURCE_ID, tree_digest
 from pipeline.cli.main import main
 from pipeline.core.errors import REPO_ROOT
-from pipeline.publish.swap import KILL_POINTS
+from pipeline.publish.swap import KILL_POINTS, recover
 from pipeline.publish.validation import validate_package
 
 CORRECTION = (
@@ -91,3 +92,114 @@ def test_no_change_is_judged_on_every_file_subfolders_included(tmp_path):
     (b / "provenance" / "s.html").unlink()
     (b / "provenance" / "t.html").write_text("<p>one</p>")
     assert not same_tree(a, b)
+
+
+HARNESS = Path(__file__).parent / "kill_harness.py"
+
+
+def harness(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(HARNESS), *args],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+def kill_points(steps: list[list]) -> list[int]:
+    """Step numbers to kill before: each step of the swap itself (depth 0), and midway
+    through each composite one (after its first inner step)."""
+    points = []
+    for i, (_name, depth) in enumerate(steps, start=1):
+        if depth == 0:
+            points.append(i)
+            if i < len(steps) and steps[i][1] > 0 and i + 1 < len(steps) and steps[i + 1][1] > 0:
+                points.append(i + 2)  # its first inner step done, the next not
+    return points
+
+
+def whole(outputs: Path, scenario: dict) -> str:
+    """'old' or 'new' when outputs/ is one of them whole and validates; otherwise a problem."""
+    state = tree_digest(outputs) if outputs.exists() else {}
+    name = {repr(tree_digest(scenario["old"])): "old", repr(tree_digest(scenario["new"])): "new"}
+    found = name.get(repr(state))
+    if found is None:
+        return f"neither old nor new ({len(state)} files)" if state else "outputs/ is missing"
+    problems = validate_package(outputs)
+    return found if not problems else f"{found}, invalid: {problems[0]}"
+
+
+@pytest.mark.parametrize("path", ["exchange", "fallback"])
+def test_a_kill_inside_the_swap_leaves_a_whole_valid_outputs(scenario, path, tmp_path):
+    """Killed before every step of the swap itself (the atomic exchange, or where it is not
+    available the two renames) and midway through each composite step, then recovered as the
+    next build does first: outputs/ is all old or all new, and validates."""
+    extra = ["--no-exchange"] if path == "fallback" else []
+    build = ["--", "build", "--raw", str(scenario["raw"])]
+    record, outputs = tmp_path / "steps.json", tmp_path / "outputs"
+    shutil.copytree(scenario["old"], outputs)
+    done = harness("build", "--record", str(record), *extra, *build, "--outputs", str(outputs))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert whole(outputs, scenario) == "new"
+    steps = json.loads(record.read_text())
+    points = kill_points(steps)
+    assert points, f"no step of the swap was seen: {steps}"
+    seen = {}
+    for n in points:
+        outputs = tmp_path / f"outputs-{n}"
+        shutil.copytree(scenario["old"], outputs)
+        killed = harness("build", "--kill", str(n), *extra, *build, "--outputs", str(outputs))
+        assert killed.returncode == -signal.SIGKILL, (n, steps, killed.stderr[-3000:])
+        recover(outputs)
+        seen[f"{n}:{steps[n - 1][0]}"] = whole(outputs, scenario)
+        leftovers = [
+            p.name for p in outputs.parent.iterdir() if p.name.startswith(f"{outputs.name}.")
+        ]
+        assert leftovers == [], (n, leftovers)
+    assert set(seen.values()) <= {"old", "new"}, seen
+
+
+def test_a_kill_inside_recovery_leaves_a_whole_valid_outputs(scenario, tmp_path):
+    """A fallback swap killed between its two renames (outputs/ moved aside, the new one not
+    yet in place), then its recovery killed before each of its steps and midway through each:
+    the recovery after that still gives back the old outputs/, whole and valid."""
+    build = ["--", "build", "--raw", str(scenario["raw"])]
+
+    def half_swapped(outputs: Path) -> None:
+        shutil.copytree(scenario["old"], outputs)
+        record = outputs.parent / "swap-steps.json"
+        done = harness(
+            "build", "--record", str(record), "--no-exchange", *build, "--outputs", str(outputs)
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        shutil.rmtree(outputs)
+        shutil.copytree(scenario["old"], outputs)
+        renames = [i for i, (name, depth) in enumerate(json.loads(record.read_text()), 1)
+                   if depth == 0 and name in ("replace", "rename")]  # fmt: skip
+        assert len(renames) >= 2, f"the fallback swap did not rename twice: {renames}"
+        kill = str(renames[1])  # before the second rename: the old one moved aside, no new one
+        killed = harness(
+            "build", "--kill", kill, "--no-exchange", *build, "--outputs", str(outputs)
+        )
+        assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+        assert not outputs.exists(), "the kill did not fall between the two renames"
+
+    template = tmp_path / "template" / "outputs"
+    half_swapped(template)
+    record = tmp_path / "steps.json"
+    first = tmp_path / "first" / "outputs"
+    (template.parent / "swap-steps.json").unlink()
+    shutil.copytree(template.parent, first.parent, symlinks=True)
+    assert harness("recover", "--record", str(record), str(first)).returncode == 0
+    assert whole(first, scenario) == "old"
+    steps = json.loads(record.read_text())
+    points = kill_points(steps)
+    assert len(points) >= 2, steps
+    seen = {}
+    for n in points:
+        outputs = tmp_path / f"run-{n}" / "outputs"
+        shutil.copytree(template.parent, outputs.parent, symlinks=True)
+        killed = harness("recover", "--kill", str(n), str(outputs))
+        assert killed.returncode == -signal.SIGKILL, (n, killed.stderr[-2000:])
+        recover(outputs)
+        seen[f"{n}:{steps[n - 1][0]}"] = whole(outputs, scenario)
+        assert [p.name for p in outputs.parent.iterdir() if p.name.startswith("outputs.")] == [], n
+    assert set(seen.values()) == {"old"}, seen

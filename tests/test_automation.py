@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from conftest import OUTPUTS, SOURCE_ID
+from conftest import SOURCE_ID, stop_group
 from pipeline.core.errors import REPO_ROOT
 from pipeline.core.sources import raw_tree_sha256
 from pipeline.definitions import build_definitions, defs
@@ -211,42 +210,6 @@ def copy_writable(source: Path, target: Path) -> Path:
     return target
 
 
-def group_members(pgid: int) -> list[int]:
-    """PIDs of the live processes (zombies excluded) whose process group is pgid."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        state, _ppid, pgrp = stat[stat.rindex(")") + 2 :].split()[:3]
-        if int(pgrp) == pgid and state != "Z":
-            members.append(int(entry.name))
-    return members
-
-
-def stop_group(leader: subprocess.Popen, grace: float = 20.0) -> list[int]:
-    """SIGTERM the process group led by `leader` (started with start_new_session=True, so
-    the group id is its PID), SIGKILL what is left after `grace` seconds; return the PIDs
-    still alive."""
-    pgid = leader.pid
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10.0)):
-        if not group_members(pgid):
-            break
-        try:
-            os.killpg(pgid, sig)
-        except ProcessLookupError:
-            break
-        deadline = time.monotonic() + wait
-        while group_members(pgid) and time.monotonic() < deadline:
-            leader.poll()  # reap the leader as soon as it exits
-            time.sleep(0.2)
-    leader.wait(timeout=10)
-    return group_members(pgid)
-
-
 def wait_for_sensor_runs(instance, count: int, daemon, log: Path, deadline: float) -> list:
     """The successful runs launched by the sensor, newest first, once there are `count`."""
     while True:
@@ -263,12 +226,12 @@ def wait_for_sensor_runs(instance, count: int, daemon, log: Path, deadline: floa
         time.sleep(1)
 
 
-def test_daemon_rebuilds_outputs_when_a_file_under_raw_changes(tmp_path):
+def test_daemon_rebuilds_outputs_when_a_file_under_raw_changes(tmp_path, built):
     home = tmp_path / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     raw = copy_writable(REPO_ROOT / "raw", tmp_path / "raw")
-    outputs = copy_writable(OUTPUTS, tmp_path / "outputs")
+    outputs = copy_writable(built, tmp_path / "outputs")
     env = {
         **os.environ,
         "DAGSTER_HOME": str(home),
@@ -288,7 +251,7 @@ def test_daemon_rebuilds_outputs_when_a_file_under_raw_changes(tmp_path):
     try:
         out, _ = start.communicate(timeout=120)
     finally:
-        assert stop_group(start) == []
+        assert stop_group(start, grace=20.0) == []
     assert start.returncode == 0, out
 
     log = tmp_path / "daemon.log"
@@ -310,5 +273,5 @@ def test_daemon_rebuilds_outputs_when_a_file_under_raw_changes(tmp_path):
         assert figures.loc["mex-cocaine-seized-1999", "value"] == 43_600
         assert figures.loc["mex-cocaine-seized-1999", "value_as_printed"] == "34.6"
     finally:
-        left = stop_group(daemon)
+        left = stop_group(daemon, grace=20.0)
     assert left == [], f"processes of the daemon's group still alive: {left}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from conftest import SOURCE_ID, tree_digest
@@ -88,6 +89,73 @@ def test_version_rules(changes, expected):
     assert bump("1.2.3", changes.level()) == expected
 
 
+def _set(table: str, column: str, value):
+    def change(frames):
+        df = frames[table][1]
+        df.loc[df.index[0], column] = value if not callable(value) else value(df[column].iloc[0])
+
+    return change
+
+
+def _drop_row(table: str):
+    def change(frames):
+        frames[table] = (frames[table][0], frames[table][1].iloc[1:])
+
+    return change
+
+
+def _add_row(table: str, key: str):
+    def change(frames):
+        df = frames[table][1]
+        frames[table] = (frames[table][0], pd.concat([df, df.iloc[[0]].assign(**{key: "new-id"})]))
+
+    return change
+
+
+def _columns(table: str, drop: str | None = None, add: str | None = None):
+    def change(frames):
+        df = frames[table][1]
+        df = df.drop(columns=[drop]) if drop else df.assign(**{add: "x"})
+        frames[table] = (frames[table][0], df)
+
+    return change
+
+
+README_VERSION_RULES = {  # README, "Versions": each rule, applied to a real build's tables
+    "major: a column disappears": (_columns("figures", drop="note"), "major"),
+    "major: a record id disappears": (_drop_row("figures"), "major"),
+    "major: a record's measure changes": (_set("figures", "measure", "drug_seized_x"), "major"),
+    "major: a record's subject changes": (_set("figures", "subject", "other"), "major"),
+    "major: a record's unit changes": (_set("figures", "unit", "grams"), "major"),
+    "major: a record's kind changes": (_set("events", "kind", "other"), "major"),
+    "minor: records are added": (_add_row("figures", "figure_id"), "minor"),
+    "minor: columns are added": (_columns("figures", add="extra"), "minor"),
+    "patch: a value is corrected": (_set("figures", "value", lambda v: v + 1), "patch"),
+    "patch: another cell changes": (_set("figures", "note", "another note"), "patch"),
+    "patch: an empty cell gets a value": (_set("figures", "derived_from", "x"), "patch"),
+    "patch: a cell is emptied": (_set("figures", "note", None), "patch"),
+    "patch: provenance moves": (_set("provenance", "char_start", lambda v: v + 1), "patch"),
+    "patch: a correction is added": (_add_row("corrections", "correction_id"), "patch"),
+    "patch: a correction is retired": (_drop_row("corrections"), "patch"),
+    "none: no change": (lambda frames: None, None),
+}
+
+
+@pytest.mark.parametrize("rule", README_VERSION_RULES)
+def test_every_version_rule_of_the_readme(rule, built):
+    """compare() on a real build's tables changed as the rule says, then the version."""
+    from pipeline.core.fields import table_defs
+    from pipeline.publish.changelog import compare
+
+    defs = table_defs()
+    frames = {n: (defs[n], pd.read_parquet(built / f"{n}.parquet")) for n in defs}
+    change, level = README_VERSION_RULES[rule]
+    change(frames)
+    assert compare(built, frames).level() == level
+    expected = {"major": "2.0.0", "minor": "1.3.0", "patch": "1.2.4", None: "1.2.3"}[level]
+    assert bump("1.2.3", level) == expected
+
+
 def test_older_entries_copied_as_text_give_the_bytes_json_would_write():
     old = [
         {"version": "1.0.1", "changed": [{"id": "a", "old": 1.5, "new": None, "why": "é"}]},
@@ -102,3 +170,65 @@ def test_older_entries_copied_as_text_give_the_bytes_json_would_write():
     other = encode([{"version": "0.9.0"}])
     assert encode(new + old, other) == json.dumps(new + old, indent=2, ensure_ascii=False) + "\n"
     assert encode([], "[]\n") == "[]\n"
+
+
+def test_an_entry_and_its_markdown_say_every_kind_of_change(tmp_path):
+    """entry() and render_markdown() on a change of each kind, exactly; write() then
+    read_entries() gives the entries back, newest first."""
+    from pipeline.publish.changelog import entry, read_entries, render_markdown, write
+
+    changes = Changes(
+        added={"figures": [f"f{i:02d}" for i in range(21)], "events": []},
+        removed={"events": ["e1"]},
+        changed={
+            "figures": [{"id": "f00", "column": "value", "old": 1.0, "new": 2.0}],
+            "provenance": [{"id": "f00/1", "column": "char_start", "old": 5, "new": 6}],
+            "events": [{"id": "e2", "column": "note", "old": None, "new": "n"}],
+        },
+        columns_added={"figures": ["extra"]},
+        columns_removed={"events": ["gone"]},
+    )
+    made = entry("2.0.0", "1.2.3", changes, {"f00": "a correction", "e2": "not shown"})
+    assert made == {
+        "version": "2.0.0", "previous_version": "1.2.3", "level": "major",
+        "added": {"figures": [f"f{i:02d}" for i in range(21)]},
+        "removed": {"events": ["e1"]},
+        "columns_added": {"figures": ["extra"]},
+        "columns_removed": {"events": ["gone"]},
+        "changed": [
+            {"table": "figures", "id": "f00", "column": "value", "old": 1.0, "new": 2.0,
+             "reason": "a correction"},
+            {"table": "provenance", "id": "f00/1", "column": "char_start", "old": 5, "new": 6},
+            {"table": "events", "id": "e2", "column": "note", "old": None, "new": "n"},
+        ],
+    }  # fmt: skip
+    first = entry("1.0.0", None, Changes(added={"figures": ["f00"]}), {})
+    assert first["level"] == "initial" and first["previous_version"] is None
+    first_20 = ", ".join(f"f{i:02d}" for i in range(20))
+    assert render_markdown([made, first]).split("\n") == [
+        "# Changelog of the dataset", "", "Newest first. Written by the build.", "",
+        "## 2.0.0 — major (from 1.2.3)", "",
+        f"- figures: 21 added: {first_20} …",
+        "- events: 1 removed: e1",
+        "- figures: columns added: extra",
+        "- events: columns removed: gone",
+        "- figures f00: value changed: 1.0 → 2.0 — a correction",
+        "- provenance f00/1: char_start provenance moved: 5 → 6",
+        "- events e2: note changed: None → n",
+        "",
+        "## 1.0.0 — initial", "",
+        "- figures: 1 added: f00",
+        "",
+    ]  # fmt: skip
+    assert read_entries(tmp_path) == []
+    write(tmp_path, [first])
+    published = tmp_path / "published"
+    published.mkdir()
+    for name in ("changelog.json", "CHANGELOG.md"):
+        (published / name).write_bytes((tmp_path / name).read_bytes())
+    out = tmp_path / "next"
+    out.mkdir()
+    write(out, [made, first], published)
+    assert read_entries(out) == [made, first]
+    assert (out / "changelog.json").read_text() == json.dumps([made, first], indent=2) + "\n"
+    assert (out / "CHANGELOG.md").read_text() == render_markdown([made, first])

@@ -7,8 +7,6 @@ test-artifacts/landing-page.png. No browser is downloaded.
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import subprocess
 import sys
@@ -19,6 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from conftest import assert_group_stopped
 
 REPO = Path(__file__).parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -38,7 +38,8 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def site(built: Path) -> Iterator[str]:
-    """The built folder served on a free loopback port; the server stopped by its PID."""
+    """The built folder served on a free loopback port; the server's group stopped by its
+    PID (SIGTERM, then SIGKILL), the test failing only if something of it is left running."""
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
@@ -54,8 +55,7 @@ def site(built: Path) -> Iterator[str]:
                 time.sleep(0.1)
         yield base
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(10)
+        assert_group_stopped(server)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import OUTPUTS, RAW
+from conftest import RAW
 from pipeline.cache import keys
 from pipeline.core.fields import table_defs
 from pipeline.core.sources import load_snapshot
@@ -21,9 +21,9 @@ TABLES = ("sources", "figures", "events", "provenance", "corrections", "actors")
 
 
 @pytest.fixture(scope="module")
-def tables() -> dict[str, tuple]:
+def tables(built) -> dict[str, tuple]:
     defs = table_defs()
-    return {n: (defs[n], pd.read_parquet(OUTPUTS / f"{n}.parquet")) for n in TABLES}
+    return {n: (defs[n], pd.read_parquet(built / f"{n}.parquet")) for n in TABLES}
 
 
 def test_the_cache_makes_each_page_once(tmp_path: Path, tables, monkeypatch):

@@ -4,8 +4,6 @@ descriptions for Datasette, byte-identical between builds, served by a real Data
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -18,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from conftest import assert_group_stopped
 from pipeline.core.fields import coerce_frame, table_defs
 from pipeline.publish.package import package_meta
 from pipeline.publish.sqlite import enforceable_keys, write_sqlite
@@ -101,8 +100,7 @@ def datasette(built):
                 time.sleep(0.1)
         yield lambda path: json.load(urllib.request.urlopen(base + path, timeout=10))
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(10)
+        assert_group_stopped(proc)
 
 
 def test_datasette_serves_a_figure_and_its_provenance(built, datasette):

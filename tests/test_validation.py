@@ -10,7 +10,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import OUTPUTS
 from pipeline.core.fields import table_defs
 from pipeline.publish.validation import (
     RowLedger,
@@ -87,9 +86,9 @@ def test_keys_are_schema_properties_not_row_properties():
 
 
 @pytest.fixture(scope="module")
-def published() -> dict[str, tuple]:
+def published(built) -> dict[str, tuple]:
     defs = table_defs()
-    return {n: (defs[n], pd.read_parquet(OUTPUTS / f"{n}.parquet")) for n in defs}
+    return {n: (defs[n], pd.read_parquet(built / f"{n}.parquet")) for n in defs}
 
 
 def test_published_tables_have_no_key_problems(published):

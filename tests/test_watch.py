@@ -18,7 +18,7 @@ from pathlib import Path
 import dagster as dg
 import pyarrow.parquet as pq
 
-from conftest import SOURCE_ID, tree_digest
+from conftest import SOURCE_ID, assert_group_stopped, tree_digest
 from pipeline.cli import watch as watch_module
 from pipeline.core.errors import REPO_ROOT
 from pipeline.publish.swap import publish_lock
@@ -109,11 +109,8 @@ def stop_and_check(service: subprocess.Popen, signum: int, log: Path) -> None:
 
 
 def end_group(service: subprocess.Popen) -> None:
-    if service.poll() is None:
-        service.kill()
-        service.wait()
-    if left_in_group(service.pid):
-        os.killpg(service.pid, signal.SIGKILL)
+    """Whatever of the service's group a failed test left: SIGTERM, SIGKILL, then checked."""
+    assert_group_stopped(service, grace=5.0)
 
 
 def correction_ids(outputs: Path) -> set[str]:

@@ -138,7 +138,8 @@ def _stage_and_swap(
     swap.checkpoint("staged", staging)
     if outputs.exists() and swap.same_tree(staging, outputs):
         return {"version": version, "level": None}  # every published byte stays as it is
-    problems = validate_staging(staging, tables, cache_dir)
+    folders = {s.source_id: s.folder for s in snapshots}
+    problems = validate_staging(staging, tables, cache_dir, folders)
     if problems:
         raise BuildError(
             staging / PACKAGE_FILE,

@@ -5,6 +5,8 @@
   (keyed by code version and row schema) and a later build sends only the rows not seen pass.
 - Keys are properties of whole tables, checked with pandas: primary keys present and unique,
   every foreign key value present in the table it references.
+- Every published quote is the one written in raw/ (annotations.yaml, corrections.yaml),
+  read again here, independently of the reader that made the rows.
 - Each Parquet file holds exactly the rows of its table; every resource has the bytes and
   sha256 its descriptor declares (frictionless 5.21 does not check Parquet's); the descriptor
   is valid as metadata.
@@ -30,6 +32,7 @@ from pipeline.cache.store import Store
 from pipeline.core.fields import TableDef
 from pipeline.core.sources import sha256_file
 from pipeline.core.tables import not_in
+from pipeline.core.yaml_lines import LINE_KEY, load_yaml
 from pipeline.publish.files import to_table
 from pipeline.publish.metadata import metadata_problems
 
@@ -107,11 +110,16 @@ def parquet_matches_frames(folder: Path, tables: dict[str, tuple[TableDef, pd.Da
 
 
 def validate_staging(
-    folder: Path, tables: dict[str, tuple[TableDef, pd.DataFrame]], cache_dir: Path | None
+    folder: Path,
+    tables: dict[str, tuple[TableDef, pd.DataFrame]],
+    cache_dir: Path | None,
+    source_folders: dict[str, Path] | None = None,
 ) -> list[str]:
-    """Every check of a staged package."""
+    """Every check of a staged package (the published quotes against raw/ when the source
+    folders are given)."""
     return (
-        verify_bytes_and_hashes(folder)
+        quote_problems(tables, source_folders or {}, cache_dir)
+        + verify_bytes_and_hashes(folder)
         + descriptor_errors(folder)
         + row_problems(folder, _descriptor(folder), cache_dir)
         + key_problems(tables)
@@ -250,4 +258,82 @@ def key_problems(tables: dict[str, tuple[TableDef, pd.DataFrame]]) -> list[str]:
             problems += _foreign_key_problems(name, df, fk, target)
             if len(problems) > 50:
                 return problems[:51]
+    return problems
+
+
+def annotated_quotes(folder: Path) -> dict[tuple[str, int], tuple[str, str]]:
+    """{(record id, mention): (quote, where)} as written in a source's annotations.yaml, and
+    {("correction", id): (quote, where)} and {("corrected", id): ...} from corrections.yaml:
+    read here again, independently of the reader that made the rows."""
+    quotes: dict[tuple[str, int], tuple[str, str]] = {}
+    path = folder / "annotations.yaml"
+    document = load_yaml(path) or {}
+    for kind in ("figures", "events", "actors"):
+        for entry in document.get(kind) or []:
+            where = f"{path}, line {entry.get(LINE_KEY)}"
+            quotes[(entry["id"], 1)] = (entry["quote"], where)
+            for number, mention in enumerate(entry.get("mentions") or [], start=2):
+                quote = mention["quote"] if isinstance(mention, dict) else mention
+                line = mention.get(LINE_KEY) if isinstance(mention, dict) else entry.get(LINE_KEY)
+                quotes[(entry["id"], number)] = (quote, f"{path}, line {line}")
+    path = folder / "corrections.yaml"
+    if path.exists():
+        for entry in (load_yaml(path) or {}).get("corrections") or []:
+            where = f"{path}, line {entry.get(LINE_KEY)}"
+            quotes[("correction", entry["id"])] = (entry["quote"], where)
+            quotes[("corrected", entry["id"])] = (entry["corrected"], where)
+    return quotes
+
+
+def _annotated_quotes_of(folder: Path, store: Store) -> dict:
+    """annotated_quotes, kept by the sha256 of the two files it reads (a source's YAML costs
+    ~23 ms to parse: 23 s at 1,000 sources, where the store answers in well under a second)."""
+    digests = [
+        sha256_file(folder / name) if (folder / name).exists() else "-"
+        for name in ("annotations.yaml", "corrections.yaml")
+    ]
+    key = cache_key("annotated-quotes", *digests)
+    found = store.get(key)
+    if found is None:
+        found = annotated_quotes(folder)
+        store.put(key, found)
+    return found
+
+
+def quote_problems(
+    tables: dict[str, tuple[TableDef, pd.DataFrame]], folders: dict[str, Path], cache_dir=None
+) -> list[str]:
+    """Every published quote is the quote written in raw/: each provenance row's `quote` the
+    annotation's (`quote` of the record, then of each of its `mentions`, in order), each
+    correction's `printed` and `corrected` those of corrections.yaml; no record or mention
+    missing, none added. The span check compares a span with a quote cut from it; this one
+    compares the published quote with what the annotator wrote, so a span cut short fails."""
+    store, problems = Store(cache_dir, "annotated-quotes"), []
+    provenance = tables["provenance"][1]
+    corrections = tables["corrections"][1] if "corrections" in tables else pd.DataFrame()
+    for source_id, folder in sorted(folders.items()):
+        expected = _annotated_quotes_of(folder, store)
+        rows = provenance[provenance["source_id"] == source_id]
+        columns = (rows["record_id"], rows["mention"], rows["quote"])
+        published = {(r, int(m)): q for r, m, q in zip(*columns, strict=True)}
+        if len(corrections):
+            mine = corrections[corrections["source_id"] == source_id]
+            for cid, printed, corrected in zip(
+                mine["correction_id"], mine["printed"], mine["corrected"], strict=True
+            ):
+                published[("correction", cid)] = printed
+                published[("corrected", cid)] = corrected
+        for key in sorted(expected.keys() | published.keys(), key=str):
+            quote, where = expected.get(key, (None, f"{folder}"))
+            if key not in published:
+                problems.append(f"{where}: {key[0]} {key[1]} is annotated but not published")
+            elif key not in expected:
+                problems.append(f"{source_id}: {key[0]} {key[1]} is published but not annotated")
+            elif published[key] != quote:
+                number = key[1]
+                what = f"mention {number} of {key[0]}" if isinstance(number, int) else " ".join(key)
+                problems.append(
+                    f"{where}: the published quote of {what} is {published[key]!r}, "
+                    f"the annotated one {quote!r}"
+                )
     return problems
