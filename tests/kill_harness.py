@@ -68,8 +68,8 @@ def main() -> int:
             return 0
         checkpoint = swap.checkpoint
 
-        def arming(point: str) -> None:
-            checkpoint(point)
+        def arming(point: str, staging: Path | None = None) -> None:
+            checkpoint(point, staging)
             if point == "validated":
                 state["armed"] = True
 
