@@ -93,7 +93,10 @@ def test_without_a_reference_year_a_relative_period_stops_the_reading(raw_copy):
 
 def test_a_reference_year_that_is_no_year_stops_the_build(raw_copy):
     _edit(raw_copy, "source.yaml", "reference_year: 2000\n", "reference_year: late 2000\n")
-    with pytest.raises(BuildError, match="source.yaml, line 10: reference_year is text 'late 2000', not a whole number"):
+    with pytest.raises(
+        BuildError,
+        match="source.yaml, line 10: reference_year is text 'late 2000', not a whole number",
+    ):
         load_snapshot(raw_copy / SOURCE_ID)
 
 

@@ -160,8 +160,8 @@ def _relative(text: str, words: str, reference_year: int) -> ParsedPeriod | None
     equates "the last five years" with 1995-2000 when it was written in 2000)."""
     m = _RELATIVE.fullmatch(words)
     n = (int(m["n"]) if m["n"].isdigit() else CARDINALS.get(m["n"])) if m else None
-    if not n:
-        return None
+    if not n or not 1 <= reference_year - n:
+        return None  # not a period a calendar holds: told as unparseable
     first, last = reference_year - n, reference_year
     return ParsedPeriod(
         datetime.date(first, 1, 1), datetime.date(last, 12, 31), "year",

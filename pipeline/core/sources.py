@@ -183,6 +183,9 @@ def _sidecar(folder: Path) -> dict:
             "make them equal",
         )  # fmt: skip
     year = meta.get("reference_year")
+    if year is not None and not 1000 <= year <= 9999:
+        problem = f"reference_year {year} is not a four-digit year"
+        raise _sidecar_error(sidecar, "reference_year", problem, "give the year, e.g. 2000")
     if year is not None and not meta.get("reference_year_basis"):
         raise _sidecar_error(
             sidecar, "reference_year", f"reference_year {year!r} has no reference_year_basis",
