@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -54,6 +55,13 @@ def _state_of(folders: tuple[Path, ...]) -> dict[str, tuple[int, int]]:
 
 def pytest_configure(config: pytest.Config) -> None:
     _stop_signals_as_by_default()
+    # before collection: a module that makes Definitions on import (pipeline.definitions'
+    # `defs`) reads its folders then, before any fixture runs
+    private = Path(tempfile.mkdtemp(prefix="usmx-test-state-"))
+    (private / "dagster_home").mkdir()
+    (private / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    os.environ["DAGSTER_HOME"] = str(private / "dagster_home")
+    os.environ["USMX_CACHE_DIR"] = str(private / "cache")
     if not hasattr(config, "workerinput"):  # the controlling process (or a run without xdist)
         config.stash[_STATE] = _state_of(DEVELOPER_STATE)
 
