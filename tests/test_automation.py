@@ -55,7 +55,11 @@ def touch_comment(raw: Path) -> None:
 
 
 def evaluate_sensor(instance, raw: Path, cursor: str | None) -> dg.SensorExecutionData:
-    layout = Layout(raw_dir=str(raw), outputs_dir=str(raw.parent / "outputs"))
+    layout = Layout(
+        raw_dir=str(raw),
+        outputs_dir=str(raw.parent / "outputs"),
+        cache_dir=os.environ["USMX_CACHE_DIR"],
+    )
     # `with`: the context opens its own instance from the ref and must close it again
     with dg.build_sensor_context(
         instance=instance, cursor=cursor, resources={"layout": layout}
@@ -64,7 +68,9 @@ def evaluate_sensor(instance, raw: Path, cursor: str | None) -> dg.SensorExecuti
 
 
 def evaluate_schedule(instance, raw: Path, outputs: Path) -> dg.ScheduleExecutionData:
-    layout = Layout(raw_dir=str(raw), outputs_dir=str(outputs))
+    layout = Layout(
+        raw_dir=str(raw), outputs_dir=str(outputs), cache_dir=os.environ["USMX_CACHE_DIR"]
+    )
     with dg.build_schedule_context(instance=instance, resources={"layout": layout}) as context:
         return nightly_rebuild.evaluate_tick(context)
 
@@ -158,9 +164,9 @@ def test_changed_files_tag_is_short_count_then_first_names():
 
 
 def materialize(instance, raw: Path, outputs: Path, only: str | None = None) -> None:
-    job = build_definitions(Layout(raw_dir=str(raw), outputs_dir=str(outputs))).resolve_job_def(
-        "rebuild_job"
-    )
+    job = build_definitions(
+        Layout(raw_dir=str(raw), outputs_dir=str(outputs), cache_dir=os.environ["USMX_CACHE_DIR"]),
+    ).resolve_job_def("rebuild_job")
     selection = [dg.AssetKey(only)] if only else None
     result = job.execute_in_process(instance=instance, asset_selection=selection)
     assert result.success

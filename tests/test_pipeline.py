@@ -86,7 +86,9 @@ def test_every_check_is_blocking_and_none_is_missing():
 
 def test_full_in_process_materialize_passes_every_check(tmp_path: Path):
     outputs = tmp_path / "outputs"
-    local = build_definitions(Layout(raw_dir=str(RAW), outputs_dir=str(outputs)))
+    local = build_definitions(
+        Layout(raw_dir=str(RAW), outputs_dir=str(outputs), cache_dir=os.environ["USMX_CACHE_DIR"]),
+    )
     with dg.DagsterInstance.ephemeral() as instance:
         result = local.resolve_implicit_global_asset_job_def().execute_in_process(instance=instance)
     assert result.success
@@ -101,7 +103,13 @@ def test_full_in_process_materialize_passes_every_check(tmp_path: Path):
 
 
 def test_asset_metadata_has_row_counts_previews_and_source_sha256(tmp_path: Path):
-    local = build_definitions(Layout(raw_dir=str(RAW), outputs_dir=str(tmp_path / "o")))
+    local = build_definitions(
+        Layout(
+            raw_dir=str(RAW),
+            outputs_dir=str(tmp_path / "o"),
+            cache_dir=os.environ["USMX_CACHE_DIR"],
+        ),
+    )
     with dg.DagsterInstance.ephemeral() as instance:
         result = local.resolve_implicit_global_asset_job_def().execute_in_process(instance=instance)
     sha = (RAW / "ondcp-usmx-ch3" / "source.yaml").read_text().split("sha256: ")[1].split()[0]
@@ -167,7 +175,13 @@ def test_every_materialized_asset_has_a_code_version():
 
 
 def test_source_data_version_is_the_hash_of_raw(tmp_path: Path):
-    local = build_definitions(Layout(raw_dir=str(RAW), outputs_dir=str(tmp_path / "o")))
+    local = build_definitions(
+        Layout(
+            raw_dir=str(RAW),
+            outputs_dir=str(tmp_path / "o"),
+            cache_dir=os.environ["USMX_CACHE_DIR"],
+        ),
+    )
     with dg.DagsterInstance.ephemeral() as instance:
         local.resolve_implicit_global_asset_job_def().execute_in_process(instance=instance)
         record = instance.get_latest_materialization_event(dg.AssetKey("source_snapshots"))

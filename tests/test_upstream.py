@@ -264,7 +264,7 @@ def test_the_chapter_as_an_html_page_is_the_same(server: Server, tmp_path: Path)
     )
     assert folded > 0
     # header, navigation, footer, scripts, the title and the comment are not text
-    for chrome in ("Home", "Reports", "1,000", "3.14", "42", "Privacy", "Chapter 3</title>"):
+    for chrome in ("Home", "Reports", "1,000", "3.14", "footer 42", "Privacy", "Chapter 3</title>"):
         assert chrome not in result.stdout
 
 
