@@ -27,7 +27,7 @@ from pipeline.defs.automation import (
     raw_files_changed,
     rebuild_job,
 )
-from pipeline.defs.resources import Layout
+from pipeline.defs.resources import layout_from_environment
 
 ANNOTATIONS = f"{SOURCE_ID}/annotations.yaml"
 CORRECTIONS = f"{SOURCE_ID}/corrections.yaml"
@@ -55,11 +55,7 @@ def touch_comment(raw: Path) -> None:
 
 
 def evaluate_sensor(instance, raw: Path, cursor: str | None) -> dg.SensorExecutionData:
-    layout = Layout(
-        raw_dir=str(raw),
-        outputs_dir=str(raw.parent / "outputs"),
-        cache_dir=os.environ["USMX_CACHE_DIR"],
-    )
+    layout = layout_from_environment(raw_dir=str(raw), outputs_dir=str(raw.parent / "outputs"))
     # `with`: the context opens its own instance from the ref and must close it again
     with dg.build_sensor_context(
         instance=instance, cursor=cursor, resources={"layout": layout}
@@ -68,9 +64,7 @@ def evaluate_sensor(instance, raw: Path, cursor: str | None) -> dg.SensorExecuti
 
 
 def evaluate_schedule(instance, raw: Path, outputs: Path) -> dg.ScheduleExecutionData:
-    layout = Layout(
-        raw_dir=str(raw), outputs_dir=str(outputs), cache_dir=os.environ["USMX_CACHE_DIR"]
-    )
+    layout = layout_from_environment(raw_dir=str(raw), outputs_dir=str(outputs))
     with dg.build_schedule_context(instance=instance, resources={"layout": layout}) as context:
         return nightly_rebuild.evaluate_tick(context)
 
@@ -165,7 +159,7 @@ def test_changed_files_tag_is_short_count_then_first_names():
 
 def materialize(instance, raw: Path, outputs: Path, only: str | None = None) -> None:
     job = build_definitions(
-        Layout(raw_dir=str(raw), outputs_dir=str(outputs), cache_dir=os.environ["USMX_CACHE_DIR"]),
+        layout_from_environment(raw_dir=str(raw), outputs_dir=str(outputs)),
     ).resolve_job_def("rebuild_job")
     selection = [dg.AssetKey(only)] if only else None
     result = job.execute_in_process(instance=instance, asset_selection=selection)

@@ -17,7 +17,7 @@ from pipeline.core.claims import evaluate_claim
 from pipeline.core.sources import raw_tree_sha256
 from pipeline.definitions import build_definitions, defs
 from pipeline.defs import ALL_CHECK_SPECS
-from pipeline.defs.resources import Layout
+from pipeline.defs.resources import layout_from_environment
 from pipeline.defs.upstream import UPSTREAM_CHECK
 
 EXPECTED_GRAPH = {
@@ -87,7 +87,7 @@ def test_every_check_is_blocking_and_none_is_missing():
 def test_full_in_process_materialize_passes_every_check(tmp_path: Path):
     outputs = tmp_path / "outputs"
     local = build_definitions(
-        Layout(raw_dir=str(RAW), outputs_dir=str(outputs), cache_dir=os.environ["USMX_CACHE_DIR"]),
+        layout_from_environment(raw_dir=str(RAW), outputs_dir=str(outputs)),
     )
     with dg.DagsterInstance.ephemeral() as instance:
         result = local.resolve_implicit_global_asset_job_def().execute_in_process(instance=instance)
@@ -104,11 +104,7 @@ def test_full_in_process_materialize_passes_every_check(tmp_path: Path):
 
 def test_asset_metadata_has_row_counts_previews_and_source_sha256(tmp_path: Path):
     local = build_definitions(
-        Layout(
-            raw_dir=str(RAW),
-            outputs_dir=str(tmp_path / "o"),
-            cache_dir=os.environ["USMX_CACHE_DIR"],
-        ),
+        layout_from_environment(raw_dir=str(RAW), outputs_dir=str(tmp_path / "o")),
     )
     with dg.DagsterInstance.ephemeral() as instance:
         result = local.resolve_implicit_global_asset_job_def().execute_in_process(instance=instance)
@@ -176,11 +172,7 @@ def test_every_materialized_asset_has_a_code_version():
 
 def test_source_data_version_is_the_hash_of_raw(tmp_path: Path):
     local = build_definitions(
-        Layout(
-            raw_dir=str(RAW),
-            outputs_dir=str(tmp_path / "o"),
-            cache_dir=os.environ["USMX_CACHE_DIR"],
-        ),
+        layout_from_environment(raw_dir=str(RAW), outputs_dir=str(tmp_path / "o")),
     )
     with dg.DagsterInstance.ephemeral() as instance:
         local.resolve_implicit_global_asset_job_def().execute_in_process(instance=instance)
