@@ -113,6 +113,19 @@ def parallel(extra: list[str]) -> list[str]:
     return [] if chosen else ["-n", "2"]
 
 
+def ordering(extra: list[str]) -> list[str]:
+    """A shuffled order whose seed is printed first, even under -q (which hides
+    pytest-randomly's header), so that a failure that depends on the order can be repeated
+    with `python3 dev.py test --randomly-seed=N`; nothing added if the arguments choose."""
+    chosen = "no:randomly" in extra or any(a.startswith("--randomly-seed") for a in extra)
+    if chosen:
+        return []
+    seed = int.from_bytes(os.urandom(4), "big") % 2**31
+    print(f"Test order: --randomly-seed={seed} (repeat: python3 dev.py test --randomly-seed={seed})",
+          flush=True)  # fmt: skip
+    return [f"--randomly-seed={seed}"]
+
+
 def main() -> int:
     command = sys.argv[1] if len(sys.argv) > 1 else "build"
     extra = sys.argv[2:]
@@ -122,7 +135,7 @@ def main() -> int:
         return run("-m", "pipeline", "build", *extra)
     if command == "test":
         ensure_browser()
-        code = run("-m", "pytest", *parallel(extra), *extra)
+        code = run("-m", "pytest", *parallel(extra), *ordering(extra), *extra)
         if code == 5:
             print("pytest collected no tests: that is a failure.", file=sys.stderr)
             return 1
