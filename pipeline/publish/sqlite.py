@@ -20,7 +20,7 @@ import sqlite_utils
 
 from pipeline.core.fields import TableDef
 from pipeline.core.sources import sha256_file
-from pipeline.site.labels import as_rows
+from pipeline.site.labels import plain
 
 Tables = dict[str, tuple[TableDef, pd.DataFrame]]
 SQL_TYPES = {"string": str, "integer": int, "number": float, "boolean": int, "date": str}
@@ -70,21 +70,45 @@ def views(tables: Tables) -> dict[str, tuple[str, dict[str, str]]]:
     return found
 
 
+def index_columns(name: str, tables: Tables) -> list[str]:
+    """The columns of `name` its foreign keys join on (Datasette's facets and the views
+    follow them): each gets an index, made after the rows are in."""
+    pk = list(tables[name][0].primary_key)
+    return sorted({column for column, _, _ in enforceable_keys(name, tables)} - set(pk[:1]))
+
+
 def write_database(tables: Tables, path: Path) -> None:
+    """The tables in bulk: the schema first, then every row in one transaction (no journal:
+    the file is in staging, and a build that stops there leaves nothing), then the indexes."""
     path.unlink(missing_ok=True)
     db = sqlite_utils.Database(path)
-    for name in _creation_order(tables):
-        table, df = tables[name]
+    order = _creation_order(tables)
+    for name in order:
+        table, _ = tables[name]
         db[name].create(
             {f.name: SQL_TYPES[f.type] for f in table.fields},
             pk=table.primary_key[0] if len(table.primary_key) == 1 else table.primary_key,
             not_null={f.name for f in table.fields if f.required},
             foreign_keys=enforceable_keys(name, tables),
         )
-        db[name].insert_all(as_rows(df), batch_size=1000)
-    for view, (sql, _) in views(tables).items():
-        db.create_view(view, sql)
-    db.conn.commit()
+    conn = db.conn
+    conn.execute("pragma journal_mode = off")
+    conn.execute("pragma synchronous = off")
+    with conn:  # one transaction for every row of every table
+        for name in order:
+            table, df = tables[name]
+            columns = [f.name for f in table.fields]
+            cells = [[plain(v) for v in df[c].astype(object).tolist()] for c in columns]
+            marks = ", ".join("?" for _ in columns)
+            names = ", ".join(f"[{c}]" for c in columns)
+            insert = f"insert into [{name}] ({names}) values ({marks})"
+            conn.executemany(insert, zip(*cells, strict=True))
+    with conn:
+        for name in order:
+            for column in index_columns(name, tables):
+                conn.execute(f"create index [idx_{name}_{column}] on [{name}] ([{column}])")
+        for view, (sql, _) in views(tables).items():
+            conn.execute(f"create view [{view}] as {sql}")
     db.close()
 
 
