@@ -311,18 +311,18 @@ def quote_problems(
     store, problems = Store(cache_dir, "annotated-quotes"), []
     provenance = tables["provenance"][1]
     corrections = tables["corrections"][1] if "corrections" in tables else pd.DataFrame()
+    prov_at = provenance.groupby("source_id", sort=False).indices
+    prov_cols = [provenance[c].tolist() for c in ("record_id", "mention", "quote")]
+    fix_at = corrections.groupby("source_id", sort=False).indices if len(corrections) else {}
+    fix_cols = [corrections[c].tolist() for c in ("correction_id", "printed", "corrected")
+                ] if len(corrections) else []  # fmt: skip
     for source_id, folder in sorted(folders.items()):
         expected = _annotated_quotes_of(folder, store)
-        rows = provenance[provenance["source_id"] == source_id]
-        columns = (rows["record_id"], rows["mention"], rows["quote"])
-        published = {(r, int(m)): q for r, m, q in zip(*columns, strict=True)}
-        if len(corrections):
-            mine = corrections[corrections["source_id"] == source_id]
-            for cid, printed, corrected in zip(
-                mine["correction_id"], mine["printed"], mine["corrected"], strict=True
-            ):
-                published[("correction", cid)] = printed
-                published[("corrected", cid)] = corrected
+        ids, mentions, quotes = prov_cols
+        published = {(ids[i], int(mentions[i])): quotes[i] for i in prov_at.get(source_id, [])}
+        for i in fix_at.get(source_id, []):
+            published[("correction", fix_cols[0][i])] = fix_cols[1][i]
+            published[("corrected", fix_cols[0][i])] = fix_cols[2][i]
         for key in sorted(expected.keys() | published.keys(), key=str):
             quote, where = expected.get(key, (None, f"{folder}"))
             if key not in published:
