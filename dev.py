@@ -121,8 +121,8 @@ def ordering(extra: list[str]) -> list[str]:
     if chosen:
         return []
     seed = int.from_bytes(os.urandom(4), "big") % 2**31
-    print(f"Test order: --randomly-seed={seed} (repeat: python3 dev.py test --randomly-seed={seed})",
-          flush=True)  # fmt: skip
+    again = f"python3 dev.py test --randomly-seed={seed}"
+    print(f"Test order: --randomly-seed={seed} (repeat: {again})", flush=True)
     return [f"--randomly-seed={seed}"]
 
 

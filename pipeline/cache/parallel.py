@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
+from pipeline import progress
 from pipeline.core.errors import BuildError
 
 WORKERS_ENV = "USMX_WORKERS"
@@ -74,13 +75,20 @@ def ordered_map(
 ) -> list[T]:
     """[function(*args) for args in zip(*iterables)], in worker processes when worth it
     (`parallel` and at least `min_items` calls). `function` must be a module-level function
-    (it is sent to the workers by name) and its arguments and results picklable."""
+    (it is sent to the workers by name) and its arguments and results picklable. Each call
+    done advances the innermost progress step by one."""
     calls: Sequence[tuple[Any, ...]] = list(zip(*iterables, strict=True))
     count = processes(len(calls), min_items, parallel)
     if count == 1:
-        return [function(*args) for args in calls]
+        return [_done(function(*args)) for args in calls]
     if chunksize is None:  # a few chunks per worker: even load, little messaging
         chunksize = max(1, len(calls) // (count * 4))
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(count, mp_context=context, initializer=_mark_worker) as pool:
-        return list(pool.map(function, *zip(*calls, strict=True), chunksize=chunksize))
+        results = pool.map(function, *zip(*calls, strict=True), chunksize=chunksize)
+        return [_done(r) for r in results]
+
+
+def _done(result: T) -> T:
+    progress.advance()
+    return result

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pipeline import progress
 from pipeline.cache.keys import cache_key
 from pipeline.cache.parallel import ordered_map
 from pipeline.cache.store import Store
@@ -64,5 +65,7 @@ def _make(todo: list[SourceSnapshot]) -> list[SourceRows]:
     check their rows together (pandas' fixed cost once, not once per source)."""
     if not todo:
         return []
-    anchored = ordered_map(anchor_annotations, todo, min_items=ANCHOR_MIN_ITEMS)
-    return make_rows(anchored, todo, [rows_key(s) for s in todo])
+    with progress.step("anchoring", total=len(todo)):
+        anchored = ordered_map(anchor_annotations, todo, min_items=ANCHOR_MIN_ITEMS)
+    with progress.step("typing and checking the rows"):
+        return make_rows(anchored, todo, [rows_key(s) for s in todo])

@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+from pipeline import progress
 from pipeline.core.errors import REPO_ROOT
 
 DEFAULT_DAGSTER_HOME = REPO_ROOT / ".dagster_home"
@@ -109,12 +110,13 @@ class BuildRunner:
         # objects that refcounting frees (docs/performance.md); the caller collects afterwards
         gc.disable()
         try:
-            result = self.job.execute_in_process(
-                instance=self.instance,
-                raise_on_error=False,
-                tags=tags,
-                run_config={"loggers": {"console": {"config": {"log_level": level}}}},
-            )
+            with progress.reporting():
+                result = self.job.execute_in_process(
+                    instance=self.instance,
+                    raise_on_error=False,
+                    tags=tags,
+                    run_config={"loggers": {"console": {"config": {"log_level": level}}}},
+                )
         finally:
             gc.enable()
         # Dagster ends the run on SIGINT/SIGTERM and returns: an interrupted run is a failed one

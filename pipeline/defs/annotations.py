@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipeline import progress
 from pipeline.cache.keys import code_version
 from pipeline.cache.parallel import processes
 from pipeline.cache.rows import ANCHOR_MIN_ITEMS, source_rows
@@ -30,7 +31,8 @@ COVERAGE_CHECK = blocking_check(
     check_specs=[COVERAGE_CHECK],
 )
 def anchored_annotations(layout: Layout, source_snapshots: list[SourceSnapshot]):
-    rows, remade = source_rows(source_snapshots, Path(layout.cache_dir))
+    with progress.step("anchored_annotations"):
+        rows, remade = source_rows(source_snapshots, Path(layout.cache_dir))
     yield dg.Output(
         rows,
         metadata={

@@ -8,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from pipeline import progress
 from pipeline.cache.keys import code_version
 from pipeline.core.fields import table_defs
 from pipeline.core.records import SourceRows
@@ -47,6 +48,11 @@ def data_package(
 ):
     frames = {name: df for name, df in locals().items() if name.endswith("_table")}
     outputs = Path(layout.outputs_dir)
+    with progress.step("data_package"):
+        yield from _publish(layout, source_snapshots, anchored_annotations, frames, outputs)
+
+
+def _publish(layout: Layout, source_snapshots, anchored_annotations, frames, outputs: Path):
     result = publish(
         {name: (table, frames[f"{name}_table"]) for name, table in table_defs().items()},
         source_snapshots,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipeline import progress
 from pipeline.cache.keys import code_version
 from pipeline.core.sources import load_snapshot, raw_file_hashes, raw_tree_sha256, source_folders
 from pipeline.defs.metadata import shas, sources_metadata
@@ -35,7 +36,12 @@ def raw_files(layout: Layout) -> dg.DataVersion:
 def source_snapshots(layout: Layout) -> dg.Output:
     raw = Path(layout.raw_dir)
     hashes = raw_file_hashes(raw)
-    snapshots = [load_snapshot(folder, hashes) for folder in source_folders(raw, hashes)]
+    folders = source_folders(raw, hashes)
+    snapshots = []
+    with progress.step("source_snapshots", total=len(folders)):
+        for folder in folders:
+            snapshots.append(load_snapshot(folder, hashes))
+            progress.advance()
     return dg.Output(
         snapshots,
         data_version=dg.DataVersion(raw_tree_sha256(raw, hashes)),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dagster as dg
 import pandas as pd
 
+from pipeline import progress
 from pipeline.cache.keys import code_version
 from pipeline.core import tables
 from pipeline.core.records import (
@@ -125,7 +126,11 @@ def table_problems(frames: dict, rows: list[SourceRows]) -> dict[str, list[str]]
     check_specs=TABLE_CHECKS,
 )
 def table_assets(source_snapshots: list[SourceSnapshot], anchored_annotations: list[SourceRows]):
-    rows = anchored_annotations
+    with progress.step("tables"):
+        yield from _tables(source_snapshots, anchored_annotations)
+
+
+def _tables(source_snapshots: list[SourceSnapshot], rows: list[SourceRows]):
     frames = {
         "sources": tables.sources_table(source_snapshots),
         **{name: concatenate(rows, name) for name in PER_SOURCE_TABLES},

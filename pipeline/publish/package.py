@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from pipeline import progress
 from pipeline.core.errors import REPO_ROOT, BuildError, display_path
 from pipeline.core.fields import SCHEMAS_DIR, TableDef
 from pipeline.core.sources import SourceSnapshot
@@ -126,20 +127,26 @@ def _stage_and_swap(
     cache_dir: Path | None,
     row_keys: dict[str, str] | None,
 ) -> dict[str, Any]:
-    resources = write_tables(tables, staging, cache_dir)
-    previous, version, entries, changes = _version_and_entries(outputs, staging, tables)
-    resources.append(write_sqlite(tables, staging, package_meta()))
+    with progress.step("Parquet and CSV"):
+        resources = write_tables(tables, staging, cache_dir)
+    with progress.step("changelog"):
+        previous, version, entries, changes = _version_and_entries(outputs, staging, tables)
+    with progress.step("SQLite"):
+        resources.append(write_sqlite(tables, staging, package_meta()))
     descriptor = package_descriptor(resources, snapshots, version)
     descriptor_text = json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n"
     (staging / PACKAGE_FILE).write_text(descriptor_text, encoding="utf-8")
     changelog.write(staging, entries, outputs)
-    write_metadata(tables, staging, descriptor)  # croissant, annotations, README, the zip
-    write_pages(tables, snapshots, staging, version, cache_dir, row_keys)  # lists them all
+    with progress.step("Croissant, Web Annotations, README, archive"):
+        write_metadata(tables, staging, descriptor)
+    with progress.step("pages"):
+        write_pages(tables, snapshots, staging, version, cache_dir, row_keys)  # lists them all
     swap.checkpoint("staged", staging)
     if outputs.exists() and swap.same_tree(staging, outputs):
         return {"version": version, "level": None}  # every published byte stays as it is
     folders = {s.source_id: s.folder for s in snapshots}
-    problems = validate_staging(staging, tables, cache_dir, folders)
+    with progress.step("validation"):
+        problems = validate_staging(staging, tables, cache_dir, folders)
     if problems:
         raise BuildError(
             staging / PACKAGE_FILE,

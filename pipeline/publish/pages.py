@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from pipeline import progress
 from pipeline.cache.keys import cache_key
 from pipeline.cache.parallel import ordered_map
 from pipeline.cache.store import Store
@@ -107,6 +108,11 @@ def _page_path(folder: Path, sid: str) -> str:
 def _make_pages(frames, texts, folder: Path, todo: list[str]) -> None:
     """Make the pages of `todo` into the package, in worker processes when many."""
     by_table = {name: rows_by_source(df, todo) for name, df in frames.items()}
+    with progress.step("source pages", total=len(todo)):
+        _render_all(folder, by_table, texts, todo)
+
+
+def _render_all(folder: Path, by_table, texts, todo: list[str]) -> None:
     ordered_map(
         _render_into,
         [str(folder / source_page_path(sid)) for sid in todo],
@@ -123,6 +129,11 @@ def write_landing(
     version: str,
 ) -> None:
     """outputs/index.html, the landing page, once every other file of `folder` is written."""
+    with progress.step("landing page"):
+        _write_landing(tables, snapshots, folder, version)
+
+
+def _write_landing(tables, snapshots, folder: Path, version: str) -> None:
     files, page = downloads(folder), folder / LANDING_FILE
     texts = {s.source_id: s.text for s in snapshots}
     try:
