@@ -72,3 +72,22 @@ def test_the_readme_lists_every_archived_file_with_its_sha256(built):
     assert f"(version {descriptor['version']})" in readme
     for table in ("figures", "provenance", "sources"):
         assert f"### `{table}`" in readme
+
+
+def test_a_damaged_archive_member_is_caught(built, tmp_path):
+    """A byte flipped inside one member's compressed data: the check names the member (its
+    CRC or its deflate stream fails as it is read), once."""
+    folder = tmp_path / "staged"
+    shutil.copytree(built, folder)
+    descriptor = _descriptor(folder)
+    path = folder / archive_name(descriptor)
+    with zipfile.ZipFile(path) as zf:
+        info = max(zf.infolist(), key=lambda i: i.compress_size)
+        name_length = len(info.filename.encode())
+    data = bytearray(path.read_bytes())
+    # a member's data follows its 30-byte local header, its name and an empty extra field
+    at = info.header_offset + 30 + name_length + info.compress_size // 2
+    data[at] ^= 0xFF
+    path.write_bytes(bytes(data))
+    problems = archive_problems(folder, descriptor)
+    assert len(problems) == 1 and problems[0].startswith(f"{path.name}: {info.filename} is damaged")

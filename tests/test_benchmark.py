@@ -135,7 +135,21 @@ def test_benchmark_script_runs_at_n_2(tmp_path: Path):
     assert n2["incremental"]["corrections_added"] == 1
     assert set(results["growth"]) >= {"exponent_100_1000", "exponent_all", "points"}
     assert results["executors"]["n"] == 2 and results["executors"]["speedup"] > 0
-    assert len(results["targets"]) == 7
+    assert len(results["targets"]) == len(bench.TARGETS) == 9
+    # --large (3 with --quick): one cold build and the build service
+    large = results["large"]
+    assert large["n"] == 3 and large["records"] == 3 * real["records"]
+    assert len(large["incremental_service"]["wall_s"]["runs"]) == bench.WATCH_SAMPLES
+    # each format's size and build step, read from the build's own step lines
+    for c in (n2, large):
+        assert c["formats"]["Parquet"]["files"] == c["formats"]["CSV"]["files"] == 8
+        assert c["formats"]["SQLite"]["files"] == c["formats"]["archive"]["files"] == 1
+        assert c["formats"]["source pages"]["files"] == c["n"]
+        assert set(bench.FORMAT_STEPS.values()) <= set(c["cold_steps_s"]), c["cold_steps_s"]
+    assert "## Each format at N = 2 " in done.stdout
+    hour = results["largest_in_an_hour"]
+    assert hour["from"] == [2, 3] and hour["largest"] > 3 and hour["bound"] in ("time", "memory")
+    assert f"about {hour['largest']:,} sources, bound by {hour['bound']}" in done.stdout
     # floor, real cold/no-change/incremental/service/explain/explain floor, corpus x4,
     # executors x2
     assert _positive_timings(results) >= 13

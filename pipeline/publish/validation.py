@@ -40,6 +40,7 @@ PACKAGE_FILE = "datapackage.json"
 DIGEST_BYTES = 32
 CHUNK_ROWS = 4000  # rows per Frictionless call: pieces to spread over the workers
 PARALLEL_MIN_ROWS = 10_000  # fewer rows to check are checked in this process
+QUOTE_MIN_ITEMS = 16  # fewer sources' annotations are read again in this process
 
 
 def _descriptor(folder: Path) -> dict[str, Any]:
@@ -285,18 +286,23 @@ def annotated_quotes(folder: Path) -> dict[tuple[str, int], tuple[str, str]]:
     return quotes
 
 
-def _annotated_quotes_of(folder: Path, store: Store) -> dict:
-    """annotated_quotes, kept by the sha256 of the two files it reads (a source's YAML costs
-    ~23 ms to parse: 23 s at 1,000 sources, where the store answers in well under a second)."""
-    digests = [
-        sha256_file(folder / name) if (folder / name).exists() else "-"
-        for name in ("annotations.yaml", "corrections.yaml")
-    ]
-    key = cache_key("annotated-quotes", *digests)
-    found = store.get(key)
-    if found is None:
-        found = annotated_quotes(folder)
-        store.put(key, found)
+def _annotated_quotes_of(folders: list[Path], store: Store) -> list[dict]:
+    """annotated_quotes of each folder, kept by the sha256 of the two files it reads (a
+    source's YAML costs ~23 ms to parse: 23 s at 1,000 sources, where the store answers in
+    well under a second); the folders not in the store are read in worker processes when
+    there are many (QUOTE_MIN_ITEMS)."""
+    keys = [
+        cache_key("annotated-quotes", *(
+            sha256_file(folder / name) if (folder / name).exists() else "-"
+            for name in ("annotations.yaml", "corrections.yaml")))
+        for folder in folders
+    ]  # fmt: skip
+    found = [store.get(key) for key in keys]
+    todo = [i for i, hit in enumerate(found) if hit is None]
+    made = ordered_map(annotated_quotes, [folders[i] for i in todo], min_items=QUOTE_MIN_ITEMS)
+    for i, quotes in zip(todo, made, strict=True):
+        store.put(keys[i], quotes)
+        found[i] = quotes
     return found
 
 
@@ -316,8 +322,9 @@ def quote_problems(
     fix_at = corrections.groupby("source_id", sort=False).indices if len(corrections) else {}
     fix_cols = [corrections[c].tolist() for c in ("correction_id", "printed", "corrected")
                 ] if len(corrections) else []  # fmt: skip
-    for source_id, folder in sorted(folders.items()):
-        expected = _annotated_quotes_of(folder, store)
+    ordered = sorted(folders.items())
+    annotated = _annotated_quotes_of([folder for _, folder in ordered], store)
+    for (source_id, folder), expected in zip(ordered, annotated, strict=True):
         ids, mentions, quotes = prov_cols
         published = {(ids[i], int(mentions[i])): quotes[i] for i in prov_at.get(source_id, [])}
         for i in fix_at.get(source_id, []):

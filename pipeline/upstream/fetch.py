@@ -12,8 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from importlib import metadata
-
-import httpx
+from typing import TYPE_CHECKING
 
 PROJECT = "usmx-drug-cooperation-data"
 SCHEMES = ("http", "https")
@@ -30,6 +29,9 @@ def user_agent() -> str:
     where = f"+{homepage}" if homepage else "no public URL recorded in pyproject.toml yet"
     return f"{PROJECT}/{version} (upstream check of its sources; {where})"
 
+
+if TYPE_CHECKING:
+    import httpx
 
 USER_AGENT = user_agent()
 
@@ -87,6 +89,8 @@ def fetch(
     last_modified: str | None = None,
 ) -> Fetched:
     """GET `url` once; never raises for what the network or the server does."""
+    import httpx  # here, not at the top: the build imports this module and never fetches
+
     got = Fetched(url=url, final_url=url)
     if httpx.URL(url).scheme not in SCHEMES:
         got.error = f"{url} is not an http(s) URL"
