@@ -49,7 +49,7 @@ MODULES: dict[str, list[str]] = {
         "tests/test_validation.py",
         "tests/test_published_quotes.py",
         "-k",
-        "not build",
+        "not build and not staged_package",
     ],
     "pipeline/publish/swap.py": [
         "tests/test_swap.py",
@@ -67,6 +67,7 @@ MODULES: dict[str, list[str]] = {
         "-k",
         "not build",
     ],
+    "pipeline/publish/build_record.py": ["tests/test_build_record.py"],
 }
 
 
