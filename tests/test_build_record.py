@@ -44,6 +44,18 @@ def repo(tmp_path, monkeypatch) -> Path:
     return root
 
 
+def commit_file(repo: Path, name: str, text: str, when: str, monkeypatch) -> str:
+    """Commit one file at the date `when`; the new commit's hash."""
+    path = repo / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    for key in ("GIT_COMMITTER_DATE", "GIT_AUTHOR_DATE"):
+        monkeypatch.setenv(key, when)
+    git(repo, "add", name)
+    git(repo, "commit", "-q", "-m", f"{name} at {when}")
+    return git(repo, "rev-parse", "HEAD")
+
+
 def test_git_answers_or_is_none(repo):
     assert record._git("rev-parse", "HEAD") == git(repo, "rev-parse", "HEAD")
     assert record._git("log", "-1", "--format=%s") == "first"  # stripped of its newline
@@ -116,3 +128,33 @@ def test_the_inputs_are_every_file_found_in_path_order_with_its_sha256(tmp_path)
     assert set(whole) == {"inputs", "code", "libraries"}
     assert whole["libraries"] == record.library_versions()
     assert whole["code"]["code_sha256"] == code_version()
+
+
+def test_the_commit_and_date_are_those_of_the_code_and_of_raw_not_of_later_commits(
+    repo, monkeypatch
+):
+    """A later commit of raw/ only does not move the code's commit; a later commit of code
+    only does not move raw/'s date; raw/'s date is that of its last commit of several."""
+    code = git(repo, "rev-parse", "HEAD")
+    commit_file(repo, "raw/second.txt", "b\n", "2002-01-01T00:00:00Z", monkeypatch)
+    assert record.code_record()["git_commit"] == code
+    assert record.created(repo / "raw") == "2002-01-01T00:00:00Z"
+    later = commit_file(repo, "pipeline/b.py", "B = 1\n", "2003-01-01T00:00:00Z", monkeypatch)
+    assert record.code_record()["git_commit"] == later
+    assert record.created(repo / "raw") == "2002-01-01T00:00:00Z"
+    commit_file(repo, "README.md", "docs\n", "2004-01-01T00:00:00Z", monkeypatch)
+    assert record.code_record()["git_commit"] == later
+    assert record.created(repo / "raw") == "2002-01-01T00:00:00Z"
+
+
+def test_the_date_is_utc_whatever_the_machines_time_zone(tmp_path, monkeypatch):
+    import time
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "86400")
+    monkeypatch.setenv("TZ", "America/Mexico_City")
+    time.tzset()
+    try:
+        assert record.created(tmp_path) == "1970-01-02T00:00:00Z"
+    finally:
+        monkeypatch.undo()
+        time.tzset()

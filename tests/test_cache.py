@@ -130,6 +130,8 @@ def test_a_kept_file_is_linked_out_while_its_bytes_are_those_kept(tmp_path):
     target = write(tmp_path / "out" / "made.csv", "an older file\n")
     assert store.link_to("k", ".csv", target)
     assert os.path.samefile(target, kept)
+    assert store.link_to("k", ".csv", tmp_path / "out" / "fresh.csv")  # none there before
+    assert os.path.samefile(tmp_path / "out" / "fresh.csv", kept)
     assert not store.link_to("other", ".csv", tmp_path / "out" / "none.csv")
     assert not (tmp_path / "out" / "none.csv").exists()
     kept.write_text("edited through a link\n")  # no longer the bytes kept
@@ -148,9 +150,19 @@ def test_a_file_that_cannot_be_kept_or_linked_is_a_miss_not_an_error(tmp_path):
 
 
 def test_a_write_is_whole_or_not_at_all(tmp_path, monkeypatch):
+    """Written beside its target (one filesystem, so the rename is atomic), then renamed."""
     path = tmp_path / "deep" / "entry"
+    real, renamed = os.replace, []
+
+    def replace(src, dst):
+        renamed.append((Path(src).parent, Path(dst)))
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
     write_atomically(path, b"first")
+    monkeypatch.undo()
     assert path.read_bytes() == b"first"
+    assert renamed == [(path.parent, path)]
 
     def broken(src, dst):
         raise OSError(28, "No space left on device")
@@ -328,8 +340,9 @@ def test_work_spread_over_two_workers_comes_back_in_order_from_marked_workers(mo
         here = os.getpid()
         many = parallel.ordered_map(_square_pid_and_nested, range(40))
         two = parallel.ordered_map(_square_pid_and_nested, [5, 6])
+        serial = parallel.ordered_map(_square_pid_and_nested, range(4), parallel=False)
         given = parallel.ordered_map(_square_pid_and_nested, range(9), chunksize=4)
-        return {"here": here, "many": many, "two": two, "given": given}
+        return {"here": here, "many": many, "two": two, "given": given, "serial": serial}
 
     found = _in_a_forked_child(work)
     for name, inputs in (("many", range(40)), ("two", [5, 6]), ("given", range(9))):
@@ -338,3 +351,4 @@ def test_work_spread_over_two_workers_comes_back_in_order_from_marked_workers(mo
         pids = {r[1] for r in results}
         assert found["here"] not in pids and 1 <= len(pids) <= 2, (name, pids)
         assert not any(r[2] for r in results), f"{name}: a worker could fork workers"
+    assert {r[1] for r in found["serial"]} == {found["here"]}  # parallel=False: in the caller

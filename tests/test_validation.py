@@ -138,3 +138,125 @@ def test_a_file_that_passed_whole_is_not_read_again(tmp_path):
     assert row_problems(tmp_path / "q", good, cache) == []
     good_key = cache_key("validated-file", row_ledger_key(SCHEMA), f"sha256:{good_digest}")
     assert RowLedger(cache).store.get_bytes(good_key) is not None
+
+
+@pytest.fixture
+def package(built, tmp_path) -> Path:
+    """A writable copy of a real built package."""
+    import shutil
+
+    copy = tmp_path / "outputs"
+    shutil.copytree(built, copy)
+    return copy
+
+
+def _resources(folder: Path) -> list[dict]:
+    return json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))["resources"]
+
+
+def test_a_whole_package_passes_every_check(package, published):
+    from conftest import RAW, SOURCE_ID
+    from pipeline.publish.validation import (
+        descriptor_errors,
+        published_problems,
+        validate_package,
+        validate_staging,
+        verify_bytes_and_hashes,
+    )
+
+    assert verify_bytes_and_hashes(package) == []
+    assert descriptor_errors(package) == []
+    assert published_problems(package) == []
+    assert validate_package(package) == []
+    folders = {SOURCE_ID: RAW / SOURCE_ID}
+    assert validate_staging(package, published, package.parent / "cache", folders) == []
+
+
+def test_each_resource_is_checked_for_its_bytes_and_sha256_and_a_missing_one_named(package):
+    """A missing file, a file with a byte added (CSV: `bytes`), a Parquet file with a byte
+    added (`x_bytes`, which Frictionless does not check): each named, every resource read."""
+    import hashlib
+
+    from pipeline.publish.validation import published_problems, verify_bytes_and_hashes
+
+    by_path = {r["path"]: r for r in _resources(package)}
+    (package / "sources.parquet").unlink()  # the first resource
+    grown = {}
+    for name in ("figures.csv", "events.parquet"):
+        with open(package / name, "ab") as handle:
+            handle.write(b"\n")
+        grown[name] = "sha256:" + hashlib.sha256((package / name).read_bytes()).hexdigest()
+    figures, events = by_path["figures.csv"], by_path["events.parquet"]
+    expected = [
+        "sources.parquet is missing",
+        f"events.parquet has {events['x_bytes'] + 1} bytes, the package says {events['x_bytes']}",
+        f"events.parquet has hash {grown['events.parquet']}, the package says {events['hash']}",
+        f"figures.csv has {figures['bytes'] + 1} bytes, the package says {figures['bytes']}",
+        f"figures.csv has hash {grown['figures.csv']}, the package says {figures['hash']}",
+    ]
+    found = verify_bytes_and_hashes(package)
+    assert sorted(found) == sorted(expected)
+    assert published_problems(package) == found  # the descriptor's own check is not reached
+
+
+def test_a_descriptor_that_is_not_valid_metadata_is_refused(package):
+    from pipeline.publish.validation import descriptor_errors, published_problems
+
+    path = package / "datapackage.json"
+    descriptor = json.loads(path.read_text(encoding="utf-8"))
+    descriptor["resources"][0]["name"] = "Not a valid name!"
+    path.write_text(json.dumps(descriptor), encoding="utf-8")
+    errors = descriptor_errors(package)
+    assert errors and all(": " in e for e in errors), errors
+    assert any("Not a valid name!" in e for e in errors), errors
+    assert published_problems(package) == errors
+
+
+def test_frictionless_judges_the_rows_of_the_formats_asked(package):
+    from pipeline.publish.validation import frictionless_errors, validate_package
+
+    path = package / "figures.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = lines[0].rstrip("\n").split(",")
+    cells = lines[1].rstrip("\n").split(",")
+    cells[header.index("figure_id")] = ""  # a required field emptied
+    lines[1] = ",".join(cells) + "\n"
+    path.write_text("".join(lines), encoding="utf-8")
+    csv_errors = frictionless_errors(package, ("csv",))
+    assert any(e.startswith("constraint-error: ") for e in csv_errors), csv_errors
+    assert frictionless_errors(package, ("parquet",)) == []
+    assert set(csv_errors) <= set(frictionless_errors(package))
+    every = validate_package(package)
+    assert any(e.startswith("figures.csv has hash") for e in every)
+    assert set(csv_errors) <= set(every)
+
+
+def test_each_check_of_a_staged_package_reports_into_one_list(package, published):
+    """validate_staging runs every check: a quote that is not the annotated one, a byte
+    added, a repeated key, a table whose Parquet file holds other rows; each is listed."""
+    from conftest import RAW, SOURCE_ID
+    from pipeline.publish.validation import validate_staging
+
+    tables = dict(published)
+    table, provenance = tables["provenance"]
+    provenance = provenance.copy()
+    provenance.loc[0, "quote"] = provenance.loc[0, "quote"] + " (altered)"
+    tables["provenance"] = (table, provenance)
+    table, figures = tables["figures"]
+    tables["figures"] = (table, pd.concat([figures, figures.iloc[[0]]], ignore_index=True))
+    with open(package / "events.csv", "ab") as handle:
+        handle.write(b"\n")
+    found = validate_staging(
+        package, tables, package.parent / "cache", {SOURCE_ID: RAW / SOURCE_ID}
+    )
+    wanted = {
+        "quote": "the published quote of",
+        "bytes": "events.csv has ",
+        "key": "figures: primary key ['figure_id']",
+        "parquet": "figures.parquet does not hold the rows of the figures table",
+        "provenance parquet": "provenance.parquet does not hold the rows of the provenance table",
+    }
+    missing = [what for what, text in wanted.items() if not any(text in p for p in found)]
+    assert missing == [], found
+    assert validate_staging(package, tables, None) != []  # without source folders, the rest
+    assert not any("the published quote of" in p for p in validate_staging(package, tables, None))
