@@ -260,3 +260,109 @@ def test_each_check_of_a_staged_package_reports_into_one_list(package, published
     assert missing == [], found
     assert validate_staging(package, tables, None) != []  # without source folders, the rest
     assert not any("the published quote of" in p for p in validate_staging(package, tables, None))
+
+
+def _line_of(path: Path, text: str) -> int:
+    """The 1-based number of the first line of `path` that holds `text`."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return next(n for n, line in enumerate(lines, start=1) if text in line)
+
+
+def test_a_changed_quote_is_named_by_the_line_of_its_mention_or_correction(published):
+    """The problem names the line of annotations.yaml (or corrections.yaml) where the
+    annotator wrote the quote: the mention's own line for a later mention."""
+    from conftest import RAW, SOURCE_ID
+    from pipeline.publish.validation import quote_problems
+
+    folder = RAW / SOURCE_ID
+    tables = dict(published)
+    table, provenance = tables["provenance"]
+    provenance = provenance.copy()
+    second = provenance.index[provenance["mention"] == 2][0]
+    rid, quote = provenance.loc[second, "record_id"], provenance.loc[second, "quote"]
+    provenance.loc[second, "quote"] = quote + "!"
+    dropped = provenance.iloc[[0]]
+    provenance = provenance.drop(provenance.index[0])
+    tables["provenance"] = (table, provenance)
+    table, corrections = tables["corrections"]
+    corrections = corrections.copy()
+    cid, printed = corrections.loc[0, "correction_id"], corrections.loc[0, "printed"]
+    corrections.loc[0, "printed"] = printed + "0"
+    tables["corrections"] = (table, corrections)
+    found = quote_problems(tables, {SOURCE_ID: folder})
+    annotations, errata = folder / "annotations.yaml", folder / "corrections.yaml"
+    mention_line = _line_of(annotations, f"- quote: {quote}")
+    first = dropped.iloc[0]
+    first_line = _line_of(annotations, f"id: {first['record_id']}")
+    assert sorted(found) == sorted([
+        f"{annotations}, line {mention_line}: the published quote of mention 2 of {rid} is "
+        f"{quote + '!'!r}, the annotated one {quote!r}",
+        f"{annotations}, line {first_line}: {first['record_id']} {first['mention']} is "
+        "annotated but not published",
+        f"{errata}, line {_line_of(errata, f'id: {cid}')}: the published quote of correction "
+        f"{cid} is {printed + '0'!r}, the annotated one {printed!r}",
+    ])  # fmt: skip
+
+
+def test_the_annotated_quotes_kept_in_the_cache_follow_an_edit_of_the_annotations(
+    published, tmp_path
+):
+    import shutil
+
+    from conftest import RAW, SOURCE_ID
+    from pipeline.publish.validation import quote_problems
+
+    folder = tmp_path / "raw" / SOURCE_ID
+    shutil.copytree(RAW / SOURCE_ID, folder)
+    cache = tmp_path / "cache"
+    assert quote_problems(published, {SOURCE_ID: folder}, cache) == []
+    assert quote_problems(published, {SOURCE_ID: folder}, cache) == []  # read back
+    for name in ("annotations.yaml", "corrections.yaml"):
+        path = folder / name
+        path.chmod(0o644)
+        text = path.read_text(encoding="utf-8")
+        at = text.index("quote: ") + len("quote: ")
+        end = text.index("\n", at)
+        value = text[at:end].rstrip()
+        edited = value[:-1] + ' edited"' if value.startswith('"') else value + " edited"
+        path.write_text(text[:at] + edited + text[end:], encoding="utf-8")
+        found = quote_problems(published, {SOURCE_ID: folder}, cache)
+        assert len(found) == 1 and "edited" in found[0] and str(path) in found[0], (name, found)
+        path.write_text(text, encoding="utf-8")
+        assert quote_problems(published, {SOURCE_ID: folder}, cache) == []
+
+
+def test_records_without_a_primary_key_and_many_repeats_are_counted_and_capped(published):
+    tables = dict(published)
+    table, figures = tables["figures"]
+    unkeyed = figures.iloc[:2].assign(figure_id=None)
+    repeated = figures.iloc[:25]
+    tables["figures"] = (table, pd.concat([figures, unkeyed, repeated], ignore_index=True))
+    problems = key_problems(tables)
+    assert problems[0] == "figures: 2 row(s) without a primary key ['figure_id']"
+    repeats = [p for p in problems if p.endswith("is not unique")]
+    firsts = sorted(figures["figure_id"].iloc[:25])[:20]
+    assert repeats == [
+        f"figures: primary key ['figure_id'] value ['{v}'] is not unique" for v in firsts
+    ]
+
+
+def test_at_most_51_key_problems_are_listed(published):
+    tables = dict(published)
+    table, figures = tables["figures"]
+    figures = pd.concat([figures] * 2, ignore_index=True)
+    figures["measure"] = [f"nowhere-{i}" for i in range(len(figures))]
+    tables["figures"] = (table, figures)
+    assert len(figures) > 60
+    assert len(key_problems(tables)) == 51
+
+
+def test_a_foreign_key_of_two_fields_is_looked_up_as_a_pair():
+    from pipeline.publish.validation import _foreign_key_problems
+
+    target = pd.DataFrame({"x": ["a", "a", "b"], "y": ["1", "2", "1"]})
+    df = pd.DataFrame({"p": ["a", "b", "b", None], "q": ["2", "1", "2", None]})
+    fk = {"fields": ["p", "q"], "reference": {"resource": "pairs", "fields": ["x", "y"]}}
+    assert _foreign_key_problems("t", df, fk, target) == [
+        "t: ['p', 'q'] value ['b', '2'] is not in pairs ['x', 'y']"
+    ]
