@@ -130,7 +130,7 @@ def test_a_file_that_passed_whole_is_not_read_again(tmp_path):
     assert len(row_problems(tmp_path / "p", descriptor, cache)) == 1  # not recorded
     whole = cache_key("validated-file", row_ledger_key(SCHEMA), f"sha256:{digest}")
     RowLedger(cache).store.put_bytes(whole, b"passed\n")  # planted: the file is skipped
-    (tmp_path / "p" / "t.csv").write_text("not, even, csv\n")  # and not read at all
+    (tmp_path / "p" / "t.csv").write_text("id,n\nz,-5\n")  # a bad row: not read at all
     assert row_problems(tmp_path / "p", descriptor, cache) == []
     good = _package(tmp_path / "q", [("a", "1")])
     good_digest = hashlib.sha256((tmp_path / "q" / "t.csv").read_bytes()).hexdigest()
@@ -365,4 +365,41 @@ def test_a_foreign_key_of_two_fields_is_looked_up_as_a_pair():
     fk = {"fields": ["p", "q"], "reference": {"resource": "pairs", "fields": ["x", "y"]}}
     assert _foreign_key_problems("t", df, fk, target) == [
         "t: ['p', 'q'] value ['b', '2'] is not in pairs ['x', 'y']"
+    ]
+
+
+def test_the_ledger_keeps_every_row_that_passed_across_additions(tmp_path):
+    ledger = RowLedger(tmp_path / "cache")
+    key = row_ledger_key(SCHEMA)
+    ledger.add(key, [row_digest(["a", "1"])])
+    ledger.add(key, [row_digest(["b", "2"])])
+    ledger.add(key, [])
+    assert RowLedger(tmp_path / "cache").passed(key) == {
+        row_digest(["a", "1"]), row_digest(["b", "2"])
+    }  # fmt: skip
+
+
+def test_rows_are_read_and_judged_as_utf8_whatever_the_locale(tmp_path):
+    """Under the C locale (ASCII) a row with accented text is read, split and judged as the
+    UTF-8 it is: no problem for a good row, the bad one named."""
+    import locale
+
+    descriptor = _package(tmp_path / "p", [("Ciudad Juárez", "1"), ("Tijuana–San Diego", "-1")])
+    before = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")
+    try:
+        problems = row_problems(tmp_path / "p", descriptor, tmp_path / "cache")
+    finally:
+        locale.setlocale(locale.LC_CTYPE, before)
+    assert len(problems) == 1 and problems[0].startswith("t.csv line 3, field n: constraint-error")
+    assert '"minimum"' in problems[0]  # Frictionless's note says which constraint
+
+
+def test_a_primary_key_repeated_with_other_values_is_found(published):
+    tables = dict(published)
+    table, figures = tables["figures"]
+    again = figures.iloc[[0]].assign(note="another note")
+    tables["figures"] = (table, pd.concat([figures, again], ignore_index=True))
+    assert key_problems(tables) == [
+        f"figures: primary key ['figure_id'] value ['{figures.iloc[0, 0]}'] is not unique"
     ]
