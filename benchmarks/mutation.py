@@ -42,16 +42,32 @@ MODULES: dict[str, list[str]] = {
     "pipeline/publish/changelog.py": [
         "tests/test_changelog.py",
         "-k",
-        "readme or version_rules or older_entries or every_kind",
+        "readme or version_rules or older_entries or every_kind or compare or prefilter"
+        " or markdown_lists or several or utf8",
     ],
     "pipeline/publish/validation.py": [
         "tests/test_validation.py",
         "tests/test_published_quotes.py",
         "-k",
+        "not build and not staged_package",
+    ],
+    "pipeline/publish/swap.py": [
+        "tests/test_swap.py",
+        "tests/test_atomic_publish.py::test_no_change_is_judged_on_every_file_subfolders_included",
+    ],
+    "pipeline/cache/store.py": ["tests/test_cache.py"],
+    "pipeline/cache/keys.py": [
+        "tests/test_cache.py",
+        "tests/test_code_version.py::test_every_file_of_the_code_changes_the_code_version",
+    ],
+    "pipeline/cache/rows.py": ["tests/test_cache.py"],
+    "pipeline/cache/parallel.py": [
+        "tests/test_cache.py",
+        "tests/test_parallel.py",
+        "-k",
         "not build",
     ],
-    "pipeline/publish/swap.py": ["tests/test_atomic_publish.py", "-k", "judged"],
-    "pipeline/cache/store.py": ["tests/test_records.py", "tests/test_page_cache.py"],
+    "pipeline/publish/build_record.py": ["tests/test_build_record.py"],
 }
 
 

@@ -232,3 +232,159 @@ def test_an_entry_and_its_markdown_say_every_kind_of_change(tmp_path):
     assert read_entries(out) == [made, first]
     assert (out / "changelog.json").read_text() == json.dumps([made, first], indent=2) + "\n"
     assert (out / "CHANGELOG.md").read_text() == render_markdown([made, first])
+
+
+def _table(*keys: str):
+    """What compare() reads of a table's definition: its primary key."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(primary_key=list(keys))
+
+
+def _mentions() -> pd.DataFrame:
+    return pd.DataFrame({
+        "record": ["r1", "r1", "r2", "r3"],
+        "mention": ["1", "2", "1", "1"],
+        "note": ["a", "b", "c", "d"],
+        "value": [1.5, float("nan"), 2.0, float("nan")],
+        "count": pd.array([1, None, 3, None], dtype="Int64"),
+        "day": pd.to_datetime(["2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04"]),
+    })  # fmt: skip
+
+
+def test_compare_reports_each_changed_cell_exactly_as_plain_json(tmp_path):
+    """Text, a float beside NaN, a nullable integer beside <NA>, a date; a key of two fields
+    joined by '/'; a missing value stays missing, not a change. The changes are plain JSON
+    values, as changelog.json holds them."""
+    from pipeline.publish.changelog import compare
+
+    _mentions().to_parquet(tmp_path / "mentions.parquet")
+    new = _mentions()
+    new.loc[0, "note"] = "A"  # r1/1: text
+    new.loc[1, "note"] = "B"  # r1/2: its NaN and <NA> are compared too, and stay as they were
+    new.loc[2, "value"] = float("nan")  # r2/1: values removed
+    new.loc[2, "count"] = pd.NA
+    new.loc[3, "day"] = pd.Timestamp("2026-02-04")  # r3/1: a date
+    new.loc[3, "count"] = 7  # and a value given
+    changes = compare(tmp_path, {"mentions": (_table("record", "mention"), new)})
+    assert json.loads(json.dumps(changes.changed)) == {"mentions": [
+        {"id": "r1/1", "column": "note", "old": "a", "new": "A"},
+        {"id": "r1/2", "column": "note", "old": "b", "new": "B"},
+        {"id": "r2/1", "column": "value", "old": 2.0, "new": None},
+        {"id": "r2/1", "column": "count", "old": 3, "new": None},
+        {"id": "r3/1", "column": "count", "old": None, "new": 7},
+        {"id": "r3/1", "column": "day", "old": "2026-01-04T00:00:00", "new": "2026-02-04T00:00:00"},
+    ]}  # fmt: skip
+    assert changes.level() == "patch"
+
+
+def test_compare_names_the_tables_added_and_those_left_unread_and_goes_on_after_them(tmp_path):
+    """A table absent from the published folder is added whole (its ids, sorted); a table
+    named unchanged is not read and holds no change; the tables after either are compared."""
+    from pipeline.publish.changelog import compare
+
+    _mentions().to_parquet(tmp_path / "mentions.parquet")
+    changed = _mentions()
+    changed.loc[0, "note"] = "A"
+    fresh = pd.DataFrame({"id": ["b", "a"], "note": ["x", "y"]})
+    frames = {
+        "fresh": (_table("id"), fresh),
+        "same": (_table("id"), fresh),
+        "mentions": (_table("record", "mention"), changed),
+    }
+    changes = compare(tmp_path, frames, unchanged={"same"})
+    assert changes.added == {"fresh": ["a", "b"], "same": [], "mentions": []}
+    assert changes.removed == {"same": [], "mentions": []}
+    assert changes.changed == {
+        "same": [], "mentions": [{"id": "r1/1", "column": "note", "old": "a", "new": "A"}]
+    }  # fmt: skip
+    assert changes.columns_added == {"same": [], "mentions": []}
+    assert changes.columns_removed == {"same": [], "mentions": []}
+    assert changes.level() == "minor"
+
+
+def test_the_prefilter_never_drops_a_row_that_differs():
+    """_candidates may keep equal rows, never drop a differing one: over text, floats with
+    NaN, nullable integers with <NA>, and a column of mixed objects Arrow cannot compare."""
+    from pipeline.publish.changelog import _candidates
+
+    rows = ["r0", "r1", "r2", "r3", "r4"]
+    old = pd.DataFrame({
+        "text": ["a", "b", None, "d", "e"],
+        "number": [1.0, float("nan"), 2.0, 3.0, 4.0],
+        "count": pd.array([1, None, 2, 3, 4], dtype="Int64"),
+        "mixed": pd.Series([1, "x", 2.5, None, "e"], index=rows, dtype=object),
+    }, index=rows)  # fmt: skip
+    assert old["mixed"].tolist()[:3] == [1, "x", 2.5]
+    cases = {
+        "text": ("r0", "A"), "number": ("r1", 5.0), "count": ("r2", pd.NA),
+        "mixed": ("r3", "now"),
+    }  # fmt: skip
+    for column, (rid, value) in cases.items():
+        new = old.copy()
+        new.loc[rid, column] = value
+        assert rid in _candidates(old, new, [column]), column
+        assert rid in _candidates(old, new, list(old.columns)), column
+    assert "r2" in _candidates(
+        old.assign(text="t"), old.assign(text=["t"] * 2 + [None] + ["t"] * 2), ["text"]
+    )
+
+
+def test_the_markdown_lists_every_id_and_says_which_provenance_moved():
+    from pipeline.publish.changelog import render_markdown
+
+    twenty = [f"f{i:02d}" for i in range(20)]
+    made = {
+        "version": "2.0.0", "previous_version": "1.9.9", "level": "major",
+        "added": {"figures": twenty}, "removed": {"events": ["e1", "e2"]},
+        "columns_added": {"figures": ["x", "y"]}, "columns_removed": {"events": ["u", "v"]},
+        "changed": [
+            {"table": "provenance", "id": "f00/1", "column": "char_end", "old": 9, "new": 8},
+            {"table": "mentions", "id": "m1", "column": "char_start", "old": 1, "new": 2},
+        ],
+    }  # fmt: skip
+    assert render_markdown([made]).split("\n")[4:] == [
+        "## 2.0.0 — major (from 1.9.9)", "",
+        f"- figures: 20 added: {', '.join(twenty)}",
+        "- events: 2 removed: e1, e2",
+        "- figures: columns added: x, y",
+        "- events: columns removed: u, v",
+        "- provenance f00/1: char_end provenance moved: 9 → 8",
+        "- mentions m1: char_start changed: 1 → 2",
+        "",
+    ]  # fmt: skip
+
+
+def test_several_new_entries_before_old_text_give_the_bytes_json_would_write():
+    old = [{"version": "1.0.0", "note": "é"}]
+    new = [{"version": "1.2.0", "note": "ü"}, {"version": "1.1.0", "note": "ñ"}]
+    old_text = encode(old)
+    made = encode(new + old, old_text)
+    assert made == json.dumps(new + old, indent=2, ensure_ascii=False) + "\n"
+    assert "ü" in made
+
+
+def test_the_changelog_is_written_and_read_as_utf8_whatever_the_locale(tmp_path):
+    """Under the C locale (ASCII) the files are the same UTF-8 bytes and read back whole."""
+    import locale
+
+    from pipeline.publish.changelog import read_entries, render_markdown, write
+
+    entries = [{"version": "1.0.1", "previous_version": "1.0.0", "level": "patch",
+                "added": {}, "removed": {}, "columns_added": {}, "columns_removed": {},
+                "changed": [{"table": "figures", "id": "f1", "column": "note", "old": "é",
+                             "new": "è"}]}]  # fmt: skip
+    published, out = tmp_path / "published", tmp_path / "out"
+    published.mkdir()
+    out.mkdir()
+    (published / "changelog.json").write_text(encode(entries), encoding="utf-8")
+    before = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")
+    try:
+        write(out, entries, published)
+        found = read_entries(out)
+    finally:
+        locale.setlocale(locale.LC_CTYPE, before)
+    assert found == entries
+    assert (out / "changelog.json").read_bytes() == encode(entries).encode("utf-8")
+    assert (out / "CHANGELOG.md").read_bytes() == render_markdown(entries).encode("utf-8")
