@@ -5,6 +5,7 @@
     python3 dev.py ui      # the Dagster UI on the project's instance (--port, default 3000)
     python3 dev.py watch   # the build service: build, then rebuild whenever raw/ changes
     python3 dev.py mutate  # mutation testing, module by module (docs/testing.md)
+    python3 dev.py screenshots  # the README's images, made from outputs/ (docs/screenshots.py)
 
 The environment is (re)installed from constraints.txt whenever it or pyproject.toml
 changes, so every rebuild uses the same versions.
@@ -146,6 +147,9 @@ def main() -> int:
         return run("-m", "pipeline", "watch", *extra)
     if command == "mutate":
         return run("benchmarks/mutation.py", *extra)
+    if command == "screenshots":
+        ensure_browser()
+        return run("docs/screenshots.py", *extra)
     print(__doc__, file=sys.stderr)
     return 2
 

@@ -7,6 +7,8 @@ test-artifacts/landing-page.png. No browser is downloaded.
 
 from __future__ import annotations
 
+import json
+import re
 import socket
 import subprocess
 import sys
@@ -36,14 +38,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def site(built: Path) -> Iterator[str]:
-    """The built folder served on a free loopback port; the server's group stopped by its
-    PID (SIGTERM, then SIGKILL), the test failing only if something of it is left running."""
+def site_of(folder: Path) -> Iterator[str]:
+    """`folder` served on a free loopback port; the server's group stopped by its PID
+    (SIGTERM, then SIGKILL), the test failing only if something of it is left running."""
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
-        cwd=built, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=folder, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}/"
     try:
@@ -56,6 +57,12 @@ def site(built: Path) -> Iterator[str]:
         yield base
     finally:
         assert_group_stopped(server)
+
+
+@pytest.fixture(scope="module")
+def site(built: Path) -> Iterator[str]:
+    """The built folder served as a reader's web server would serve outputs/."""
+    yield from site_of(built)
 
 
 @pytest.fixture(scope="module")
@@ -158,3 +165,33 @@ def test_the_figure_table_filters(page, site, figures):
     assert sorted(page.evaluate(SHOWN)) == sorted(
         f for f in usa["figure_id"] if "meth-labs-seized-1999" in f
     )
+
+
+def test_the_first_screen_offers_the_data_and_the_count_of_every_record_kind(page, site, built):
+    """Issue 24 item 7: at 1280 x 800, before any scroll, one link each to the archive,
+    SQLite and every table's CSV and Parquet file, each with its size, and the row count of
+    every table; the file table with the sha256s is below the first screen."""
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(site)
+    package = json.loads((built / "datapackage.json").read_text("utf-8"))
+    tables = [r["name"] for r in package["resources"] if r["path"].endswith(".parquet")]
+    wanted = [f"{package['name']}-{package['version']}.zip", f"{package['name']}.sqlite"]
+    wanted += [f"{t}.csv" for t in tables] + [f"{t}.parquet" for t in tables]
+
+    def on_first_screen(locator) -> bool:
+        box = locator.bounding_box()
+        return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 800
+
+    for path in wanted:
+        link = page.locator(f'#get a[href="{path}"]')
+        assert link.count() == 1, path
+        assert on_first_screen(link), f"{path} is not on the first screen"
+        assert int(link.get_attribute("data-bytes")) == (built / path).stat().st_size
+        size = link.locator("xpath=following-sibling::span[1]").text_content()
+        assert re.fullmatch(r"[\d.]+ (B|kB|MB|GB)", size), size
+    for table in tables:
+        count = page.locator(f'#counts li[data-table="{table}"]')
+        assert on_first_screen(count), f"the count of {table} is not on the first screen"
+        n = len(pd.read_parquet(built / f"{table}.parquet"))
+        assert count.locator("strong").text_content().replace(",", "") == str(n)
+    assert page.locator("#files_table").bounding_box()["y"] > 800

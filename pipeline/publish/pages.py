@@ -23,7 +23,17 @@ from pipeline.core.fields import TableDef
 from pipeline.core.sources import SourceSnapshot
 from pipeline.site.checks import SOURCE_PAGES_DIR, source_page_path
 from pipeline.site.labels import plain_columns, plain_rows
-from pipeline.site.landing import LANDING_FILE, downloads, landing_page
+from pipeline.site.landing import (
+    CHART_SCRIPT,
+    LANDING_FILE,
+    MANY_SOURCES,
+    SOURCE_LANDING_DIR,
+    chart_script,
+    downloads,
+    landing_page,
+    source_landing_page,
+    source_landing_path,
+)
 from pipeline.site.render import index_page
 from pipeline.site.render import source_page as source_page_from_rows
 
@@ -50,14 +60,19 @@ def _sources_rows(sources: pd.DataFrame) -> dict[str, str]:
     return {str(row[sources.columns.get_loc("source_id")]): repr(row) for row in cells}
 
 
-def _render_into(path: str, rows: dict[str, list[dict]], text: str) -> None:
+def _render_into(path: str, rows: dict[str, list[dict]], text: str, landing: str = "") -> None:
+    """A source's page into `path` and, with many sources, its page of records and charts
+    into `landing`."""
     try:
         html = source_page_from_rows(
             *(rows[n] for n in PAGE_TABLES[:4]), text, rows["corrections"], rows["actors"]
         )
+        records = source_landing_page(rows, text) if landing else ""
     except ValueError as exc:
         raise BuildError(path, str(exc).rstrip("."), "fix the tables") from exc
     Path(path).write_text(html, **UTF8)
+    if landing:
+        Path(landing).write_text(records, **UTF8)
 
 
 def write_pages(
@@ -79,6 +94,10 @@ def write_pages(
     texts = {s.source_id: s for s in snapshots}
     store, row_keys = Store(cache_dir, "pages"), row_keys or {}
     (folder / SOURCE_PAGES_DIR).mkdir(parents=True, exist_ok=True)
+    many = len(frames["sources"]) >= MANY_SOURCES  # then each source has a page of its records
+    if many:
+        (folder / SOURCE_LANDING_DIR).mkdir(exist_ok=True)
+        (folder / SOURCE_LANDING_DIR / CHART_SCRIPT).write_text(chart_script(), **UTF8)
     described = _sources_rows(frames["sources"])
     todo: dict[str, str | None] = {}  # source id -> its key in the store, for pages to make
     for sid in sorted(frames["sources"]["source_id"]):
@@ -88,12 +107,16 @@ def write_pages(
         key = None
         if sid in row_keys:
             key = cache_key("page", row_keys[sid], texts[sid].sha256, described[sid])
-        if not (key and store.link_to(key, ".html", page)):
+        landing = folder / source_landing_path(sid)
+        if not (key and store.link_to(key, ".html", page)
+                and (not many or store.link_to(key, ".records.html", landing))):  # fmt: skip
             todo[sid] = key
-    _make_pages(frames, texts, folder, list(todo))
+    _make_pages(frames, texts, folder, list(todo), many)
     for sid, key in todo.items():
         if key:
             store.keep(key, ".html", folder / source_page_path(sid))
+            if many:
+                store.keep(key, ".records.html", folder / source_landing_path(sid))
     (folder / PAGE_FILE).write_text(index, **UTF8)
     write_landing(tables, snapshots, folder, version)
 
@@ -105,19 +128,20 @@ def _page_path(folder: Path, sid: str) -> str:
         raise BuildError(folder / PAGE_FILE, str(exc).rstrip("."), "fix the tables") from exc
 
 
-def _make_pages(frames, texts, folder: Path, todo: list[str]) -> None:
+def _make_pages(frames, texts, folder: Path, todo: list[str], many: bool = False) -> None:
     """Make the pages of `todo` into the package, in worker processes when many."""
     by_table = {name: rows_by_source(df, todo) for name, df in frames.items()}
     with progress.step("source pages", total=len(todo)):
-        _render_all(folder, by_table, texts, todo)
+        _render_all(folder, by_table, texts, todo, many)
 
 
-def _render_all(folder: Path, by_table, texts, todo: list[str]) -> None:
+def _render_all(folder: Path, by_table, texts, todo: list[str], many: bool) -> None:
     ordered_map(
         _render_into,
         [str(folder / source_page_path(sid)) for sid in todo],
         [{name: by_table[name][sid] for name in PAGE_TABLES} for sid in todo],
         [texts[sid].text for sid in todo],
+        [str(folder / source_landing_path(sid)) if many else "" for sid in todo],
         min_items=PAGE_MIN_ITEMS,
     )
 

@@ -55,6 +55,14 @@ def text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def size(n_bytes: int) -> str:
+    """A file's size as a reader reads it: 812 B, 40.3 kB, 1.2 MB (powers of 1,000)."""
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if n_bytes >= scale:
+            return f"{n_bytes / scale:.1f} {unit}"
+    return f"{n_bytes} B"
+
+
 def number(value: Any) -> str:
     """A value with thousands separators, fixed (no locale): 34600.0 -> '34,600'."""
     value = plain(value)

@@ -1,8 +1,16 @@
-"""The landing page, outputs/index.html: what the dataset is and how to cite it, every file of
-the package with its size and sha256, a chart per measure with comparable points (Vega-Lite
-rendered to SVG by vl-convert, each mark linked to its figure's place on the source page),
-every figure and event browsable and linked to the original publication at its characters (a
-text fragment), the codebook (table_defs() and schemas/) and schema.org Dataset JSON-LD.
+"""The landing page, outputs/index.html: on its first screen the data in one click each (the
+archive, each CSV, each Parquet file, SQLite, with sizes) and the row count of every table;
+what the dataset is and how to cite it, every file of the package with its size and sha256,
+the codebook (table_defs() and schemas/) and schema.org Dataset JSON-LD.
+
+With one source it also holds a chart per measure with comparable points (Vega-Lite rendered
+to SVG by vl-convert, each mark linked to its figure's place on the source page) and every
+figure and event, browsable and linked to the original publication at its characters (a text
+fragment). From MANY_SOURCES sources on it is an index of sources instead: a row per source
+(its counts, its measures, a link to its own page) and a chart per measure drawn from
+per-year aggregates, so that its size grows by a row per source, never by a record; each
+source's records and charts are on sources/<source_id>.html (`source_landing_page`), a page
+the size of its source that depends on that source's rows and text only.
 """
 
 from __future__ import annotations
@@ -26,6 +34,20 @@ from pipeline.site.labels import Rows, as_rows, period_label
 from pipeline.site.render import _environment
 
 LANDING_FILE = "index.html"
+VL_VERSION = "6.4"  # the Vega-Lite of vl-convert the charts are drawn with
+CHART_SCRIPT = "charts.js"  # with many sources: sources/charts.js draws their charts
+# From this many sources on, index.html is an index of sources (docs/architecture.md): one
+# source keeps the page as it is; a second would put two sources' records in one page.
+MANY_SOURCES = 2
+SOURCE_LANDING_DIR = "sources"  # with many sources, one page per source: sources/<id>.html
+# The label of a table's rows on the first screen, where it is not the table's name.
+ROW_LABELS = {"provenance": ("mentions", "mention")}
+# The columns of the index of sources: a source's rows in these tables.
+SOURCE_KINDS = (("figures", "Figures"), ("events", "Events"), ("actors", "Actors"),
+                ("provenance", "Mentions"), ("corrections", "Corrections"))  # fmt: skip
+# With many sources, the folders of per-source pages, summed up rather than listed file by file.
+PAGE_FOLDERS = {"provenance": "each source's text as read, every figure and event marked",
+                SOURCE_LANDING_DIR: "each source's figures, events and charts"}  # fmt: skip
 FORMATS = {".csv": "text/csv", ".parquet": "application/vnd.apache.parquet",
            ".json": "application/json", ".jsonld": "application/ld+json", ".md": "text/markdown",
            ".html": "text/html", ".sqlite": "application/vnd.sqlite3",
@@ -49,6 +71,34 @@ class Download:
         return FORMATS.get(Path(self.path).suffix, "application/octet-stream")
 
 
+def source_landing_path(source_id: str) -> str:
+    """sources/<source_id>.html, the page of one source's records and charts (many sources)."""
+    return f"{SOURCE_LANDING_DIR}/{Path(source_page_path(source_id)).name}"
+
+
+def quick_downloads(files: list[Download]) -> dict[str, list[Download]]:
+    """The data in one click each: the archive, the SQLite file, each table's CSV and Parquet
+    file (the package's top folder only), for the first screen."""
+    top = [f for f in files if "/" not in f.path]
+    return {
+        "archive": [f for f in top if f.path.endswith(".zip")],
+        "sqlite": [f for f in top if f.path.endswith(".sqlite")],
+        "csv": [f for f in top if f.path.endswith(".csv") and f.path[:-4] in table_defs()],
+        "parquet": [f for f in top if f.path.endswith(".parquet") and f.path[:-8] in table_defs()],
+    }
+
+
+def row_counts(tables: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every published table's row count, in the order of schemas/tables.yaml, labelled by what
+    a row is (a figure, an event, ... a mention for provenance)."""
+    counted = []
+    for name in (n for n in table_defs() if n in tables):
+        n = len(tables[name])
+        plural, singular = ROW_LABELS.get(name, (name, name.removesuffix("s")))
+        counted.append({"table": name, "n": n, "label": singular if n == 1 else plural})
+    return counted
+
+
 def downloads(folder: Path) -> list[Download]:
     """Every file of the package but the landing page, by path, with its size and sha256."""
     found = {p.relative_to(folder).as_posix(): p for p in folder.rglob("*") if p.is_file()}
@@ -60,6 +110,8 @@ def citation(meta: dict[str, Any], version: str, sources: Rows) -> str:
     """How to cite the dataset, its version filled in, and the texts it was read from."""
     made_by = "; ".join(c["title"] for c in meta["contributors"] if c.get("role") != "author")
     read = "; ".join(f'{s["publisher"]}, "{s["title"]}", {s["url"]}' for s in sources)
+    if len(sources) >= MANY_SOURCES:  # a row per source belongs in the sources table
+        read = f"{len(sources)} sources, listed in sources.csv"
     return f"{made_by}. {meta['title']}, version {version} ({meta['name']}). Read from: {read}."
 
 
@@ -76,14 +128,16 @@ def _as_date(value: Any) -> dt.date | None:
     return None if value is None else dt.date.fromisoformat(str(value)[:10])
 
 
-def _placed(record: dict[str, Any], sources: dict, anchors: dict, texts: dict) -> dict:
-    """Where a record is shown: its place on the source page, and the original publication
-    at its quote (a text fragment of the source's published URL)."""
+def _placed(
+    record: dict[str, Any], sources: dict, anchors: dict, texts: dict, base: str = ""
+) -> dict:
+    """Where a record is shown: its place on the source page (relative to a page in `base`),
+    and the original publication at its quote (a text fragment of the source's URL)."""
     sid, rid = record["source_id"], record.get("figure_id") or record["event_id"]
     at = anchors[rid]
     url = sources[sid]["url"]
     origin = text_fragment(url, texts[sid], int(at["char_start"]), int(at["char_end"]))
-    return {"id": rid, "href": f"{source_page_path(sid)}#{rid}", "origin": origin}
+    return {"id": rid, "href": f"{base}{source_page_path(sid)}#{rid}", "origin": origin}
 
 
 def _figure(fig: dict[str, Any], placed: dict, measures: dict, subjects: dict) -> dict:
@@ -116,6 +170,17 @@ def _figure(fig: dict[str, Any], placed: dict, measures: dict, subjects: dict) -
     }
 
 
+def _frame(label: str, unit: str, values: list[dict]) -> dict:
+    """What every chart's spec shares: the schema, its title, its size and its data."""
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
+        "title": f"{label} ({unit})",
+        "width": 560,
+        "height": 220,
+        "data": {"values": values},
+    }
+
+
 def _chart_spec(label: str, unit: str, figures: list[dict], kinds: list[str]) -> dict:
     """The Vega-Lite spec of one measure: a point per figure at the middle of its period, a
     line across the period, coloured by subject, shaped by kind; every mark links to its place."""
@@ -145,11 +210,7 @@ def _chart_spec(label: str, unit: str, figures: list[dict], kinds: list[str]) ->
                 "encoding": {**common, "x": x, "shape": shape}}  # fmt: skip
 
     return {
-        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
-        "title": f"{label} ({unit})",
-        "width": 560,
-        "height": 220,
-        "data": {"values": values},
+        **_frame(label, unit, values),
         "layer": [
             {"mark": {"type": "rule", "strokeWidth": 3, "opacity": 0.4},
              "encoding": {**common, "x": {**x, "field": "x0"}, "x2": {"field": "x1"}}},
@@ -173,13 +234,14 @@ def _shape(kind: str) -> str:
 def chart_svg(spec: dict) -> Markup:
     """The chart as SVG to inline: relative links kept relative, each linked mark's label
     (its `description`) also its <title>, which a browser shows on hover."""
-    svg = vl_convert.vegalite_to_svg(spec, vl_version="6.4").replace(VEGA_BASE, 'xlink:href="')
+    svg = vl_convert.vegalite_to_svg(spec, vl_version=VL_VERSION).replace(VEGA_BASE, 'xlink:href="')
     svg = LINKED_MARK.sub(r"\1><title>\3</title></\2>", svg)
     return Markup(svg)
 
 
-def charts(figures: list[dict], measures: dict) -> list[dict]:
-    """One chart per measure and unit with two or more figures that have a period."""
+def chart_specs(figures: list[dict], measures: dict) -> list[dict]:
+    """One chart per measure and unit with two or more figures that have a period: its
+    Vega-Lite spec, label and counts."""
     groups: dict[tuple[str, str], list[dict]] = {}
     for f in figures:
         if f["span"]:
@@ -191,10 +253,23 @@ def charts(figures: list[dict], measures: dict) -> list[dict]:
         kinds = sorted({p["kind"] for p in points}, key=lambda k: (_order(k), k))
         label = measures.get(measure, {}).get("label", measure)
         undrawn = sum(1 for f in figures if f["row"]["measure"] == measure and not f["span"])
-        svg = chart_svg(_chart_spec(label, unit, points, kinds))
-        made.append({"measure": measure, "label": label, "unit": unit, "svg": svg,
+        made.append({"measure": measure, "label": label, "unit": unit,
+                     "spec": _chart_spec(label, unit, points, kinds),
                      "points": len(points), "undrawn": undrawn})  # fmt: skip
     return made
+
+
+def charts(figures: list[dict], measures: dict) -> list[dict]:
+    """The charts of `chart_specs`, each drawn to SVG."""
+    return [c | {"svg": chart_svg(c["spec"])} for c in chart_specs(figures, measures)]
+
+
+def chart_script() -> str:
+    """sources/charts.js: Vega-Embed, Vega-Lite and Vega in one script that defines
+    `vegaEmbed`, for the pages of many sources (drawing their charts at build time would cost
+    ~85 ms a chart: 600 s of CPU for 1,000 sources). The same library version gives the same
+    bytes."""
+    return vl_convert.javascript_bundle(vl_version=VL_VERSION)
 
 
 def events_by_year(events: list[dict]) -> tuple[list[tuple[int, list[dict]]], list[dict]]:
@@ -276,15 +351,12 @@ def _options(figures: list[dict], key: str) -> list[tuple[str, str]]:
     return sorted({pair for f in figures for pair in f["keys"][key]}, key=lambda p: (p[1], p[0]))
 
 
-def landing_page(
-    tables: dict[str, pd.DataFrame | Rows], texts: dict[str, str], version: str,
-    files: list[Download],
-) -> str:  # fmt: skip
-    """outputs/index.html from the tables, the source texts (by source id), the version and
-    the package's other files. ValueError when a record has no quote
-    or no source."""
-    rows = {name: as_rows(t) for name, t in tables.items()}
-    meta = vocabulary("package.yaml")
+def _records(
+    rows: dict[str, Rows], texts: dict[str, str], base: str = "", draw: bool = True
+) -> dict[str, Any]:
+    """The figures and events of `rows` as the charts, the figure table and the timeline show
+    them, each placed on its source page (relative to a page in `base`). ValueError when a
+    record has no quote or no source."""
     measures, subjects = vocabulary("measures.yaml"), vocabulary("subjects.yaml")
     sources = rows_by_id(sorted(rows["sources"], key=lambda s: s["source_id"]), "source_id")
     anchors = _first_mentions(rows["provenance"])
@@ -294,28 +366,175 @@ def landing_page(
         rid = missing[0].get("figure_id") or missing[0]["event_id"]
         raise ValueError(f"record {rid} has no provenance row of mention 1 or no source row.")
     figures = [
-        _figure(f, _placed(f, sources, anchors, texts), measures, subjects)
+        _figure(f, _placed(f, sources, anchors, texts, base), measures, subjects)
         for f in sorted(rows["figures"], key=lambda f: f["figure_id"])
     ]
-    events = [_placed(e, sources, anchors, texts) | {"row": e}
+    events = [_placed(e, sources, anchors, texts, base) | {"row": e}
               for e in sorted(rows["events"], key=lambda e: e["event_id"])]  # fmt: skip
-    cite = citation(meta, version, list(sources.values()))
     dated, undated = events_by_year(events)
-    template = _environment().get_template("landing.html.j2")
-    return template.render(
-        meta=meta,
-        version=version,
-        sources=list(sources.values()),
-        cite=cite,
-        files=files,
-        charts=charts(figures, measures),
-        figures=figures,
-        filters={k: _options(figures, k) for k in ("measure", "country", "subject", "year")},
-        dated=dated,
-        n_events=len(events),
-        page=source_page_path,
-        undated=undated,
-        codebook=codebook(),
-        titles={t.name: f"{t.title} (table)" for t in table_defs().values()},
+    return {
+        "charts": charts(figures, measures) if draw else chart_specs(figures, measures),
+        "figures": figures,
+        "filters": {k: _options(figures, k) for k in ("measure", "country", "subject", "year")},
+        "dated": dated,
+        "n_events": len(events),
+        "undated": undated,
+    }
+
+
+def _aggregates(figures: pd.DataFrame) -> pd.DataFrame:
+    """Per measure, unit and year (the middle of a figure's period), over every source: how
+    many figures, from how many sources, and their lowest, median and highest value."""
+    start = pd.to_datetime(figures["period_start"].fillna(figures["period_end"]))
+    end = pd.to_datetime(figures["period_end"].fillna(figures["period_start"]))
+    dated = figures.assign(year=(start + (end - start) / 2).dt.year)[start.notna()]
+    grouped = dated.groupby(["measure", "unit", "year"], sort=True)
+    return grouped.agg(
+        n=("figure_id", "size"), sources=("source_id", "nunique"), low=("value", "min"),
+        median=("value", "median"), high=("value", "max"),
+    ).reset_index()  # fmt: skip
+
+
+def _aggregate_spec(label: str, unit: str, points: pd.DataFrame) -> dict:
+    """The Vega-Lite spec of one measure's aggregates: a line from the lowest to the highest
+    value of each year, a point at the median."""
+    values = [
+        {"year": f"{int(r.year):04d}-07-01", "low": float(r.low), "median": float(r.median),
+         "high": float(r.high),
+         "description": f"{int(r.year)}: median {labels.number(float(r.median))} {unit}, "
+                        f"{labels.number(float(r.low))} to {labels.number(float(r.high))}, "
+                        f"{int(r.n)} figures from {int(r.sources)} sources"}
+        for r in points.itertuples()
+    ]  # fmt: skip
+    low, high = min(v["low"] for v in values), max(v["high"] for v in values)
+    scale = {"type": "log"} if low > 0 and high >= 100 * low else {}
+    x = {"field": "year", "type": "temporal", "scale": {"type": "utc"}, "title": "year",
+         "axis": {"format": "%Y", "tickCount": {"interval": "year", "step": 1}}}  # fmt: skip
+    y = {"type": "quantitative", "title": unit, **({"scale": scale} if scale else {})}
+    return {
+        **_frame(label, unit, values),
+        "encoding": {"x": x, "description": {"field": "description"}},
+        "layer": [
+            {"mark": {"type": "rule", "strokeWidth": 3, "opacity": 0.4},
+             "encoding": {"y": {**y, "field": "low"}, "y2": {"field": "high"}}},
+            {"mark": {"type": "point", "filled": True, "size": 70},
+             "encoding": {"y": {**y, "field": "median"}}},
+        ],
+    }  # fmt: skip
+
+
+def aggregate_charts(figures: pd.DataFrame) -> list[dict]:
+    """One chart per measure and unit with two or more years of figures, drawn from the
+    per-year aggregates of every source (so its size does not grow with the sources)."""
+    measures = vocabulary("measures.yaml")
+    made = []
+    for (measure, unit), points in _aggregates(figures).groupby(["measure", "unit"], sort=True):
+        if len(points) < 2:
+            continue
+        label = measures.get(measure, {}).get("label", measure)
+        made.append({"measure": measure, "label": label, "unit": unit,
+                     "svg": chart_svg(_aggregate_spec(label, unit, points)),
+                     "years": len(points), "figures": int(points["n"].sum())})  # fmt: skip
+    return made
+
+
+def _per_source(tables: dict[str, pd.DataFrame], source_ids: list[str]) -> dict[str, dict]:
+    """Each source's row count in every table with a source_id, and the measures of its
+    figures."""
+    counted: dict[str, dict] = {sid: {"n": {}, "measures": []} for sid in source_ids}
+    for name in table_defs():
+        df = tables.get(name)
+        if df is None or name == "sources" or "source_id" not in df.columns:
+            continue
+        for sid, n in df.groupby("source_id", sort=False).size().items():  # noqa: PD011
+            if sid in counted:
+                counted[sid]["n"][name] = int(n)
+    figures = tables["figures"]
+    for sid, listed in figures.groupby("source_id", sort=False)["measure"].unique().items():
+        if sid in counted:
+            counted[sid]["measures"] = sorted(listed)
+    return counted
+
+
+def _folders(files: list[Download]) -> list[dict[str, Any]]:
+    """The folders of per-source pages: what they hold, how many files, how many bytes."""
+    return [{"path": d, "what": what, "files": len(inside), "bytes": sum(f.bytes for f in inside)}
+            for d, what in PAGE_FOLDERS.items()
+            if (inside := [f for f in files if f.path.startswith(f"{d}/")])]  # fmt: skip
+
+
+def landing_page(
+    tables: dict[str, pd.DataFrame | Rows], texts: dict[str, str], version: str,
+    files: list[Download],
+) -> str:  # fmt: skip
+    """outputs/index.html from the tables, the source texts (by source id), the version and
+    the package's other files. With one source it holds every figure and event; from
+    MANY_SOURCES on, a row per source and aggregated charts. ValueError when a record has no
+    quote or no source."""
+    meta = vocabulary("package.yaml")
+    listed = sorted(as_rows(tables["sources"]), key=lambda s: s["source_id"])
+    sources = rows_by_id(listed, "source_id")
+    many = len(sources) >= MANY_SOURCES
+    if many:  # the package's top folder file by file, the folders of pages summed up
+        files, folders = [f for f in files if "/" not in f.path], _folders(files)
+    common = {
+        "meta": meta,
+        "version": version,
+        "files": files,
+        "folders": folders if many else [],
+        "quick": quick_downloads(files),
+        "counts": row_counts(tables),
+        "codebook": codebook(),
+        "titles": {t.name: f"{t.title} (table)" for t in table_defs().values()},
+        "page": source_page_path,
+    }
+    if many:
+        frames = {n: t if isinstance(t, pd.DataFrame) else pd.DataFrame(t)
+                  for n, t in tables.items()}  # fmt: skip
+        return _index_of_sources(frames, listed, common)
+    rows = {name: as_rows(t) for name, t in tables.items()}
+    cite = citation(meta, version, listed)
+    return _environment().get_template("landing.html.j2").render(
+        **common, **_records(rows, texts), mode="one", cite=cite, sources=listed,
         jsonld=dataset_jsonld(meta, version, rows, files, cite),
-    )
+    )  # fmt: skip
+
+
+def _index_of_sources(frames: dict[str, pd.DataFrame], listed: Rows, common: dict) -> str:
+    """index.html with many sources: a row per source, charts of per-year aggregates."""
+    meta, version, files = common["meta"], common["version"], common["files"]
+    cite = citation(meta, version, listed)
+    per_source = _per_source(frames, [s["source_id"] for s in listed])
+    labelled = vocabulary("measures.yaml")
+    for counted in per_source.values():
+        counted["measures"] = [labelled.get(m, {}).get("label", m) for m in counted["measures"]]
+    columns = [("Source", False), ("Title", False), *((label, True) for _, label in SOURCE_KINDS),
+               ("Measures", False), ("Text", False)]  # fmt: skip
+    jsonld_rows = {
+        "figures": as_rows(frames["figures"][["country", "counterpart_country", "period_start",
+                                              "period_end"]]),
+        "events": as_rows(frames["events"][["date_start", "date_end"]]),
+        "actors": as_rows(frames["actors"][["kind", "country", "name"]]),
+        "sources": listed,
+    }  # fmt: skip
+    return _environment().get_template("landing.html.j2").render(
+        **common, mode="many", cite=cite, sources=listed, per_source=per_source,
+        landing=source_landing_path, charts=aggregate_charts(frames["figures"]),
+        kinds=SOURCE_KINDS, columns=columns,
+        jsonld=dataset_jsonld(meta, version, jsonld_rows, files, cite),
+    )  # fmt: skip
+
+
+def source_landing_page(rows: dict[str, Rows], text: str) -> str:
+    """sources/<source_id>.html: one source's counts, charts, figures and events, linked back
+    to the index. `rows` holds that source's row of the sources table and its rows of the
+    figures, events, provenance, actors and corrections tables; the page depends on nothing
+    else (not even the dataset version), so its size is that of its source."""
+    (source,) = rows["sources"]
+    sid = source["source_id"]
+    counts = [c for c in row_counts(rows) if c["table"] != "sources"]
+    return _environment().get_template("landing.html.j2").render(
+        **_records(rows, {sid: text}, base="../", draw=False), mode="source",
+        meta=vocabulary("package.yaml"), source=source, counts=counts, page=source_page_path,
+        chart_script=CHART_SCRIPT,
+    )  # fmt: skip

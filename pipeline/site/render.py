@@ -60,6 +60,7 @@ def _environment() -> jinja2.Environment:
     env.filters.update(
         text=labels.text,
         number=labels.number,
+        size=labels.size,
         prose=lambda s: Markup(html.escape(s, quote=False)),  # the text keeps its quotes
         json_script=_json_script,
         as_printed=_as_printed,

@@ -3,6 +3,7 @@
 (function () {
   "use strict";
   var table = document.getElementById("figures_table");
+  if (!table) return;  // the index of many sources has no figure table
   var count = document.getElementById("figures_count");
   var controls = Array.prototype.slice.call(
     document.querySelectorAll("#figure_filters [data-filter]"));
