@@ -113,7 +113,9 @@ def site(corpora) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def browser(corpora) -> Iterator[object]:
+    """Chromium, started once the corpora are built: a Dagster run inside Playwright's event
+    loop warns that the loop's async generators were never shut down."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -122,7 +124,7 @@ def browser() -> Iterator[object]:
         launched.close()
 
 
-def test_a_sources_page_draws_its_charts_from_the_package_alone(browser, site, corpora):
+def test_a_sources_page_draws_its_charts_from_the_package_alone(corpora, site, browser):
     tab = browser.new_page(viewport={"width": 1280, "height": 900})
     errors, elsewhere = [], []
     tab.on("pageerror", lambda exc: errors.append(str(exc)))
