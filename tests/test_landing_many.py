@@ -8,6 +8,7 @@ elsewhere. Corpora of 2 and 4 sources are generated (benchmarks/corpus.py), not 
 from __future__ import annotations
 
 import re
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -151,3 +152,28 @@ def test_a_sources_page_draws_its_charts_from_the_package_alone(corpora, site, b
     assert tab.url.partition("#")[2] in set(own["figure_id"])
     tab.close()
     assert not errors and not elsewhere, (errors, elsewhere)
+
+
+def test_warm_equals_cold_for_the_pages_of_many_sources(tmp_path, monkeypatch):
+    """A source's two pages come from the cache when its rows are unchanged: after one
+    source is corrected, a warm build publishes every file a build with an empty cache does
+    (from the same earlier outputs/), byte for byte."""
+    from conftest import tree_digest
+
+    raw = tmp_path / "raw"
+    generate(raw, 2, seed=7)
+    monkeypatch.setenv("USMX_CACHE_DIR", str(tmp_path / "warm-cache"))
+    assert build(raw, tmp_path / "warm") == 0
+    shutil.copytree(tmp_path / "warm", tmp_path / "cold")  # the same published history
+    corrections = raw / "synthetic-0001" / "corrections.yaml"
+    corrections.write_text(
+        corrections.read_text("utf-8")
+        + "- id: test-warm-cold\n  quote: Tehuantepec Isthmus\n  corrected: Isthmus of Tehuantepec\n"
+        "  reason: A test correction.\n  reported_on: 2026-11-27\n  reported_by: tests\n",
+        "utf-8",
+    )
+    assert build(raw, tmp_path / "warm") == 0
+    assert any((tmp_path / "warm-cache").rglob("*.records.html")), "no source page was cached"
+    monkeypatch.setenv("USMX_CACHE_DIR", str(tmp_path / "cold-cache"))
+    assert build(raw, tmp_path / "cold") == 0
+    assert tree_digest(tmp_path / "warm") == tree_digest(tmp_path / "cold")
