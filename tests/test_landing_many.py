@@ -113,10 +113,10 @@ def site(corpora) -> Iterator[str]:
     yield from site_of(corpora[4])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def browser(corpora) -> Iterator[object]:
-    """Chromium, started once the corpora are built: a Dagster run inside Playwright's event
-    loop warns that the loop's async generators were never shut down."""
+    """Chromium for one test, after the corpora are built: a Dagster run while Playwright's
+    event loop is open warns that the loop's async generators were never shut down."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
