@@ -1,11 +1,15 @@
 """Mutation testing (mutmut) of the modules that decide what is published, one module at a
 time against the fast tests that cover it, in bounded time.
 
-    .venv/bin/python benchmarks/mutation.py                      # every module of MODULES
+    .venv/bin/python benchmarks/mutation.py                      # every module of FOLDERS
     .venv/bin/python benchmarks/mutation.py pipeline/core/numerals.py --budget 600
 
+Which tests a module is run against is derived, not listed: the test files that import it,
+directly or through other modules of the project (an import scan of pipeline/ and tests/),
+less the tests that took more than SLOW seconds in one run of those files beforehand (the
+unmutated code; `--durations` keeps those figures for the next run of the same code).
 For each module: the project is copied into a scratch folder whose pyproject.toml names that
-module alone (`only_mutate`) and its tests (`pytest_add_cli_args_test_selection`);
+module alone (`only_mutate`) and those tests (`pytest_add_cli_args_test_selection`);
 `mutmut run` mutates it and runs, for each mutant, the tests that cover the mutated function
 (mutmut's own coverage map), stopped after `--budget` seconds (what was not checked by then
 is reported as such). A build of raw/ made once beforehand is handed to the tests as their
@@ -18,6 +22,8 @@ Run it under /work/slot where the machine is shared, e.g. `/work/slot nice -n 10
 from __future__ import annotations
 
 import argparse
+import ast
+import hashlib
 import json
 import os
 import shutil
@@ -34,41 +40,94 @@ EQUIVALENTS = ROOT / "benchmarks" / "mutation-equivalents.txt"
 PYTEST_ARGS = ["-p", "no:randomly", "-p", "no:cacheprovider", "-q"]
 COPIED = ("pipeline", "tests", "raw", "schemas", "benchmarks", "pyproject.toml", "constraints.txt")
 
-# module -> pytest arguments selecting the fast tests that exercise it (no build inside)
-MODULES: dict[str, list[str]] = {
-    "pipeline/core/numerals.py": ["tests/test_numerals.py"],
-    "pipeline/core/periods.py": ["tests/test_periods.py"],
-    "pipeline/core/anchoring.py": ["tests/test_anchoring.py"],
-    "pipeline/publish/changelog.py": [
-        "tests/test_changelog.py",
-        "-k",
-        "readme or version_rules or older_entries or every_kind or compare or prefilter"
-        " or markdown_lists or several or utf8",
-    ],
-    "pipeline/publish/validation.py": [
-        "tests/test_validation.py",
-        "tests/test_published_quotes.py",
-        "-k",
-        "not build and not staged_package",
-    ],
-    "pipeline/publish/swap.py": [
-        "tests/test_swap.py",
-        "tests/test_atomic_publish.py::test_no_change_is_judged_on_every_file_subfolders_included",
-    ],
-    "pipeline/cache/store.py": ["tests/test_cache.py"],
-    "pipeline/cache/keys.py": [
-        "tests/test_cache.py",
-        "tests/test_code_version.py::test_every_file_of_the_code_changes_the_code_version",
-    ],
-    "pipeline/cache/rows.py": ["tests/test_cache.py"],
-    "pipeline/cache/parallel.py": [
-        "tests/test_cache.py",
-        "tests/test_parallel.py",
-        "-k",
-        "not build",
-    ],
-    "pipeline/publish/build_record.py": ["tests/test_build_record.py"],
-}
+FOLDERS = ("pipeline/core", "pipeline/publish", "pipeline/cache")
+SLOW = 2.0  # seconds: a test slower than this (setup included) is left out of mutant runs
+
+
+def module_of(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported(path: Path) -> set[str]:
+    """The dotted names a Python file imports (relative imports resolved), as written:
+    `from pipeline.core import records` gives both pipeline.core and pipeline.core.records."""
+    package = module_of(path).rsplit(".", 1)[0] if path.name != "__init__.py" else module_of(path)
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            names.add(base)
+            names |= {f"{base}.{alias.name}" for alias in node.names}
+    return names
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Each module of pipeline/ and tests/ -> the modules of those folders it imports. A test
+    helper is imported by its bare name (tests/ is on sys.path), so it is known by both."""
+    found = (f for folder in ("pipeline", "tests") for f in (ROOT / folder).rglob("*.py"))
+    files = {module_of(f): f for f in found}
+    files |= {n.removeprefix("tests."): f for n, f in list(files.items()) if n.startswith("tests.")}
+    known = set(files) - {"conftest", "tests.conftest"}
+    return {name: imported(f) & known for name, f in files.items()}
+
+
+def candidate_tests(module: str, graph: dict[str, set[str]]) -> list[str]:
+    """The test files that import `module`, directly or through other modules of the project
+    (derived from the code by an import scan, not listed by hand). conftest.py is left out: its
+    imports serve fixtures every test file has."""
+    target = module_of(ROOT / module)
+    reaches: dict[str, bool] = {}
+
+    def reach(name: str, seen: frozenset = frozenset()) -> bool:
+        if name not in reaches:
+            reaches[name] = name == target or any(
+                reach(n, seen | {name}) for n in graph.get(name, ()) if n not in seen
+            )
+        return reaches[name]
+
+    tests = sorted((ROOT / "tests").glob("test_*.py"))
+    return [str(f.relative_to(ROOT)) for f in tests if reach(module_of(f))]
+
+
+def measured_durations(files: list[str], built: Path, kept: Path, workers: int) -> dict:
+    """Each passed test's seconds (setup and teardown included) by node id, from one run of
+    the test files (the unmutated code, the prebuilt `built`). Figures kept in `kept` from an
+    earlier run are reused for a test file whose sha256 is the one they were measured on;
+    the other files are run again."""
+    digest = {f: hashlib.sha256((ROOT / f).read_bytes()).hexdigest() for f in files}
+    old = json.loads(kept.read_text(encoding="utf-8")) if kept.exists() else {}
+    stale = [f for f in files if old.get(f, {}).get("sha256") != digest[f]]
+    if stale:
+        report = kept.with_name(kept.name + ".run")
+        env = {**os.environ, "USMX_TEST_BUILT": str(built), "USMX_DURATIONS": str(report),
+               "PYTHONPATH": str(ROOT / "benchmarks"), "PYTHONDONTWRITEBYTECODE": "1"}  # fmt: skip
+        pytest = [sys.executable, "-m", "pytest", *PYTEST_ARGS, "-p", "durations_plugin"]
+        pytest += ["-n", str(workers), *stale]
+        subprocess.run(pytest, cwd=ROOT, env=env, capture_output=True)
+        measured = json.loads(report.read_text(encoding="utf-8"))
+        report.unlink()
+        for f in stale:
+            tests = {n: s for n, s in measured.items() if n.split("::")[0] == f}
+            old[f] = {"sha256": digest[f], "tests": tests}
+        kept.write_text(json.dumps(old, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return {n: s for f in files for n, s in old[f]["tests"].items()}
+
+
+def selection(module: str, graph: dict, durations: dict[str, float]) -> list[str]:
+    """The node ids of the module's candidate tests that passed and took at most SLOW s."""
+    files = set(candidate_tests(module, graph))
+    return sorted(n for n, s in durations.items() if n.split("::")[0] in files and s <= SLOW)
+
+
+def default_modules() -> list[str]:
+    found = (f for folder in FOLDERS for f in sorted((ROOT / folder).glob("*.py")))
+    return [str(f.relative_to(ROOT)) for f in found if f.name != "__init__.py"]
 
 
 def known_equivalents() -> dict[str, str]:
@@ -169,23 +228,40 @@ def table(results: list[dict]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("modules", nargs="*", help="modules of MODULES (default: all)")
+    every = ", ".join(FOLDERS)
+    parser.add_argument("modules", nargs="*", help=f"paths (default: every module of {every})")
     parser.add_argument("--budget", type=float, default=900, help="seconds per module")
+    parser.add_argument(
+        "--durations",
+        type=Path,
+        help="the tests' measured seconds: read from this file if it exists, "
+        "else measured and written there (reuse it between runs of one code)",
+    )
+    parser.add_argument("--workers", type=int, default=2, help="pytest-xdist workers to measure")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     parser.add_argument("--json", type=Path, help="write the results here too")
     args = parser.parse_args()
-    chosen = args.modules or list(MODULES)
-    unknown = [m for m in chosen if m not in MODULES]
-    if unknown:
-        parser.error(f"no tests are listed for {unknown}; add them to MODULES")
+    chosen = args.modules or default_modules()
+    missing = [m for m in chosen if not (ROOT / m).is_file()]
+    if missing:
+        parser.error(f"no such module: {missing}")
+    graph = import_graph()
     base = Path(tempfile.mkdtemp(prefix="usmx-mutation-"))
     try:
         built = prebuilt(base)
+        files = sorted({f for m in chosen for f in candidate_tests(m, graph)})
+        kept = args.durations or base / "durations.json"
+        durations = measured_durations(files, built, kept, args.workers)
         results = []
         for module in chosen:
-            result = run_module(module, MODULES[module], base, built, args.budget)
+            tests = selection(module, graph, durations)
+            if not tests:
+                print(f"{module}: no test that imports it passes in {SLOW} s or less", flush=True)
+                continue
+            result = run_module(module, tests, base, built, args.budget)
             results.append(result)
-            print(json.dumps({k: v for k, v in result.items() if k != "tail"}), flush=True)
+            shown = {k: v for k, v in result.items() if k not in ("tail", "tests")}
+            print(json.dumps({**shown, "tests": len(tests)}), flush=True)
             if result["tail"]:
                 print(result["tail"], file=sys.stderr)
         print(table(results))
