@@ -1,7 +1,7 @@
 """Set-up and everyday commands, needing nothing but Python 3.11 and pip.
 
     python3 dev.py build   # create .venv with the locked versions, then build outputs/
-    python3 dev.py test    # the same environment (+ Debian's chromium), then all the tests
+    python3 dev.py test    # the same environment (+ Debian's chromium, strace), then the tests
     python3 dev.py ui      # the Dagster UI on the project's instance (--port, default 3000)
     python3 dev.py watch   # the build service: build, then rebuild whenever raw/ changes
     python3 dev.py mutate  # mutation testing, module by module (docs/testing.md)
@@ -47,18 +47,22 @@ def ensure_environment() -> None:
     STAMP.write_text(_lock_digest())
 
 
-def ensure_browser() -> None:
-    """The browser tests drive Debian's Chromium; install it (never download a browser)."""
-    if Path("/usr/bin/chromium").exists():
+SYSTEM_TOOLS = {"/usr/bin/chromium": ["chromium", "chromium-driver"], "/usr/bin/strace": ["strace"]}
+
+
+def ensure_system_tools(tools: tuple[str, ...] = ("/usr/bin/chromium",)) -> None:
+    """The browser tests drive Debian's Chromium, and the written-once test traces a build
+    with strace: install the Debian packages of those missing (never download a browser)."""
+    packages = [p for tool in tools if not Path(tool).exists() for p in SYSTEM_TOOLS[tool]]
+    if not packages:
         return
     if os.geteuid() != 0:
-        sys.exit("The browser tests need Debian's chromium: sudo apt-get install chromium")
-    print("Installing Debian's chromium for the browser tests ...", flush=True)
+        sys.exit(f"The tests need Debian's {', '.join(packages)}: "
+                 f"sudo apt-get install {' '.join(packages)}")  # fmt: skip
+    print(f"Installing Debian's {', '.join(packages)} for the tests ...", flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(
-        ["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"], check=True, env=env
-    )
+    subprocess.run(["apt-get", "install", "-y", "-qq", *packages], check=True, env=env)
 
 
 def run(*args: str) -> int:
@@ -135,7 +139,7 @@ def main() -> int:
     if command == "build":
         return run("-m", "pipeline", "build", *extra)
     if command == "test":
-        ensure_browser()
+        ensure_system_tools(tuple(SYSTEM_TOOLS))
         code = run("-m", "pytest", *parallel(extra), *ordering(extra), *extra)
         if code == 5:
             print("pytest collected no tests: that is a failure.", file=sys.stderr)
@@ -148,7 +152,7 @@ def main() -> int:
     if command == "mutate":
         return run("benchmarks/mutation.py", *extra)
     if command == "screenshots":
-        ensure_browser()
+        ensure_system_tools()
         return run("docs/screenshots.py", *extra)
     print(__doc__, file=sys.stderr)
     return 2

@@ -26,6 +26,7 @@ import ast
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -97,9 +98,10 @@ def candidate_tests(module: str, graph: dict[str, set[str]]) -> list[str]:
 
 def measured_durations(files: list[str], built: Path, kept: Path, workers: int) -> dict:
     """Each passed test's seconds (setup and teardown included) by node id, from one run of
-    the test files (the unmutated code, the prebuilt `built`). Figures kept in `kept` from an
-    earlier run are reused for a test file whose sha256 is the one they were measured on;
-    the other files are run again."""
+    the test files (the unmutated code in a copy of what a mutant run has, the prebuilt
+    `built`: a test that needs a file not copied, as the committed outputs/, fails there).
+    Figures kept in `kept` from an earlier run are reused for a test file whose sha256 is the
+    one they were measured on; the other files are run again."""
     digest = {f: hashlib.sha256((ROOT / f).read_bytes()).hexdigest() for f in files}
     old = json.loads(kept.read_text(encoding="utf-8")) if kept.exists() else {}
     stale = [f for f in files if old.get(f, {}).get("sha256") != digest[f]]
@@ -109,7 +111,9 @@ def measured_durations(files: list[str], built: Path, kept: Path, workers: int) 
                "PYTHONPATH": str(ROOT / "benchmarks"), "PYTHONDONTWRITEBYTECODE": "1"}  # fmt: skip
         pytest = [sys.executable, "-m", "pytest", *PYTEST_ARGS, "-p", "durations_plugin"]
         pytest += ["-n", str(workers), *stale]
-        subprocess.run(pytest, cwd=ROOT, env=env, capture_output=True)
+        where = copy_project(Path(tempfile.mkdtemp(prefix="usmx-durations-")))
+        subprocess.run(pytest, cwd=where, env=env, capture_output=True)  # as a mutant run sees it
+        shutil.rmtree(where, ignore_errors=True)
         measured = json.loads(report.read_text(encoding="utf-8"))
         report.unlink()
         for f in stale:
@@ -164,8 +168,8 @@ def config(module: str, tests: list[str]) -> str:
     )
 
 
-def run_module(module: str, tests: list[str], base: Path, built: Path, budget: float) -> dict:
-    project = base / module.replace("/", "_")
+def copy_project(project: Path) -> Path:
+    """The files a mutant run has (COPIED), in `project`: what the tests can read there."""
     for name in COPIED:
         source = ROOT / name
         if source.is_dir():
@@ -173,21 +177,30 @@ def run_module(module: str, tests: list[str], base: Path, built: Path, budget: f
         else:
             project.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, project / name)
-    with open(project / "pyproject.toml", "a", encoding="utf-8") as handle:
-        handle.write(config(module, tests))
+    return project
+
+
+def run_module(module: str, tests: list[str], base: Path, built: Path, budget: float) -> dict:
+    """mutmut over `module`. A selected test that fails in mutmut's own copy (its stats run
+    stops at the first failure) is dropped and the run started again, at most 5 times."""
+    project = copy_project(base / module.replace("/", "_"))
     env = {**os.environ, "USMX_TEST_BUILT": str(built), "PYTHONDONTWRITEBYTECODE": "1"}
     mutmut = [str(Path(sys.executable).parent / "mutmut")]
     started = time.monotonic()
-    run = subprocess.Popen([*mutmut, "run", "--max-children", "1"], cwd=project, env=env,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                           start_new_session=True)  # fmt: skip
-    try:
-        out, _ = run.communicate(timeout=budget)
-        finished, tail = run.returncode == 0, out[-2000:]
-    except subprocess.TimeoutExpired:
-        os.killpg(run.pid, signal.SIGKILL)  # mutmut and the mutant it was running
-        out, _ = run.communicate()
-        finished, tail = False, (out or "")[-2000:]
+    dropped: list[str] = []
+    for _ in range(5):
+        shutil.copy2(ROOT / "pyproject.toml", project / "pyproject.toml")
+        with open(project / "pyproject.toml", "a", encoding="utf-8") as handle:
+            handle.write(config(module, tests))
+        shutil.rmtree(project / "mutants", ignore_errors=True)
+        left = budget - (time.monotonic() - started)
+        out, finished = _mutmut(mutmut, project, env, left)
+        failed = re.findall(r"^FAILED (\S+)", out, re.M) if "failed to collect stats" in out else []
+        if not failed or not set(failed) & set(tests):
+            break
+        dropped += failed
+        tests = [t for t in tests if t not in failed]
+    tail = "" if finished else out[-2000:]
     seconds = time.monotonic() - started
     listing = subprocess.run([*mutmut, "results", "--all", "true"], cwd=project, env=env,
                              capture_output=True, text=True).stdout  # fmt: skip
@@ -201,9 +214,23 @@ def run_module(module: str, tests: list[str], base: Path, built: Path, budget: f
         elif status == "survived":
             survived.append(name)
         counts[status] += 1
-    return {"module": module, "tests": tests, "seconds": round(seconds), "finished": finished,
+    return {"module": module, "tests": tests, "dropped": dropped, "seconds": round(seconds),
+            "finished": finished,
             "counts": dict(counts), "survived": survived, "tail": tail if not finished else "",
             "project": str(project)}  # fmt: skip
+
+
+def _mutmut(mutmut: list[str], project: Path, env: dict, budget: float) -> tuple[str, bool]:
+    run = subprocess.Popen([*mutmut, "run", "--max-children", "1"], cwd=project, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           start_new_session=True)  # fmt: skip
+    try:
+        out, _ = run.communicate(timeout=max(budget, 1))
+        return out, run.returncode == 0
+    except subprocess.TimeoutExpired:
+        os.killpg(run.pid, signal.SIGKILL)  # mutmut and the mutant it was running
+        out, _ = run.communicate()
+        return out or "", False
 
 
 def table(results: list[dict]) -> str:
