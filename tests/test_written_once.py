@@ -1,7 +1,8 @@
 """Issue 24, item 2: nothing made twice. A build is traced with strace (every process it
 forks included) and every file it opens for writing is counted: each published file is
-written once, in the staging folder, and reaches outputs/ by the one rename of the swap,
-never by a copy or a second write. Shown cold (empty cache) and warm (the same cache, a
+written once in the staging folder (or hard-linked there from the cache, which made it
+once in an earlier build), and reaches outputs/ by the rename of the swap, never by a copy
+or a second write. Shown cold (empty cache) and warm (the same cache, a
 new outputs folder), on a generated corpus of three sources (forked workers, per-source
 pages) and on the real dataset."""
 
@@ -24,12 +25,14 @@ from corpus import generate  # noqa: E402
 
 STRACE = shutil.which("strace")
 WRITE_FLAGS = ("O_WRONLY", "O_RDWR", "O_CREAT", "O_TRUNC", "O_APPEND")
-OPENED = re.compile(r'open(?:at)?\((?:AT_FDCWD|\d+), "((?:[^"\\]|\\.)*)", ([A-Z_|0-9]+)')
+QUOTED, DIR = r'"((?:[^"\\]|\\.)*)"', r"(?:AT_FDCWD, |\d+, )?"
+OPENED = re.compile(rf"open(?:at)?\({DIR}{QUOTED}, ([A-Z_|0-9]+)")
+LINKED = re.compile(rf"link(?:at)?\({DIR}{QUOTED}, {DIR}{QUOTED}")
 
 
 def _traced_build(raw: Path, outputs: Path, cache: Path, trace: Path) -> None:
     env = {**os.environ, "USMX_CACHE_DIR": str(cache)}
-    command = [STRACE, "-f", "-qq", "-e", "trace=open,openat,creat", "-e", "signal=none",
+    command = [STRACE, "-f", "-qq", "-e", "trace=open,openat,creat,link,linkat", "-e", "signal=none",
                "-o", str(trace), sys.executable, "-m", "pipeline", "build",
                "--raw", str(raw), "--outputs", str(outputs)]  # fmt: skip
     run = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
@@ -37,22 +40,31 @@ def _traced_build(raw: Path, outputs: Path, cache: Path, trace: Path) -> None:
 
 
 def _writes(trace: Path, outputs: Path) -> Counter:
-    """How often each path under outputs/ or its staging folder was opened for writing, the
-    staging folder's name replaced by outputs/'s."""
+    """How often each path under outputs/ or its staging folder was opened for writing or
+    made by a hard link (from the cache), the staging folder's name replaced by
+    `<staging>`."""
     staging = re.compile(re.escape(str(outputs)) + r"\.staging-\d+")
     counted: Counter = Counter()
     for line in trace.read_text(encoding="utf-8", errors="replace").splitlines():
-        found = OPENED.search(line)
-        if not found or not any(flag in found[2] for flag in WRITE_FLAGS):
+        if " = -1 " in line:
+            continue  # a call that failed made nothing
+        opened, linked = OPENED.search(line), LINKED.search(line)
+        if opened and any(flag in opened[2] for flag in WRITE_FLAGS):
+            made = opened[1]
+        elif linked:
+            made = linked[2]  # a file of the cache, hard-linked in: made once, elsewhere
+        else:
             continue
-        path = staging.sub(str(outputs) + "/<staging>", found[1])
+        path = staging.sub(str(outputs) + "/<staging>", made)
         if path.startswith(str(outputs)):
             counted[path.removeprefix(str(outputs))] += 1
     return counted
 
 
 def _published(outputs: Path) -> list[str]:
-    return sorted(f"/{p.relative_to(outputs).as_posix()}" for p in outputs.rglob("*") if p.is_file())
+    return sorted(
+        f"/{p.relative_to(outputs).as_posix()}" for p in outputs.rglob("*") if p.is_file()
+    )
 
 
 @pytest.fixture(scope="module")
