@@ -22,6 +22,7 @@ from typing import Any
 import jinja2
 import pandas as pd
 
+from pipeline import progress
 from pipeline.core.fields import TableDef
 from pipeline.core.sources import sha256_file
 from pipeline.publish.changelog import CHANGELOG_JSON, CHANGELOG_MD
@@ -214,12 +215,17 @@ def write_archive(folder: Path, descriptor: dict[str, Any]) -> Path:
 
 
 def write_metadata(tables: Tables, folder: Path, descriptor: dict[str, Any]) -> None:
-    """croissant.json, annotations.jsonld and README.md, then the archive of the folder."""
-    text = json.dumps(croissant(tables, descriptor), indent=1, ensure_ascii=False) + "\n"
-    (folder / CROISSANT).write_text(text, encoding="utf-8")
-    write_annotations(tables, folder / ANNOTATIONS)
-    (folder / README).write_text(readme(tables, descriptor, folder), encoding="utf-8")
-    write_archive(folder, descriptor)
+    """croissant.json, annotations.jsonld and README.md, then the archive of the folder; each
+    a step of its own (progress), so the build's log times each format."""
+    with progress.step("Croissant"):
+        text = json.dumps(croissant(tables, descriptor), indent=1, ensure_ascii=False) + "\n"
+        (folder / CROISSANT).write_text(text, encoding="utf-8")
+    with progress.step("Web Annotations"):
+        write_annotations(tables, folder / ANNOTATIONS)
+    with progress.step("README"):
+        (folder / README).write_text(readme(tables, descriptor, folder), encoding="utf-8")
+    with progress.step("archive"):
+        write_archive(folder, descriptor)
 
 
 def croissant_problems(folder: Path) -> list[str]:
@@ -296,9 +302,14 @@ def archive_problems(folder: Path, descriptor: dict[str, Any]) -> list[str]:
 def metadata_problems(folder: Path, tables: Tables) -> list[str]:
     """Every check of the files made here and in sqlite.py, by the tools that read them."""
     descriptor = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
-    return (
-        sqlite_problems(folder, tables, descriptor["name"])
-        + croissant_problems(folder)
-        + annotation_problems(folder, tables)
-        + archive_problems(folder, descriptor)
+    checks = (
+        ("SQLite", lambda: sqlite_problems(folder, tables, descriptor["name"])),
+        ("Croissant", lambda: croissant_problems(folder)),
+        ("Web Annotations", lambda: annotation_problems(folder, tables)),
+        ("archive", lambda: archive_problems(folder, descriptor)),
     )
+    problems: list[str] = []
+    for name, check in checks:  # each a step of its own, timed in the build's log
+        with progress.step(name):
+            problems += check()
+    return problems

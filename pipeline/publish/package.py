@@ -137,7 +137,7 @@ def _stage_and_swap(
     descriptor_text = json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n"
     (staging / PACKAGE_FILE).write_text(descriptor_text, encoding="utf-8")
     changelog.write(staging, entries, outputs)
-    with progress.step("Croissant, Web Annotations, README, archive"):
+    with progress.step("metadata"):
         write_metadata(tables, staging, descriptor)
     with progress.step("pages"):
         write_pages(tables, snapshots, staging, version, cache_dir, row_keys)  # lists them all

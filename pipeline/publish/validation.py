@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
+from pipeline import progress
 from pipeline.cache.keys import cache_key
 from pipeline.cache.parallel import ordered_map
 from pipeline.cache.store import Store
@@ -118,15 +119,20 @@ def validate_staging(
 ) -> list[str]:
     """Every check of a staged package (the published quotes against raw/ when the source
     folders are given)."""
-    return (
-        quote_problems(tables, source_folders or {}, cache_dir)
-        + verify_bytes_and_hashes(folder)
-        + descriptor_errors(folder)
-        + row_problems(folder, _descriptor(folder), cache_dir)
-        + key_problems(tables)
-        + parquet_matches_frames(folder, tables)
-        + metadata_problems(folder, tables)
-    )
+    checks = (
+        ("quotes", lambda: quote_problems(tables, source_folders or {}, cache_dir)),
+        ("bytes, sha256, descriptor", lambda: verify_bytes_and_hashes(folder)
+         + descriptor_errors(folder)),
+        ("Frictionless rows", lambda: row_problems(folder, _descriptor(folder), cache_dir)),
+        ("keys", lambda: key_problems(tables)),
+        ("Parquet", lambda: parquet_matches_frames(folder, tables)),
+        ("formats", lambda: metadata_problems(folder, tables)),
+    )  # fmt: skip
+    problems: list[str] = []
+    for name, check in checks:  # each a step of its own, timed in the build's log
+        with progress.step(name):
+            problems += check()
+    return problems
 
 
 def row_schema(schema: dict[str, Any]) -> dict[str, Any]:
