@@ -123,10 +123,10 @@ def measured_durations(files: list[str], built: Path, kept: Path, workers: int) 
     return {n: s for f in files for n, s in old[f]["tests"].items()}
 
 
-def selection(module: str, graph: dict, durations: dict[str, float]) -> list[str]:
-    """The node ids of the module's candidate tests that passed and took at most SLOW s."""
+def selection(module: str, graph: dict, durations: dict[str, float], slow: float = SLOW):
+    """The node ids of the module's candidate tests that passed and took at most `slow` s."""
     files = set(candidate_tests(module, graph))
-    return sorted(n for n, s in durations.items() if n.split("::")[0] in files and s <= SLOW)
+    return sorted(n for n, s in durations.items() if n.split("::")[0] in files and s <= slow)
 
 
 def default_modules() -> list[str]:
@@ -264,6 +264,13 @@ def main() -> int:
         help="the tests' measured seconds: read from this file if it exists, "
         "else measured and written there (reuse it between runs of one code)",
     )
+    parser.add_argument(
+        "--slow",
+        type=float,
+        default=SLOW,
+        help=f"leave out tests slower than this, seconds (default {SLOW}): a "
+        "surviving mutant runs every selected test that reaches it",
+    )
     parser.add_argument("--workers", type=int, default=2, help="pytest-xdist workers to measure")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     parser.add_argument("--json", type=Path, help="write the results here too")
@@ -281,9 +288,9 @@ def main() -> int:
         durations = measured_durations(files, built, kept, args.workers)
         results = []
         for module in chosen:
-            tests = selection(module, graph, durations)
+            tests = selection(module, graph, durations, args.slow)
             if not tests:
-                print(f"{module}: no test that imports it passes in {SLOW} s or less", flush=True)
+                print(f"{module}: no test that imports it passes in {args.slow} s", flush=True)
                 continue
             result = run_module(module, tests, base, built, args.budget)
             results.append(result)
