@@ -195,7 +195,8 @@ def run_module(module: str, tests: list[str], base: Path, built: Path, budget: f
         shutil.rmtree(project / "mutants", ignore_errors=True)
         left = budget - (time.monotonic() - started)
         out, finished = _mutmut(mutmut, project, env, left)
-        failed = re.findall(r"^FAILED (\S+)", out, re.M) if "failed to collect stats" in out else []
+        stats_failed = "failed to collect stats" in out
+        failed = re.findall(r"^(?:FAILED|ERROR) (\S+)", out, re.M) if stats_failed else []
         if not failed or not set(failed) & set(tests):
             break
         dropped += failed
