@@ -19,7 +19,7 @@ import io
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import IO
 
@@ -129,6 +129,15 @@ def step(name: str, total: int | None = None, unit: str = "sources") -> Iterator
     finally:
         _, done, _ = _steps.pop()
         _reporter.finish(full, done, total, unit, time.monotonic() - started)
+
+
+def checked(checks: Iterable[tuple[str, Callable[[], list[str]]]]) -> list[str]:
+    """Run each (name, check) as a step of its own; every check's problems, in order."""
+    problems: list[str] = []
+    for name, check in checks:
+        with step(name):
+            problems += check()
+    return problems
 
 
 def advance(count: int = 1) -> None:

@@ -308,8 +308,4 @@ def metadata_problems(folder: Path, tables: Tables) -> list[str]:
         ("Web Annotations", lambda: annotation_problems(folder, tables)),
         ("archive", lambda: archive_problems(folder, descriptor)),
     )
-    problems: list[str] = []
-    for name, check in checks:  # each a step of its own, timed in the build's log
-        with progress.step(name):
-            problems += check()
-    return problems
+    return progress.checked(checks)  # each a step of its own, timed in the build's log

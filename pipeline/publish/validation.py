@@ -128,11 +128,7 @@ def validate_staging(
         ("Parquet", lambda: parquet_matches_frames(folder, tables)),
         ("formats", lambda: metadata_problems(folder, tables)),
     )  # fmt: skip
-    problems: list[str] = []
-    for name, check in checks:  # each a step of its own, timed in the build's log
-        with progress.step(name):
-            problems += check()
-    return problems
+    return progress.checked(checks)  # each a step of its own, timed in the build's log
 
 
 def row_schema(schema: dict[str, Any]) -> dict[str, Any]:
