@@ -193,7 +193,7 @@ def test_a_byte_order_mark_is_refused_on_line_one(tmp_path):
     [
         (b"a\nb\r\nc\n", "LF", "1 CRLF, 2 LF and 0 CR", 2),
         (b"a\rb", "LF", "0 CRLF, 0 LF and 1 CR", 1),
-        (b"a\r\nb\rc\r\n", "CRLF", "2 CRLF, 0 LF and 1 CR", 1),
+        (b"a\r\nb\rc\r\n", "CRLF", "2 CRLF, 0 LF and 1 CR", 2),
         (b"a\nb\n", "CRLF", "0 CRLF, 2 LF and 0 CR", 1),
     ],
 )
@@ -304,12 +304,10 @@ def test_the_tree_hash_covers_each_path_and_content(tmp_path):
     assert raw_tree_sha256(tmp_path) != digest.hexdigest()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sources.py:217 looks for the first \\n when CRLF is "
-    "declared, which is the \\n of the first (correct) CRLF: line 1 is named",
-)
 def test_a_lone_lf_in_a_crlf_text_is_placed_on_its_own_line(tmp_path):
     folder = source(tmp_path, data=b"a\r\nb\nc\r\n", line_endings="CRLF")
     assert "2 CRLF, 1 LF and 0 CR" in (message := refused(load_snapshot, folder))
     assert message.startswith(f"{folder / 'source.txt'}, line 2, ")
+    folder = source(tmp_path / "cr", data=b"a\r\nb\r\nc\rd\r\n", line_endings="CRLF")
+    assert "3 CRLF, 0 LF and 1 CR" in (message := refused(load_snapshot, folder))
+    assert message.startswith(f"{folder / 'source.txt'}, line 3, ")
