@@ -214,7 +214,8 @@ def _check_bytes(text_path: Path, data: bytes, meta: dict) -> None:
     found = {"LF": lf and not cr, "CRLF": crlf and not lf and cr == crlf}
     declared = meta.get("line_endings", "LF")
     if (lf or cr) and not found[declared]:
-        first = data.find(b"\r" if declared == "LF" else b"\n")
+        other = rb"\r" if declared == "LF" else rb"\r(?!\n)|(?<!\r)\n"  # the first that differs
+        first = re.search(other, data).start()
         now = f"{crlf} CRLF, {lf} LF and {cr - crlf} CR line endings"
         raise BuildError(
             text_path, f"its line endings changed: it has {now}, but "
