@@ -90,3 +90,20 @@ def test_frictionless_reads_each_file_as_the_parquet_holds_it(package, fmt: str)
             assert read == expected, resource["name"]
             ints = [v for row in rows for k, v in row.items() if types[k] == "integer"]
             assert all(v is None or type(v) is int for v in ints), resource["name"]
+
+
+def test_the_readme_names_the_cell_that_means_missing(package):
+    outputs, descriptor = package
+    readme = (outputs / "README.md").read_text(encoding="utf-8")
+    said = re.findall(r"a cell `([^`]*)` = missing", readme)
+    declared = {v for _, csv in tables(descriptor) for v in csv["schema"]["missingValues"]}
+    assert said and declared == set(said), (said, declared)
+    nulls = 0
+    for parquet, csv in tables(descriptor):
+        frame = pq.read_table(outputs / parquet["path"]).to_pandas()
+        cells = pd.read_csv(outputs / csv["path"], dtype=str, keep_default_na=False)
+        for column in frame.columns:
+            missing = frame[column].isna().to_numpy()
+            assert (cells[column].to_numpy()[missing] == said[0]).all(), (csv["path"], column)
+            nulls += int(missing.sum())
+    assert nulls > 0  # the dataset has missing values, and each is written as said

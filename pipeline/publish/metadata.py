@@ -26,6 +26,7 @@ from pipeline import progress
 from pipeline.core.fields import TableDef
 from pipeline.core.sources import sha256_file
 from pipeline.publish.changelog import CHANGELOG_JSON, CHANGELOG_MD
+from pipeline.publish.files import NULL
 from pipeline.publish.sqlite import enforceable_keys, sqlite_problems
 from pipeline.site.labels import as_rows
 
@@ -191,7 +192,7 @@ def readme(tables: Tables, descriptor: dict[str, Any], folder: Path) -> str:
               "title": described.get(path)} for path, p in _files(folder, (README,))]  # fmt: skip
     return env.get_template("readme.md.j2").render(
         package=descriptor, tables=[t for t, _ in tables.values()], files=files,
-        citation=citation(descriptor), describe=describe, sqlite=next(
+        citation=citation(descriptor), describe=describe, null=NULL, sqlite=next(
             (r["path"] for r in descriptor["resources"] if r["format"] == "sqlite"), None),
     )  # fmt: skip
 
