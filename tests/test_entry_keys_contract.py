@@ -219,3 +219,5 @@ def test_key_line_is_the_line_of_a_top_level_key_only(tmp_path):
     assert key_line(tmp_path / "bad.yaml", "a") is None
     path.write_text("xzy: 1\nx.y: 2\n", encoding="utf-8")
     assert key_line(path, "x.y") == 2
+    path.write_text("\n\na: 1\n", encoding="utf-8")  # a file that starts with blank lines
+    assert key_line(path, "a") == 3

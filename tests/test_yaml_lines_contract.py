@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
+import yaml
 
 from pipeline.core.errors import BuildError
 from pipeline.core.yaml_lines import (
@@ -224,4 +225,60 @@ def test_a_date_that_does_not_exist_names_the_id_of_its_own_mapping(tmp_path, te
 def test_a_byte_that_is_not_utf8_on_the_first_line_counts_from_the_start(tmp_path):
     assert refusal(tmp_path, b"ab\xc3\n").startswith(
         ", line 1: column 3 (byte 2) holds 0xc3, which is not UTF-8 (invalid continuation byte)"
+    )
+
+
+@pytest.mark.parametrize("quote", ["'", '"'])
+def test_a_quote_left_open_to_the_end_is_named_where_it_opens_with_the_parsers_problem(
+    tmp_path, quote
+):
+    assert refusal(tmp_path, f"a: 1\nb: {quote}open\nc: 2\n") == (
+        ", line 2: the YAML is malformed (found unexpected end of stream); fix the YAML syntax "
+        "there."
+    )
+
+
+def test_a_double_quote_that_a_later_quote_closes_is_named_where_it_opens(tmp_path):
+    assert refusal(tmp_path, 'x: 1\na: "unclosed\nb: "closed"\n') == (
+        ", line 2: the YAML is malformed (a quote opened on this line runs on to line 3); fix "
+        "the YAML syntax there."
+    )
+
+
+def test_a_problem_just_after_a_one_line_quote_is_the_parsers_own(tmp_path):
+    assert refusal(tmp_path, 'z: 0\na: "x" y\n') == (
+        ", line 2: the YAML is malformed (did not find expected key); fix the YAML syntax there."
+    )
+
+
+def test_duplicate_keys_of_different_types_are_named_not_a_crash(tmp_path):
+    assert refusal(tmp_path, "a: 1\n1: x\na: 2\n1: y\n") == (
+        ", line 1: the YAML is malformed (duplicate key '1'); fix the YAML syntax there."
+    )
+
+
+def test_a_yaml_error_without_a_place_is_its_problem_on_no_line():
+    from pipeline.core.yaml_lines import _where
+
+    error = yaml.MarkedYAMLError(context="while parsing a block mapping", problem="the problem")
+    assert _where("a: 1\n", error) == (None, "the problem")
+    assert _where("a: 1\n", yaml.MarkedYAMLError(context="the context")) == (None, "the context")
+
+
+@pytest.mark.parametrize(
+    ("text", "line"), [("a: 1\nb: \x07\nc: 2\nd: 3\n", 2), ("\na: \x07\n", 2), ("\x07: 1\n", 1)]
+)
+def test_a_character_yaml_does_not_allow_is_placed_on_its_line(tmp_path, text, line):
+    assert refusal(tmp_path, text).startswith(f", line {line}: it holds the character #x0007")
+
+
+def test_any_other_yaml_error_is_one_sentence_naming_the_file(tmp_path, monkeypatch):
+    import pipeline.core.yaml_lines as yaml_lines
+
+    def fails(*args, **kwargs):
+        raise yaml.YAMLError("an error of PyYAML without a place")
+
+    monkeypatch.setattr(yaml_lines.yaml, "load", fails)
+    assert refusal(tmp_path, "a: 1\n") == (
+        ": the YAML is malformed (an error of PyYAML without a place); fix the YAML syntax."
     )
