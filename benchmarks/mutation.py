@@ -203,27 +203,66 @@ def run_module(module: str, tests: list[str], base: Path, built: Path, budget: f
         dropped += failed
         tests = [t for t in tests if t not in failed]
     tail = "" if finished else out[-2000:]
-    seconds = time.monotonic() - started
+    return {"module": module, "tests": tests, "dropped": dropped,
+            "seconds": round(time.monotonic() - started), "finished": finished,
+            **judged(project, env), "tail": tail, "project": str(project)}  # fmt: skip
+
+
+def statuses_of(project: Path, env: dict) -> dict[str, str]:
+    """mutmut's status of every mutant of `project`, by name."""
+    mutmut = [str(Path(sys.executable).parent / "mutmut")]
     listing = subprocess.run([*mutmut, "results", "--all", "true"], cwd=project, env=env,
                              capture_output=True, text=True).stdout  # fmt: skip
-    statuses = dict(line.strip().rsplit(": ", 1) for line in listing.splitlines() if ": " in line)
+    return dict(line.strip().rsplit(": ", 1) for line in listing.splitlines() if ": " in line)
+
+
+def judged(project: Path, env: dict, statuses: dict[str, str] | None = None) -> dict:
+    """The mutants' statuses (mutmut's, or `statuses`), counted, with those listed as
+    equivalent counted so, and the names of those left alive (survived, or no tests)."""
+    statuses = statuses_of(project, env) if statuses is None else statuses
     equivalents = known_equivalents()
     counts = Counter()
-    survived = []
+    alive = []
     for name, status in sorted(statuses.items()):
         if status == "survived" and name in equivalents:
             status = "equivalent"
-        elif status == "survived":
-            survived.append(name)
+        elif status in ("survived", "no tests"):
+            alive.append(name)
         counts[status] += 1
-    return {"module": module, "tests": tests, "dropped": dropped, "seconds": round(seconds),
-            "finished": finished,
-            "counts": dict(counts), "survived": survived, "tail": tail if not finished else "",
-            "project": str(project)}  # fmt: skip
+    return {"counts": dict(counts), "alive": alive, "statuses": statuses}
 
 
-def _mutmut(mutmut: list[str], project: Path, env: dict, budget: float) -> tuple[str, bool]:
-    run = subprocess.Popen([*mutmut, "run", "--max-children", "1"], cwd=project, env=env,
+def recheck(result: dict, tests: list[str], built: Path) -> dict:
+    """Judge again, in the project folder a run kept, the mutants it left alive (survived or
+    reached by no test) against the tests as they are now: the tests are copied in, the
+    selection is the derived one again, and mutmut runs those mutants alone (it measures the
+    coverage of the new tests first). The other mutants keep the status of the first run
+    (recorded in `result`; mutmut forgets them when its configuration changes): tests are
+    added, not weakened, between the two."""
+    project = Path(result["project"])
+    env = {**os.environ, "USMX_TEST_BUILT": str(built), "PYTHONDONTWRITEBYTECODE": "1"}
+    before = result.get("statuses") or statuses_of(project, env)
+    for where in (project, project / "mutants"):
+        shutil.rmtree(where / "tests")
+        skip = shutil.ignore_patterns("__pycache__")
+        shutil.copytree(ROOT / "tests", where / "tests", ignore=skip)
+        shutil.copy2(ROOT / "pyproject.toml", where / "pyproject.toml")
+        with open(where / "pyproject.toml", "a", encoding="utf-8") as handle:
+            handle.write(config(result["module"], tests))
+    alive = judged(project, env, before)["alive"]
+    started = time.monotonic()
+    mutmut = [str(Path(sys.executable).parent / "mutmut")]
+    out, finished = _mutmut(mutmut, project, env, 10**6, alive) if alive else ("", True)
+    now = statuses_of(project, env)
+    after = {**before, **{name: now[name] for name in alive}}
+    return {**result, "tests": tests, "rechecked": len(alive), "finished": finished,
+            "seconds": result["seconds"] + round(time.monotonic() - started),
+            **judged(project, env, after), "tail": "" if finished else out[-2000:]}  # fmt: skip
+
+
+def _mutmut(mutmut: list[str], project: Path, env: dict, budget: float,
+            names: list[str] = ()) -> tuple[str, bool]:  # fmt: skip
+    run = subprocess.Popen([*mutmut, "run", "--max-children", "1", *names], cwd=project, env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                            start_new_session=True)  # fmt: skip
     try:
@@ -275,8 +314,17 @@ def main() -> int:
     )
     parser.add_argument("--workers", type=int, default=2, help="pytest-xdist workers to measure")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    parser.add_argument(
+        "--recheck",
+        type=Path,
+        metavar="RESULTS",
+        help="the --json of a --keep run: judge its living mutants again against the tests "
+        "as they are now (only those; written back to RESULTS)",
+    )
     parser.add_argument("--json", type=Path, help="write the results here too")
     args = parser.parse_args()
+    if args.recheck:
+        return recheck_all(args)
     chosen = args.modules or default_modules()
     missing = [m for m in chosen if not (ROOT / m).is_file()]
     if missing:
@@ -296,7 +344,7 @@ def main() -> int:
                 continue
             result = run_module(module, tests, base, built, args.budget)
             results.append(result)
-            shown = {k: v for k, v in result.items() if k not in ("tail", "tests")}
+            shown = {k: v for k, v in result.items() if k not in ("tail", "tests", "statuses")}
             print(json.dumps({**shown, "tests": len(tests)}), flush=True)
             if result["tail"]:
                 print(result["tail"], file=sys.stderr)
@@ -306,6 +354,26 @@ def main() -> int:
     finally:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
+    return 0
+
+
+def recheck_all(args: argparse.Namespace) -> int:
+    results = json.loads(args.recheck.read_text(encoding="utf-8"))
+    graph = import_graph()
+    for i, result in enumerate(results):
+        base = Path(result["project"]).parent
+        built = base / "built" / "outputs"
+        files = candidate_tests(result["module"], graph)
+        durations = measured_durations(files, built, args.durations or base / "durations.json",
+                                       args.workers)  # fmt: skip
+        dropped = set(result.get("dropped", []))
+        tests = [t for t in selection(result["module"], graph, durations, args.slow)
+                 if t not in dropped]  # fmt: skip
+        results[i] = recheck(result, tests, built)
+        shown = {k: v for k, v in results[i].items() if k not in ("tail", "tests", "statuses")}
+        print(json.dumps({**shown, "tests": len(tests)}), flush=True)
+        args.recheck.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    print(table(results))
     return 0
 
 
