@@ -221,3 +221,23 @@ def test_key_line_is_the_line_of_a_top_level_key_only(tmp_path):
     assert key_line(path, "x.y") == 2
     path.write_text("\n\na: 1\n", encoding="utf-8")  # a file that starts with blank lines
     assert key_line(path, "a") == 3
+
+
+def test_key_line_reads_utf8_whatever_the_locale(tmp_path):
+    import locale
+
+    path = tmp_path / "f.yaml"
+    path.write_text("title: Ciudad Juárez\nsha256: x\n", encoding="utf-8")
+    before = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")
+    try:
+        assert locale.getpreferredencoding(False) != "UTF-8"  # else this shows nothing
+        assert key_line(path, "sha256") == 2
+    finally:
+        locale.setlocale(locale.LC_CTYPE, before)
+
+
+def test_of_unknown_keys_of_two_types_the_first_as_text_is_named(tmp_path):
+    entry = {"id": "f1", 7: "x", "zz": "y", "__line__": 4}
+    message = refusal(check_entry, tmp_path / "a.yaml", entry, "figure", "f1")
+    assert "has an unknown key '7'" in message, message
