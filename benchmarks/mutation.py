@@ -255,6 +255,7 @@ def recheck(result: dict, tests: list[str], built: Path) -> dict:
     out, finished = _mutmut(mutmut, project, env, 10**6, alive) if alive else ("", True)
     now = statuses_of(project, env)
     after = {**before, **{name: now[name] for name in alive}}
+    result = {k: v for k, v in result.items() if k != "survived"}  # a run's older name of alive
     return {**result, "tests": tests, "rechecked": len(alive), "finished": finished,
             "seconds": result["seconds"] + round(time.monotonic() - started),
             **judged(project, env, after), "tail": "" if finished else out[-2000:]}  # fmt: skip
