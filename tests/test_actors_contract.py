@@ -144,3 +144,23 @@ figures:
     error = refusal(tmp_path, TEXT, annotations)
     assert "record 'fbi'" in error
     assert 'the quote "Federal Bureau of Investigations" is not in the source text' in error
+
+
+def test_a_correction_in_the_actors_own_quote_is_named(tmp_path):
+    annotations = """
+actors:
+  - id: usa
+    quote: the Unites States agreed
+    kind: country
+    name: Unites States
+"""
+    (row,) = read_tiny(tmp_path, TEXT, annotations, corrections=CORRECTIONS).actors
+    assert row["correction_ids"] == "unites"
+
+
+def test_an_unknown_actor_kind_says_which_kinds_there_are(tmp_path):
+    from pipeline.core.fields import enum_of
+
+    error = refusal(tmp_path, TEXT, _actor().replace("government_body", "police"))
+    kinds = enum_of("actors", "kind")
+    assert len(kinds) > 1 and error.endswith(f"; use one of {', '.join(kinds)}."), error
