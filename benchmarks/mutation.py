@@ -43,6 +43,9 @@ COPIED = ("pipeline", "tests", "raw", "schemas", "benchmarks", "pyproject.toml",
 
 FOLDERS = ("pipeline/core", "pipeline/publish", "pipeline/cache")
 SLOW = 2.0  # seconds: a test slower than this (setup included) is left out of mutant runs
+# mutmut stops a mutant after (its tests' measured seconds + 1) x this, wall clock (a mutant
+# that deadlocks uses no CPU); mutmut's default 15 let one hang cost 5 minutes
+TIMEOUT_MULTIPLIER = 4.0
 
 
 def module_of(path: Path) -> str:
@@ -166,6 +169,7 @@ def config(module: str, tests: list[str]) -> str:
         f"also_copy = {json.dumps(also)}\n"
         f"pytest_add_cli_args = {json.dumps(PYTEST_ARGS)}\n"
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
+        f"timeout_multiplier = {TIMEOUT_MULTIPLIER}\n"
     )
 
 
@@ -234,11 +238,11 @@ def judged(project: Path, env: dict, statuses: dict[str, str] | None = None) -> 
 
 def recheck(result: dict, tests: list[str], built: Path) -> dict:
     """Judge again, in the project folder a run kept, the mutants it left alive (survived or
-    reached by no test) against the tests as they are now: the tests are copied in, the
-    selection is the derived one again, and mutmut runs those mutants alone (it measures the
-    coverage of the new tests first). The other mutants keep the status of the first run
-    (recorded in `result`; mutmut forgets them when its configuration changes): tests are
-    added, not weakened, between the two."""
+    reached by no test) or did not check in its budget, against the tests as they are now:
+    the tests are copied in, the selection is the derived one again, and mutmut runs those
+    mutants alone (it measures the coverage of the new tests first). The other mutants keep
+    the status of the first run (recorded in `result`; mutmut forgets them when its
+    configuration changes): tests are added, not weakened, between the two."""
     project = Path(result["project"])
     env = {**os.environ, "USMX_TEST_BUILT": str(built), "PYTHONDONTWRITEBYTECODE": "1"}
     before = result.get("statuses") or statuses_of(project, env)
@@ -250,6 +254,7 @@ def recheck(result: dict, tests: list[str], built: Path) -> dict:
         with open(where / "pyproject.toml", "a", encoding="utf-8") as handle:
             handle.write(config(result["module"], tests))
     alive = judged(project, env, before)["alive"]
+    alive += [name for name, status in before.items() if status == "not checked"]
     started = time.monotonic()
     mutmut = [str(Path(sys.executable).parent / "mutmut")]
     out, finished = _mutmut(mutmut, project, env, 10**6, alive) if alive else ("", True)
