@@ -128,3 +128,25 @@ def test_a_span_contains_its_own_edges_and_not_beyond():
     outer = Span(2, 6)
     assert outer.contains(Span(2, 6)) and outer.contains(Span(3, 5))
     assert not outer.contains(Span(1, 6)) and not outer.contains(Span(2, 7))
+
+
+@pytest.mark.parametrize(
+    "text, quote, printed",
+    [
+        ("Navy seized 2,000 kg in 1999 at the port", "Nawy seized 2,000 kg", "Navy seized 2,000 kg"),
+        ("at the port the Navy seized 2,000 kg", "Navy seizd 2,000 kg", "Navy seized 2,000 kg"),
+        ("seized 12 labs", "seized 13 labs", "seized 12 labs"),
+        ("x\n" + "word " * 50 + "the Navy seized 2,000 kilograms of cocaine " + "word " * 50,
+         "the Navy seised 2,000 kilograms", "the Navy seized 2,000 kilograms"),
+        ("In 1999 the Secretariat of the Navy seized", "In 1999 the Secretariat of the Navi",
+         "In 1999 the Secretariat of the Navy"),
+        ("ab", "abc", "ab"),
+    ],
+)  # fmt: skip
+def test_a_quote_with_one_typo_finds_the_printed_stretch_wherever_it_stands(text, quote, printed):
+    import difflib
+
+    found = closest_candidate(snapshot(text), quote)
+    assert found.text == printed
+    assert text.split("\n")[found.line - 1].count(printed) == 1
+    assert found.similarity == difflib.SequenceMatcher(None, quote, printed).ratio()
