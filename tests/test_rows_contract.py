@@ -33,3 +33,28 @@ def test_anchoring_and_typing_the_rows_are_each_a_step_of_the_log(tmp_path):
     with progress.reporting(log):
         again, remade = source_rows([snapshot], tmp_path / "cache")
     assert remade == [] and log.getvalue() == ""  # read back: nothing anchored, no step
+
+
+def test_fewer_sources_than_the_minimum_are_anchored_in_this_process(tmp_path, monkeypatch):
+    """Forking workers costs more than anchoring a few sources: under ANCHOR_MIN_ITEMS they are
+    anchored here, even with two workers allowed."""
+    import os
+
+    import pytest
+
+    from pipeline.cache import rows
+    from pipeline.cache.parallel import processes
+
+    monkeypatch.setenv("USMX_WORKERS", "2")
+    if processes(rows.ANCHOR_MIN_ITEMS, rows.ANCHOR_MIN_ITEMS) != 2:
+        pytest.skip("fork is off in this process (another test left a thread running)")
+    snapshots = [tiny_snapshot(tmp_path / name, TEXT, ANNOTATIONS) for name in ("a", "b")]
+    seen, anchor_annotations = [], rows.anchor_annotations
+
+    def anchor(snapshot):  # a local function: it could not be sent to a worker process
+        seen.append(os.getpid())
+        return anchor_annotations(snapshot)
+
+    monkeypatch.setattr(rows, "anchor_annotations", anchor)
+    source_rows(snapshots, None)
+    assert seen == [os.getpid()] * 2 and rows.ANCHOR_MIN_ITEMS > 2
