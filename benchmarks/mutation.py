@@ -354,9 +354,9 @@ def main() -> int:
             print(json.dumps({**shown, "tests": len(tests)}), flush=True)
             if result["tail"]:
                 print(result["tail"], file=sys.stderr)
+            if args.json:  # after each module: a run stopped midway keeps what it judged
+                args.json.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
         print(table(results))
-        if args.json:
-            args.json.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     finally:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
