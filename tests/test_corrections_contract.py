@@ -144,3 +144,11 @@ def test_a_correction_overlaps_a_span_that_shares_a_code_point_only():
     c = correction(4, 11, "heroin")
     assert c.overlaps(Span(10, 12)) and c.overlaps(Span(0, 5)) and c.overlaps(Span(5, 6))
     assert not c.overlaps(Span(11, 12)) and not c.overlaps(Span(0, 4))
+
+
+def test_a_correction_that_is_not_a_mapping_is_named_on_its_own_line(tmp_path):
+    message = refusal(tmp_path, entry("c1", "Unites", "United") + "  - just a note\n")
+    assert message.startswith(f"{tmp_path / 'corrections.yaml'}, line 8: a correction entry is"), (
+        message
+    )
+
