@@ -100,7 +100,7 @@ def test_derived_from_must_name_a_figure_of_the_file(folder):
         ": derived_from names an unknown figure 'mex-persons-extradited-1995'; use the id of a "
         "figure in this file." in message
     )
-    assert message.startswith(", line ")
+    assert message.startswith(", line 430, record 'mex-extraditions-growth-seven-fold': "), message
 
 
 @pytest.mark.parametrize(
