@@ -151,4 +151,3 @@ def test_a_correction_that_is_not_a_mapping_is_named_on_its_own_line(tmp_path):
     assert message.startswith(f"{tmp_path / 'corrections.yaml'}, line 8: a correction entry is"), (
         message
     )
-
