@@ -109,3 +109,41 @@ def test_a_build_can_be_stopped_between_a_parquet_file_and_its_csv_copy(
         assert (point, staging) == ("writing", None)
         assert written == sorted(done), name
         done.append(f"{name}.csv")
+
+
+def test_a_csv_copy_of_the_same_parquet_is_linked_from_the_cache_not_written_again(
+    built, tmp_path
+):
+    tables, cache = _tables(built), tmp_path / "cache"
+    folders = [tmp_path / run for run in ("first", "second", "third")]
+    for folder in folders:
+        write_tables(tables, folder, cache)
+    for name in tables:
+        first, second, third = (folder / f"{name}.csv" for folder in folders)
+        assert first.read_bytes() == second.read_bytes() == third.read_bytes()
+        assert second.stat().st_ino == third.stat().st_ino, name  # one file, linked twice
+        assert third.stat().st_nlink >= 3 and first.stat().st_ino != second.stat().st_ino
+
+
+def test_a_table_with_another_index_is_written_with_its_columns_only(built, tmp_path):
+    import pyarrow.parquet as pq
+
+    from pipeline.core.fields import pyarrow_schema
+    from pipeline.publish.files import write_parquet
+
+    table, df = _tables(built)["figures"]
+    part = df.iloc[[3, 1, 5]]  # an index that is not 0, 1, 2
+    write_parquet(part, table, tmp_path / "f.parquet")
+    written = pq.ParquetFile(tmp_path / "f.parquet")
+    assert written.schema_arrow.names == pyarrow_schema(table).names
+    assert pq.read_table(tmp_path / "f.parquet").to_pandas().equals(part.reset_index(drop=True))
+    row_group = written.metadata.row_group(0)
+    assert all(row_group.column(i).statistics is not None for i in range(row_group.num_columns))
+
+
+def test_the_csv_copy_ends_lines_with_lf_whatever_the_platform(tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.setattr(os, "linesep", "\r\n")
+    write_csv(pd.DataFrame({"a": ["x", "y"]}), tmp_path / "t.csv")
+    assert (tmp_path / "t.csv").read_bytes() == b"a\nx\ny\n"
