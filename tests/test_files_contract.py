@@ -111,9 +111,7 @@ def test_a_build_can_be_stopped_between_a_parquet_file_and_its_csv_copy(
         done.append(f"{name}.csv")
 
 
-def test_a_csv_copy_of_the_same_parquet_is_linked_from_the_cache_not_written_again(
-    built, tmp_path
-):
+def test_a_csv_copy_of_the_same_parquet_is_linked_from_the_cache_not_written_again(built, tmp_path):
     tables, cache = _tables(built), tmp_path / "cache"
     folders = [tmp_path / run for run in ("first", "second", "third")]
     for folder in folders:
