@@ -122,3 +122,22 @@ def test_each_mention_is_a_provenance_row_and_its_corrections_are_named(tmp_path
     assert row["correction_ids"] == "unites"
     prov = [(p["mention"], p["quote"]) for p in anchored.provenance if p["record_id"] == "treaty"]
     assert prov == [(1, "the Mutual Treaty"), (2, "This treaty"), (3, "the Unites States and")]
+
+
+def test_a_name_printed_nowhere_in_the_paragraph_stops_the_reading_too(tmp_path):
+    error = refusal(tmp_path, TEXT, _event("    name: Vienna Convention\n"))
+    assert "record 'treaty'" in error
+    assert 'its name "Vienna Convention" is not printed in the same paragraph (line 3)' in error
+
+
+def test_a_correction_in_the_events_own_quote_is_named(tmp_path):
+    anchored = _read(tmp_path, _event(quote="the Unites States and Mexico signed"))
+    (row,) = anchored.events
+    assert row["correction_ids"] == "unites"
+
+
+def test_every_provenance_row_of_an_event_says_event(tmp_path):
+    extra = "    mentions:\n      - quote: This treaty\n"
+    anchored = _read(tmp_path, _event(extra))
+    kinds = [p["record_type"] for p in anchored.provenance if p["record_id"] == "treaty"]
+    assert kinds == ["event", "event"]
