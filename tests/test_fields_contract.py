@@ -198,3 +198,32 @@ def test_closest_names_up_to_three_near_terms_or_nothing():
     assert closest("heroine", {"heroin": 1, "cocaine": 2}) == " (closest: heroin)"
     assert closest("zzz", ["tons"]) == ""
     assert closest(7, [1, 7]) == " (closest: 7)"
+
+
+def _correction_row(**values) -> dict:
+    row = {"correction_id": "c", "source_id": "s", "char_start": 0, "char_end": 1, "line": 1,
+           "column": 1, "printed": "a", "corrected": "b", "reason": "r",
+           "reported_on": dt.date(2026, 11, 27), "reported_by": "x", "annotation_file": "f",
+           "annotation_line": 1}  # fmt: skip
+    return {**row, **values}
+
+
+def test_a_missing_date_is_coerced_to_none_and_a_date_stays_a_date():
+    from pipeline.core.fields import coerce_frame, table_defs
+
+    table = table_defs()["corrections"]
+    frame = pd.DataFrame([_correction_row(), _correction_row(reported_on=pd.NaT)])
+    column = coerce_frame(frame, table)["reported_on"]
+    assert column.dtype == object and column.tolist() == [dt.date(2026, 11, 27), None]
+
+
+def test_a_date_column_holding_text_fails_the_is_date_check_by_name_and_message():
+    from pipeline.core.fields import coerce_frame, pandera_schema, table_defs
+
+    table = table_defs()["corrections"]
+    frame = coerce_frame(pd.DataFrame([_correction_row(reported_on="2026-11-27")]), table)
+    with pytest.raises(pa.errors.SchemaErrors) as caught:
+        pandera_schema(table).validate(frame, lazy=True)  # as records.row_problems does
+    (failed,) = caught.value.failure_cases.itertuples()
+    assert (failed.column, failed.check) == ("reported_on", "values must be datetime.date")
+    assert [c.name for c in pandera_schema(table).columns["reported_on"].checks] == ["is_date"]
