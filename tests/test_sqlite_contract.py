@@ -84,3 +84,30 @@ def test_what_the_integrity_check_reports_is_named(built, tmp_path):
         p.startswith(f"{FILE}: integrity_check says ") and "idx_figures_measure" in p
         for p in problems
     ), problems
+
+
+def test_the_same_tables_give_the_published_database_and_metadata_bytes_whatever_the_locale(
+    built, tmp_path
+):
+    """The database (its schema, keys and indexes) and Datasette's metadata are the published
+    bytes, also when written under the C locale (ASCII); accented text in the metadata is
+    written as UTF-8 characters, not escapes."""
+    import locale
+
+    accented = {**package_meta(), "title": "Cooperación bilateral México–EE. UU."}
+    (tmp_path / "same").mkdir()
+    (tmp_path / "accented").mkdir()
+    before = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")
+    try:
+        assert locale.getpreferredencoding(False) != "UTF-8"  # else this shows nothing
+        write_sqlite(_tables(built), tmp_path / "same", package_meta())
+        write_sqlite(_tables(built), tmp_path / "accented", accented)
+    finally:
+        locale.setlocale(locale.LC_CTYPE, before)
+    metadata = f"{NAME}.metadata.json"
+    for name in (FILE, metadata):
+        assert (tmp_path / "same" / name).read_bytes() == (built / name).read_bytes(), name
+    written = (tmp_path / "accented" / metadata).read_bytes()
+    assert accented["title"].encode("utf-8") in written
+    assert json.loads(written.decode("utf-8"))["title"] == accented["title"]
