@@ -59,12 +59,23 @@ def _steps(log: io.StringIO) -> list[str]:
     return re.findall(r"^step (.+): [0-9.]+ s$", log.getvalue(), re.M)
 
 
-def test_the_same_tables_and_files_give_the_published_metadata_and_archive(built, tmp_path):
+@pytest.mark.parametrize("ctype", ["", "C"])
+def test_the_same_tables_and_files_give_the_published_metadata_and_archive(built, tmp_path, ctype):
+    """Also under the C locale (ASCII): annotations.jsonld holds accented quotes."""
+    import locale
+
     folder = _staged(built, tmp_path / "staged")
     descriptor = _descriptor(built)
     log = io.StringIO()
-    with progress.reporting(log):
-        write_metadata(_tables(built), folder, descriptor)
+    before = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, ctype or before)
+    try:
+        assert not ctype or locale.getpreferredencoding(False) != "UTF-8"
+        with progress.reporting(log):
+            write_metadata(_tables(built), folder, descriptor)
+    finally:
+        locale.setlocale(locale.LC_CTYPE, before)
+    assert not (built / ANNOTATIONS).read_bytes().isascii()
     for name in (*MADE_HERE, archive_name(descriptor)):
         assert (folder / name).read_bytes() == (built / name).read_bytes(), name
     assert _steps(log) == ["Croissant", "Web Annotations", "README", "archive"]  # each timed
