@@ -199,3 +199,51 @@ def test_only_the_first_twenty_failures_are_told_unless_all_are_asked_for(tmp_pa
     assert len(records.schema_failures("figures", many, keys=False, limit=None)) == 30
     everything = records.schema_failures("figures", many, keys=False, limit=None)
     assert [index for index, _ in everything] == list(range(30))
+
+
+def test_rows_of_several_sources_typed_together_are_cut_back_into_each_source_in_key_order(
+    tmp_path,
+):
+    """make_rows types every source's rows in one frame per table, then gives each source its
+    own rows only, sorted by the table's key."""
+    import dataclasses
+
+    from tiny_source import tiny_snapshot
+
+    from pipeline.core.annotations import anchor_annotations
+    from pipeline.core.records import make_rows
+
+    def source(name: str, figures: list[tuple[str, str]]):
+        text = "Intro\n" + "".join(f"They seized {n} labs in 1999.\n" for _, n in figures)
+        actors = "actors:\n  - id: mex\n    quote: Intro\n    kind: country\n    name: Intro\n"
+        annotations = (
+            actors
+            + "figures:\n"
+            + "".join(
+                f"  - id: {fid}\n    quote: seized {n} labs\n    unit: labs\n"
+                "    measure: laboratories_seized\n    subject: methamphetamine_laboratories\n"
+                "    country: MEX\n    actor: mex\n    period_note: none printed\n"
+                for fid, n in figures
+            )
+            + "ignore:\n"
+            + "".join(
+                f"  - quote: seized {n} labs in 1999\n    reason: a test\n" for _, n in figures
+            )
+        )
+        snapshot = tiny_snapshot(tmp_path / name, text, annotations)
+        return dataclasses.replace(snapshot, source_id=name)
+
+    a = source("a", [("a-zeta", "12"), ("a-alpha", "30")])
+    b = source("b", [("b-one", "7")])
+    c = source("c", [("c-beta", "5"), ("c-alpha", "40"), ("c-gamma", "8")])
+    snapshots = [a, b, c]
+    rows = make_rows([anchor_annotations(s) for s in snapshots], snapshots, ["ka", "kb", "kc"])
+    got = {r.source_id: (r.key, r.table("figures").column("figure_id").to_pylist()) for r in rows}
+    assert got == {
+        "a": ("ka", ["a-alpha", "a-zeta"]),
+        "b": ("kb", ["b-one"]),
+        "c": ("kc", ["c-alpha", "c-beta", "c-gamma"]),
+    }
+    values = {r.source_id: r.table("figures").column("value").to_pylist() for r in rows}
+    assert values == {"a": [30, 12], "b": [7], "c": [40, 5, 8]}
+    assert all(r.counts["figures"] == len(got[r.source_id][1]) for r in rows)
