@@ -153,8 +153,9 @@ def load_yaml(path: Path) -> Any:
 
 def _refuse_unsafe(path: Path, text: str) -> None:
     """Stop at the first anchor, alias or explicit tag, or a top level that is not a mapping,
-    before any of the document is built: a parse of events, in constant memory."""
-    top_level = True
+    before any of the document is built: a parse of events, in constant memory. A text without
+    "&", "*" and "!" can hold no anchor, alias or tag, so only its first node is looked at."""
+    top_level, marked = True, any(sign in text for sign in "&*!")
     for event in yaml.parse(text, Loader=_Base):
         if not isinstance(event, (*_NODE_EVENTS, yaml.AliasEvent)):
             continue
@@ -176,6 +177,8 @@ def _refuse_unsafe(path: Path, text: str) -> None:
                 path, f"the top level is {kind}, but it must be a mapping of keys",
                 "write it as key: value lines, starting at the first column", line=line,
             )  # fmt: skip
+        if not marked:
+            return
         top_level = False
 
 
