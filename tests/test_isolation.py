@@ -6,6 +6,7 @@ into this checkout's."""
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import SOURCE_ID
 from pipeline.core.errors import REPO_ROOT
 
 WRITES = {
@@ -83,3 +85,28 @@ def test_this_process_and_its_children_use_their_own_instance_and_cache() -> Non
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert Path(child.stdout.strip()).resolve() == Path(os.environ["DAGSTER_HOME"]).resolve()
+
+
+def test_a_build_leaves_open_the_stream_absl_kept_at_its_import(raw_copy: Path, tmp_path: Path):
+    """Order independence (seed 714437116 found it): absl, imported with mlcroissant by a test
+    module while pytest's capture stood in for stderr, keeps that stream; every Dagster run
+    calls `logging.config`, which closes every handler, and absl's handler closes its stream
+    with it, so the capture of every later test was closed. A host's stream (a notebook's, a
+    test's capture) stays open through a build, here one that stops at its first step."""
+    from absl import logging as absl_logging
+
+    from pipeline.cli.main import main
+
+    handler = absl_logging.get_absl_handler().python_handler
+    host = io.StringIO()
+    handler.stream = host  # as if absl had been imported while stderr was `host`
+    annotations = raw_copy / SOURCE_ID / "annotations.yaml"
+    text = annotations.read_text(encoding="utf-8")
+    annotations.write_text(text.replace("quote:", "quote: zzz not in the text zzz #", 1))
+    try:
+        code = main(["build", "--raw", str(raw_copy), "--outputs", str(tmp_path / "outputs")])
+        assert code == 1  # the run started and stopped: Dagster's logging.config ran
+        assert not host.closed, "the build closed the stream absl was given"
+        assert handler.stream is sys.__stderr__
+    finally:
+        handler.stream = sys.__stderr__

@@ -109,6 +109,9 @@ class BuildRunner:
         # the cyclic collector is off during the run: a build makes millions of short-lived
         # objects that refcounting frees (docs/performance.md); the caller collects afterwards
         gc.disable()
+        from pipeline.publish.metadata import absl_on_a_standard_stream
+
+        absl_on_a_standard_stream()  # else the run's logging.config would close a host's stream
         try:
             with progress.reporting():
                 result = self.job.execute_in_process(

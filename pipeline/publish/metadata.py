@@ -229,15 +229,23 @@ def write_metadata(tables: Tables, folder: Path, descriptor: dict[str, Any]) -> 
         write_archive(folder, descriptor)
 
 
+def absl_on_a_standard_stream() -> None:
+    """absl's log handler (mlcroissant's logger) keeps the stderr of the moment absl was
+    imported and closes it when a `logging.config` call closes every handler, unless it is a
+    standard stream; each Dagster run makes such a call. Imported while a host had swapped
+    stderr (a notebook's stream, a test's capture), absl would have the run close the host's
+    stream: give its handler the process's own stderr. Nothing to do if absl is not loaded."""
+    absl_logging = sys.modules.get("absl.logging")
+    if absl_logging is not None:
+        absl_logging.get_absl_handler().python_handler.stream = sys.__stderr__
+
+
 def croissant_problems(folder: Path) -> list[str]:
     """mlcroissant's validation of croissant.json, reading one record of each record set
     (which checks each file's sha256)."""
     import mlcroissant as mlc
-    from absl import logging as absl_logging
 
-    # absl's handler keeps the stderr of its import and closes it when a logging.config call
-    # closes every handler (Dagster's does) unless it is a standard stream: give it one
-    absl_logging.get_absl_handler().python_handler.stream = sys.__stderr__
+    absl_on_a_standard_stream()
     root = logging.getLogger()
     quiet = logging.NullHandler()  # absl's warnings would call basicConfig() on a bare root
     root.addHandler(quiet)
