@@ -82,6 +82,11 @@ def test_strip_lines_removes_every_line_key_and_keeps_the_rest():
             ", line 1: its date '2000-13-01' is not a real date or number "
             "(month must be in 1..12); write date as it is meant",
         ),
+        (  # an item of a list: its own line, its list's key (before: a ValueError, uncaught)
+            "id: r1\ndates:\n  - 2000-01-01\n  - 2000-02-30\n",
+            ", line 4, record 'r1': its dates '2000-02-30' is not a real date or number (day "
+            "is out of range for month); write dates as it is meant",
+        ),
         (
             "x:\n  ? {a: 1}\n  : 2\n",
             ", line 3: the YAML is malformed (a key is not a plain value); "
@@ -278,7 +283,7 @@ def test_any_other_yaml_error_is_one_sentence_naming_the_file(tmp_path, monkeypa
     def fails(*args, **kwargs):
         raise yaml.YAMLError("an error of PyYAML without a place")
 
-    monkeypatch.setattr(yaml_lines.yaml, "load", fails)
+    monkeypatch.setattr(yaml_lines._LineLoader, "load", fails)  # the one parse of a document
     assert refusal(tmp_path, "a: 1\n") == (
         ": the YAML is malformed (an error of PyYAML without a place); fix the YAML syntax."
     )

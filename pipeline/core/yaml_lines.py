@@ -52,15 +52,36 @@ def items(doc: dict, key: str) -> list[tuple[Any, int | None]]:
     return list(zip(value, getattr(value, "lines", [None] * len(value)), strict=True))
 
 
-class _LineLoader(_Base):
-    def construct_items(self, node: yaml.SequenceNode):  # YAML's lists, with their lines
-        found = Items()
-        found.lines = [item.start_mark.line + 1 for item in node.value]
-        yield found
-        found.extend(self.construct_sequence(node))
+_STR, _SEQ, _MAP = (f"tag:yaml.org,2002:{kind}" for kind in ("str", "seq", "map"))
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[str, Any]:
-        keys = [self.construct_object(k, deep=deep) for k, _ in node.value]
+
+class _LineLoader(_Base):
+    """libyaml composes the nodes; they are built here depth first, in document order: text
+    as it is, a list as `Items` with its lines, a mapping with its `__line__`, any other value
+    (a number, a date, true, null) by PyYAML's own constructor for its resolved tag. PyYAML's
+    generic machinery (kept objects for aliases, deferred generators) has nothing to do in a
+    document without anchors and aliases, and cost a third of the time (docs/performance.md)."""
+
+    def build(self, node: yaml.Node) -> Any:
+        tag = node.tag
+        if tag == _STR and isinstance(node, yaml.ScalarNode):
+            return node.value
+        if tag == _MAP and isinstance(node, yaml.MappingNode):
+            return self.build_mapping(node)
+        if tag == _SEQ and isinstance(node, yaml.SequenceNode):
+            found = Items(self.build(item) for item in node.value)
+            found.lines = [item.start_mark.line + 1 for item in node.value]
+            return found
+        constructor = self.yaml_constructors.get(tag)
+        if constructor is not None and isinstance(node, yaml.ScalarNode):
+            try:
+                return constructor(self, node)
+            except (ValueError, OverflowError) as exc:  # e.g. 2000-02-30, month 13
+                raise _BadValue(node, "", None, str(exc)) from exc  # its key: build_mapping
+        return self.construct_object(node, deep=True)  # what PyYAML itself would make of it
+
+    def build_mapping(self, node: yaml.MappingNode) -> dict[str, Any]:
+        keys = [self.build(k) for k, _ in node.value]
         duplicates = sorted({k for k in keys if keys.count(k) > 1}, key=str)
         if duplicates:
             raise yaml.constructor.ConstructorError(
@@ -73,9 +94,11 @@ class _LineLoader(_Base):
         mapping: dict[Any, Any] = {}
         for key, (_, value_node) in zip(keys, node.value, strict=True):
             try:
-                mapping[key] = self.construct_object(value_node, deep=deep)
-            except (ValueError, OverflowError) as exc:  # e.g. 2000-02-30, month 13
-                raise _BadValue(value_node, str(key), record, str(exc)) from exc
+                mapping[key] = self.build(value_node)
+            except _BadValue as exc:  # a value of this key, or an item of its list
+                if not exc.key:
+                    exc.key, exc.record = str(key), record
+                raise
             except TypeError as exc:  # a mapping or list used as a key
                 raise yaml.constructor.ConstructorError(
                     None, None, "a key is not a plain value", value_node.start_mark
@@ -83,8 +106,12 @@ class _LineLoader(_Base):
         mapping[LINE_KEY] = node.start_mark.line + 1
         return mapping
 
-
-_LineLoader.add_constructor("tag:yaml.org,2002:seq", _LineLoader.construct_items)
+    def load(self) -> Any:
+        try:
+            node = self.get_single_node()
+            return None if node is None else self.build(node)
+        finally:
+            self.dispose()
 
 
 def decode_utf8(path: Path, data: bytes) -> str:
@@ -131,7 +158,7 @@ def load_yaml(path: Path) -> Any:
     text = decode_utf8(path, data)
     try:
         _refuse_unsafe(path, text)
-        doc = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader
+        doc = _LineLoader(text).load()  # a SafeLoader's parser and constructors
     except _BadValue as exc:
         raise BuildError(
             path, f"its {exc.key} '{exc.value}' is not a real date or number ({exc.reason})",
