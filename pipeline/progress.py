@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import IO
 
+REFRESH_SECONDS = 0.1  # how often a terminal's display is redrawn while a step advances
+
 
 def _units(count: int, unit: str) -> str:
     return unit.removesuffix("s") if count == 1 else unit
@@ -50,7 +52,10 @@ class PlainReporter:
 
 
 class RichReporter:
-    """rich's live display: a line per step, a bar for a step with a total."""
+    """rich's live display: a line per step, a bar for a step with a total. It is redrawn by
+    the steps themselves (at most every REFRESH_SECONDS while one advances), not by rich's
+    refresh thread: a live thread would keep the build from forking its workers
+    (`parallel.can_fork`), so a build on a terminal would run on one core."""
 
     def __init__(self, stream: IO[str]) -> None:
         from rich.console import Console
@@ -65,27 +70,56 @@ class RichReporter:
         console = Console(file=stream, force_terminal=True)
         self.progress = Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), console=console,
+            TimeElapsedColumn(), console=console, auto_refresh=False,
         )  # fmt: skip
         self.progress.start()
         self.tasks: list = []
+        self.drawn = 0.0
 
     def start(self, name: str, total: int | None, unit: str) -> None:
         self.tasks.append(self.progress.add_task(name, total=total))
+        self._draw()
 
     def advance(self, done: int) -> None:
         self.progress.update(self.tasks[-1], completed=done)
+        if time.monotonic() - self.drawn >= REFRESH_SECONDS:
+            self._draw()
+
+    def _draw(self) -> None:
+        self.progress.refresh()
+        self.drawn = time.monotonic()
 
     def finish(self, name: str, done: int, total: int | None, unit: str, seconds: float) -> None:
         task = self.tasks.pop()
         what = f"{done} {_units(done, unit)}, " if total is not None else ""
         self.progress.update(task, description=f"{name} ({what}{seconds:.1f} s)", completed=done)
+        self._draw()
 
     def close(self) -> None:
         self.progress.stop()
 
 
-_reporter: PlainReporter | RichReporter | None = None
+class Recorder:
+    """The steps finished in a forked child (`parallel.in_background`), kept for the parent to
+    report when it collects the child's result (`replay`)."""
+
+    def __init__(self) -> None:
+        self.finished: list[tuple[str, int, int | None, str, float]] = []
+
+    def start(self, name: str, total: int | None, unit: str) -> None:
+        pass
+
+    def advance(self, done: int) -> None:
+        pass
+
+    def finish(self, name: str, done: int, total: int | None, unit: str, seconds: float) -> None:
+        self.finished.append((name, done, total, unit, seconds))
+
+    def close(self) -> None:
+        pass
+
+
+_reporter: PlainReporter | RichReporter | Recorder | None = None
 _steps: list[list] = []  # [name, done, total] of each open step, outermost first
 
 
@@ -112,6 +146,29 @@ def reporting(stream: IO[str] | None = None) -> Iterator[None]:
         reporter.close()
         if copy is not None:
             copy.close()
+
+
+@contextmanager
+def recording() -> Iterator[list[tuple[str, int, int | None, str, float]]]:
+    """In a forked child: the steps finished inside are kept (in the list it gives), not
+    written, so that the parent reports them once (`replay`). Nothing is kept when the
+    parent reports nothing."""
+    global _reporter
+    previous, recorder = _reporter, Recorder()
+    _reporter = recorder if previous is not None else None
+    try:
+        yield recorder.finished
+    finally:
+        _reporter = previous
+
+
+def replay(finished: Iterable[tuple[str, int, int | None, str, float]]) -> None:
+    """Report steps that a child finished (`recording`), as if they had run here."""
+    if _reporter is None:
+        return
+    for name, done, total, unit, seconds in finished:
+        _reporter.start(name, total, unit)
+        _reporter.finish(name, done, total, unit, seconds)
 
 
 @contextmanager

@@ -178,11 +178,12 @@ def quick(monkeypatch):
 
     seen: dict = {"problems": [], "validated": 0, "points": []}
 
-    def metadata(tables, folder, descriptor):
+    def metadata(tables, folder, descriptor, listed):
         (folder / "metadata.txt").write_text(descriptor["version"], encoding="utf-8")
 
-    def pages(tables, snapshots, folder, version, cache_dir, row_keys):
+    def pages(tables, snapshots, folder, version, cache_dir, row_keys, others_written):
         seen["pages"] = (version, cache_dir, row_keys)
+        others_written()  # the metadata, written beside the pages, is done before the landing
         (folder / "pages.txt").write_text(version, encoding="utf-8")
 
     def validate(staging, tables, cache_dir, folders):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -34,7 +35,15 @@ import os, sys
 from pipeline.cache import parallel
 from pipeline.core.errors import BuildError
 
+import multiprocessing
+both = multiprocessing.get_context("fork").Barrier(2, timeout=60)  # inherited by the workers
+
 def square_and_pid(x):
+    return x * x, os.getpid()
+
+def square_and_pid_after_both_started(x):
+    if x < 2:  # items 0 and 1 wait for each other: a worker held at the barrier takes no
+        both.wait()  # other item, so they are in two workers, however fast either one is
     return x * x, os.getpid()
 
 def fail_on_odd_multiples_of_three(x):
@@ -63,7 +72,7 @@ def _square_and_pid(x: int) -> tuple[int, int]:
 @needs_fork
 def test_work_runs_in_worker_processes_and_comes_back_in_input_order():
     out = _in_fresh_process(
-        "results = parallel.ordered_map(square_and_pid, range(40), chunksize=1)\n"
+        "results = parallel.ordered_map(square_and_pid_after_both_started, range(40), chunksize=1)\n"
         "assert [r for r, _ in results] == [x * x for x in range(40)]\n"
         "pids = {pid for _, pid in results}\n"
         "print(os.getpid(), *sorted(pids))\n"
@@ -111,6 +120,83 @@ def test_the_first_failure_in_input_order_is_raised_whole():
     line, sentence = out.splitlines()
     assert line == "3"
     assert sentence == "raw/s3/annotations.yaml, line 3: item 3 is bad; fix it."
+
+
+BACKGROUND = """
+import time
+from pathlib import Path
+from pipeline import progress
+
+def steps_then(value, seconds=0.0, fail=False):
+    with progress.step("child step"):
+        time.sleep(seconds)
+        if fail:
+            raise BuildError("raw/s1/annotations.yaml", "the child's input is bad", "fix it", line=7)
+        return value, os.getpid()
+
+def write_late(path):
+    time.sleep(1.5)
+    Path(path).write_text("written after the block was left")
+
+def die():
+    os._exit(3)
+"""
+
+
+@needs_fork
+def test_background_work_runs_in_a_child_and_brings_back_its_result_and_steps():
+    # the child's step is reported once, here, when its result is collected (piped: a line)
+    out = _in_fresh_process(BACKGROUND + (
+        "with progress.reporting(sys.stdout):\n"
+        "    with parallel.in_background(steps_then, {'a': [1, 2]}, 0.3) as done:\n"
+        "        here = os.getpid()\n"
+        "        print('meanwhile')\n"
+        "        value, pid = done()\n"
+        "print(value, pid != here)\n"
+    ))  # fmt: skip
+    lines = out.splitlines()
+    assert lines[0] == "meanwhile"  # this process went on while the child worked
+    assert re.fullmatch(r"step child step: 0\.[3-9] s", lines[1]), lines
+    assert lines[2] == "{'a': [1, 2]} True"
+
+
+@needs_fork
+def test_background_failure_is_raised_here_whole_and_a_dead_child_is_one_sentence():
+    out = _in_fresh_process(BACKGROUND + (
+        "with parallel.in_background(steps_then, 1, 0.0, True) as done:\n"
+        "    try:\n"
+        "        done()\n"
+        "    except BuildError as error:\n"
+        "        print(error)\n"
+        "with parallel.in_background(die) as done:\n"
+        "    try:\n"
+        "        done()\n"
+        "    except BuildError as error:\n"
+        "        print(error)\n"
+    ))  # fmt: skip
+    failed, died = out.splitlines()
+    assert failed == "raw/s1/annotations.yaml, line 7: the child's input is bad; fix it."
+    assert died.startswith("die: its process stopped (exit code 3) before it finished; ")
+
+
+@needs_fork
+def test_leaving_the_block_early_kills_the_child_before_it_writes(tmp_path):
+    late = tmp_path / "late.txt"
+    _in_fresh_process(BACKGROUND + (
+        "try:\n"
+        f"    with parallel.in_background(write_late, {str(late)!r}):\n"
+        "        raise KeyError('the step beside it failed')\n"
+        "except KeyError:\n"
+        "    pass\n"
+        "time.sleep(2.5)\n"
+    ))  # fmt: skip
+    assert not late.exists()  # killed at the error, so nothing of it lands in a staging folder
+
+
+def test_with_one_worker_background_work_runs_here_at_once(monkeypatch):
+    monkeypatch.setenv(parallel.WORKERS_ENV, "1")
+    with parallel.in_background(_square_and_pid, 7) as done:
+        assert done() == (49, os.getpid())
 
 
 @pytest.mark.parametrize("value", ["0", "two", "-1"])

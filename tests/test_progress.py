@@ -12,10 +12,12 @@ import re
 import select
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
+from pipeline import progress
 from pipeline.core.errors import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
@@ -103,6 +105,21 @@ def test_on_a_terminal_a_build_shows_sources_done_of_the_total(corpus, tmp_path)
                          plain), name  # fmt: skip
     assert "step source_snapshots:" not in plain  # the plain lines are for files only
     assert re.search(r"Built .*: actors \d+", plain)
+
+
+def test_the_terminal_display_starts_no_thread_so_the_build_can_fork():
+    """rich's refresh thread would make `parallel.can_fork` false: a build on a terminal ran
+    every per-source step in one process (found in issue 24)."""
+    leader, follower = pty.openpty()
+    try:
+        with os.fdopen(follower, "w", encoding="utf-8", closefd=False) as tty:
+            before = threading.active_count()
+            with progress.reporting(tty), progress.step("anchoring", total=2):
+                progress.advance()
+                assert threading.active_count() == before
+    finally:
+        os.close(follower)
+        os.close(leader)
 
 
 def test_a_bad_input_still_ends_in_its_one_sentence(corpus, tmp_path):

@@ -13,8 +13,9 @@ import multiprocessing
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from pipeline import progress
@@ -87,6 +88,63 @@ def ordered_map(
     with ProcessPoolExecutor(count, mp_context=context, initializer=_mark_worker) as pool:
         results = pool.map(function, *zip(*calls, strict=True), chunksize=chunksize)
         return [_done(r) for r in results]
+
+
+@contextmanager
+def in_background(function: Callable[..., T], *args: Any) -> Iterator[Callable[[], T]]:
+    """function(*args) in a forked child while this process goes on; gives the call that waits
+    for it and returns its result (or raises its exception here, and reports the steps it
+    timed). The child sees this process's memory as it was at the fork: nothing is pickled on
+    the way in, only the result on the way back. Where `ordered_map` would not fork (one
+    worker, no `fork`, other threads, in a worker), function runs here at once instead. A
+    child still running when the block is left (an error before the wait) is killed, so it
+    writes nothing after it."""
+    if processes(2) == 1:
+        value = function(*args)
+        yield lambda: value
+        return
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+
+    def child() -> None:
+        _mark_worker()
+        try:
+            with progress.recording() as finished:
+                outcome: tuple = (True, function(*args), finished)
+        except BaseException as exc:  # noqa: BLE001 - every failure goes to the parent
+            outcome = (False, exc, [])
+        try:
+            send.send(outcome)
+        except Exception as exc:  # noqa: BLE001 - a result or an error that does not pickle
+            send.send((False, RuntimeError(f"{function.__name__}: {exc!r}"), []))
+
+    process = context.Process(target=child, name=f"usmx-{function.__name__}")
+    process.start()
+    send.close()
+
+    def wait() -> T:
+        try:
+            ok, value, finished = receive.recv()
+        except EOFError:
+            process.join()
+            raise BuildError(
+                function.__name__, f"its process stopped (exit code {process.exitcode}) "
+                "before it finished", f"build again; set {WORKERS_ENV}=1 to run it in the "
+                "build's own process and see why",
+            ) from None  # fmt: skip
+        process.join()
+        progress.replay(finished)
+        if not ok:
+            raise value
+        return value
+
+    try:
+        yield wait
+    finally:
+        receive.close()
+        if process.is_alive():
+            process.kill()
+        process.join()
 
 
 def _done(result: T) -> T:

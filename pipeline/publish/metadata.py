@@ -172,16 +172,31 @@ def write_annotations(tables: Tables, path: Path) -> None:
         out.write("\n]}\n")
 
 
-def _files(folder: Path, skip: tuple[str, ...] = ()) -> list[tuple[str, Path]]:
+def _files(
+    folder: Path, skip: tuple[str, ...] = (), listed: frozenset[str] | None = None
+) -> list[tuple[str, Path]]:
+    """(path, file) of every file of `folder`, or of `listed` when given (the folder is not
+    walked then: other files may be being written there), but those named in `skip`."""
+    if listed is not None:
+        found = ((name, folder / name) for name in listed)
+        return sorted((n, p) for n, p in found if p.is_file() and p.name not in skip)
     return sorted((p.relative_to(folder).as_posix(), p) for p in folder.rglob("*")
                   if p.is_file() and p.name not in skip)  # fmt: skip
+
+
+def listed_files(folder: Path) -> frozenset[str]:
+    """What README.md and the archive list: the files of `folder` now, and the three that
+    `write_metadata` makes. Taken before the pages are written beside them."""
+    return frozenset([*(name for name, _ in _files(folder)), CROISSANT, ANNOTATIONS, README])
 
 
 def describe(path: str) -> str:
     return FILE_NOTES.get(path) or next((v for k, v in FILE_NOTES.items() if path.endswith(k)), "")
 
 
-def readme(tables: Tables, descriptor: dict[str, Any], folder: Path) -> str:
+def readme(
+    tables: Tables, descriptor: dict[str, Any], folder: Path, listed: frozenset[str] | None = None
+) -> str:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).parents[1] / "site" / "templates"),
         autoescape=False, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
@@ -189,7 +204,8 @@ def readme(tables: Tables, descriptor: dict[str, Any], folder: Path) -> str:
     )  # fmt: skip
     described = {r["path"]: r["title"] for r in descriptor["resources"]}
     files = [{"path": path, "bytes": p.stat().st_size, "sha256": sha256_file(p),
-              "title": described.get(path)} for path, p in _files(folder, (README,))]  # fmt: skip
+              "title": described.get(path)}
+             for path, p in _files(folder, (README,), listed)]  # fmt: skip
     return env.get_template("readme.md.j2").render(
         package=descriptor, tables=[t for t, _ in tables.values()], files=files,
         citation=citation(descriptor), describe=describe, null=NULL, sqlite=next(
@@ -201,12 +217,14 @@ def archive_name(descriptor: dict[str, Any]) -> str:
     return f"{descriptor['name']}-{descriptor['version']}.zip"
 
 
-def write_archive(folder: Path, descriptor: dict[str, Any]) -> Path:
-    """Every file of `folder` under <name>-<version>/, in path order, with fixed times and
-    modes: the same files, the same bytes."""
+def write_archive(
+    folder: Path, descriptor: dict[str, Any], listed: frozenset[str] | None = None
+) -> Path:
+    """Every file of `folder` (of `listed`, when given) under <name>-<version>/, in path
+    order, with fixed times and modes: the same files, the same bytes."""
     path, top = folder / archive_name(descriptor), archive_name(descriptor)[: -len(".zip")]
     with zipfile.ZipFile(path, "w") as zf:
-        for name, file in _files(folder, (path.name,)):
+        for name, file in _files(folder, (path.name,), listed):
             info = zipfile.ZipInfo(f"{top}/{name}", date_time=(1980, 1, 1, 0, 0, 0))
             info.external_attr, info.compress_type = 0o644 << 16, zipfile.ZIP_DEFLATED
             # zlib's default level 6: half the time of 9 for 1-2 % more bytes (measured at
@@ -215,18 +233,21 @@ def write_archive(folder: Path, descriptor: dict[str, Any]) -> Path:
     return path
 
 
-def write_metadata(tables: Tables, folder: Path, descriptor: dict[str, Any]) -> None:
-    """croissant.json, annotations.jsonld and README.md, then the archive of the folder; each
-    a step of its own (progress), so the build's log times each format."""
+def write_metadata(
+    tables: Tables, folder: Path, descriptor: dict[str, Any], listed: frozenset[str] | None = None
+) -> None:
+    """croissant.json, annotations.jsonld and README.md, then the archive of the folder (of
+    `listed`, when other files are being written beside them: `listed_files`); each a step
+    of its own (progress), so the build's log times each format."""
     with progress.step("Croissant"):
         text = json.dumps(croissant(tables, descriptor), indent=1, ensure_ascii=False) + "\n"
         (folder / CROISSANT).write_text(text, encoding="utf-8")
     with progress.step("Web Annotations"):
         write_annotations(tables, folder / ANNOTATIONS)
     with progress.step("README"):
-        (folder / README).write_text(readme(tables, descriptor, folder), encoding="utf-8")
+        (folder / README).write_text(readme(tables, descriptor, folder, listed), encoding="utf-8")
     with progress.step("archive"):
-        write_archive(folder, descriptor)
+        write_archive(folder, descriptor, listed)
 
 
 def absl_on_a_standard_stream() -> None:

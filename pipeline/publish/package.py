@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline import progress
+from pipeline.cache import parallel
 from pipeline.core.errors import REPO_ROOT, BuildError, display_path
 from pipeline.core.fields import SCHEMAS_DIR, TableDef
 from pipeline.core.sources import SourceSnapshot
@@ -23,7 +24,7 @@ from pipeline.core.yaml_lines import load_yaml, strip_lines
 from pipeline.publish import changelog, swap
 from pipeline.publish.build_record import build_record, created
 from pipeline.publish.files import write_tables
-from pipeline.publish.metadata import write_metadata
+from pipeline.publish.metadata import listed_files, write_metadata
 from pipeline.publish.pages import write_pages
 from pipeline.publish.sqlite import write_sqlite
 from pipeline.publish.validation import PACKAGE_FILE, validate_staging
@@ -127,20 +128,26 @@ def _stage_and_swap(
     cache_dir: Path | None,
     row_keys: dict[str, str] | None,
 ) -> dict[str, Any]:
-    with progress.step("Parquet and CSV"):
-        resources = write_tables(tables, staging, cache_dir)
-    with progress.step("changelog"):
-        previous, version, entries, changes = _version_and_entries(outputs, staging, tables)
-    with progress.step("SQLite"):
-        resources.append(write_sqlite(tables, staging, package_meta()))
+    # SQLite is written in a child process while the Parquet and CSV files are written here;
+    # the folder is made first, so that neither process can find it missing
+    staging.mkdir(parents=True, exist_ok=True)
+    with parallel.in_background(_write_sqlite, tables, staging) as sqlite:
+        with progress.step("Parquet and CSV"):
+            resources = write_tables(tables, staging, cache_dir)
+        with progress.step("changelog"):
+            previous, version, entries, changes = _version_and_entries(outputs, staging, tables)
+        resources.append(sqlite())
     descriptor = package_descriptor(resources, snapshots, version)
     descriptor_text = json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n"
     (staging / PACKAGE_FILE).write_text(descriptor_text, encoding="utf-8")
     changelog.write(staging, entries, outputs)
-    with progress.step("metadata"):
-        write_metadata(tables, staging, descriptor)
-    with progress.step("pages"):
-        write_pages(tables, snapshots, staging, version, cache_dir, row_keys)  # lists them all
+    # the metadata files and the archive are made in a child process while the pages are
+    # written (docs/performance.md); they hold the files there before the pages, and the
+    # landing page, which lists every file, waits for them
+    listed = listed_files(staging)
+    with parallel.in_background(_write_metadata, tables, staging, descriptor, listed) as done:
+        with progress.step("pages"):
+            write_pages(tables, snapshots, staging, version, cache_dir, row_keys, done)
     swap.checkpoint("staged", staging)
     if outputs.exists() and swap.same_tree(staging, outputs):
         return {"version": version, "level": None}  # every published byte stays as it is
@@ -158,6 +165,16 @@ def _stage_and_swap(
     swap.checkpoint("validated", staging)
     swap.swap(staging, outputs)
     return {"version": version, "level": changes.level() if previous else "initial"}
+
+
+def _write_sqlite(tables: Tables, staging: Path) -> dict[str, Any]:
+    with progress.step("SQLite"):
+        return write_sqlite(tables, staging, package_meta())
+
+
+def _write_metadata(tables: Tables, staging: Path, descriptor: dict, listed: frozenset) -> None:
+    with progress.step("metadata"):
+        write_metadata(tables, staging, descriptor, listed)
 
 
 def _unwritable(exc: OSError, outputs: Path) -> BuildError:

@@ -9,6 +9,7 @@ processes, each sent only its own source's rows and text.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -82,10 +83,12 @@ def write_pages(
     version: str,
     cache_dir: Path | None = None,
     row_keys: dict[str, str] | None = None,
+    others_written: Callable[[], object] | None = None,
 ) -> None:
     """outputs/provenance.html (the index; it also sends a shared `provenance.html#<id>` on
     to the right page), outputs/provenance/<source_id>.html, one page per source, and last
-    outputs/index.html, the landing page, which lists every other file of `folder`."""
+    outputs/index.html, the landing page, which lists every other file of `folder` (once
+    `others_written` returns, when files are being written beside the pages)."""
     frames = {name: tables[name][1] for name in PAGE_TABLES}
     try:
         index = index_page(*(frames[n] for n in PAGE_TABLES[:4]), frames["corrections"], version)
@@ -118,6 +121,8 @@ def write_pages(
             if many:
                 store.keep(key, ".records.html", folder / source_landing_path(sid))
     (folder / PAGE_FILE).write_text(index, **UTF8)
+    if others_written is not None:
+        others_written()
     write_landing(tables, snapshots, folder, version)
 
 
