@@ -143,11 +143,19 @@ def _bodies(tables: Tables) -> dict[str, str]:
     return found
 
 
+ANNOTATED_COLUMNS = ("record_id", "mention", "source_id", "quote", "prefix", "suffix",
+                     "char_start", "char_end")  # fmt: skip
+
+
 def annotations(tables: Tables) -> Iterator[dict[str, Any]]:
     """Every provenance row as a Web Annotation: target = its source snapshot, selected by
     quote and code-point span; body = its record's id and value."""
-    bodies, sources = _bodies(tables), tables["sources"][1].set_index("source_id")["url"]
-    for row in as_rows(tables[PROVENANCE][1]):
+    bodies = _bodies(tables)
+    urls = as_rows(tables["sources"][1][["source_id", "url"]])
+    sources = {r["source_id"]: r["url"] for r in urls}
+    provenance = tables[PROVENANCE][1]
+    # only the columns an annotation shows: 8 of provenance's 17 (each cell made plain costs)
+    for row in as_rows(provenance[[c for c in ANNOTATED_COLUMNS if c in provenance.columns]]):
         rid, sid = row["record_id"], row["source_id"]
         yield {
             "id": f"#{rid}.{row.get('mention', 1)}", "type": "Annotation",
@@ -217,6 +225,9 @@ def archive_name(descriptor: dict[str, Any]) -> str:
     return f"{descriptor['name']}-{descriptor['version']}.zip"
 
 
+ARCHIVE_LEVEL = 1  # zlib's compression level of the archive's members
+
+
 def write_archive(
     folder: Path, descriptor: dict[str, Any], listed: frozenset[str] | None = None
 ) -> Path:
@@ -227,9 +238,9 @@ def write_archive(
         for name, file in _files(folder, (path.name,), listed):
             info = zipfile.ZipInfo(f"{top}/{name}", date_time=(1980, 1, 1, 0, 0, 0))
             info.external_attr, info.compress_type = 0o644 << 16, zipfile.ZIP_DEFLATED
-            # zlib's default level 6: half the time of 9 for 1-2 % more bytes (measured at
-            # N = 1,000, docs/performance.md)
-            zf.writestr(info, file.read_bytes(), compresslevel=6)
+            # zlib's level 1: 0.4 of level 6's time for 24 % more bytes (92.6 against 74.8 MiB
+            # at N = 1,000; 6 had half the time of 9 for 1-2 %; docs/performance.md)
+            zf.writestr(info, file.read_bytes(), compresslevel=ARCHIVE_LEVEL)
     return path
 
 
@@ -285,7 +296,7 @@ def annotation_problems(folder: Path, tables: Tables) -> list[str]:
     """annotations.jsonld reads back, line by line, as one annotation per provenance row,
     each selecting the row's quote and span (rdflib parses the whole file as JSON-LD in the
     tests: at a thousand sources its graph takes gigabytes, more than the whole build)."""
-    rows = iter(as_rows(tables[PROVENANCE][1]))
+    rows = iter(as_rows(tables[PROVENANCE][1][["quote", "char_start", "char_end"]]))
     with (folder / ANNOTATIONS).open(encoding="utf-8") as lines:
         head = next(lines, "") + next(lines, "")
         for line in lines:
