@@ -55,10 +55,10 @@ assert parallel.can_fork(), "a fresh process must be able to fork"
 """
 
 
-def _in_fresh_process(code: str, workers: str = "2") -> str:
+def _in_fresh_process(code: str, workers: str = "2", prelude: str = "") -> str:
     env = {**os.environ, parallel.WORKERS_ENV: workers}
     done = subprocess.run(
-        [sys.executable, "-c", WORK + code], cwd=REPO_ROOT, env=env,
+        [sys.executable, "-c", WORK + prelude + code], cwd=REPO_ROOT, env=env,
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -79,6 +79,21 @@ def test_work_runs_in_worker_processes_and_comes_back_in_input_order():
     )
     here, *pids = out.split()
     assert here not in pids and len(pids) == 2  # two workers, not this process
+
+
+@needs_fork
+def test_the_workers_find_the_arguments_in_their_memory_so_none_is_pickled():
+    """Only an argument's position goes to a worker: an argument pickle refuses (a lock)
+    reaches the worker all the same, and the result comes back from another process."""
+    out = _in_fresh_process(
+        "import threading\n"
+        "locks = [threading.Lock() for _ in range(20)]  # pickle refuses a lock\n"
+        "results = parallel.ordered_map(pid_given_a_free_lock, locks, chunksize=1)\n"
+        "print(os.getpid(), *sorted(set(results)))\n",
+        prelude="def pid_given_a_free_lock(lock):\n    assert not lock.locked()\n    return os.getpid()\n",
+    )
+    here, *pids = out.split()
+    assert pids and here not in pids
 
 
 def test_threads_in_this_process_keep_the_work_serial(monkeypatch):

@@ -51,9 +51,9 @@ def test_fewer_sources_than_the_minimum_are_anchored_in_this_process(tmp_path, m
     snapshots = [tiny_snapshot(tmp_path / name, TEXT, ANNOTATIONS) for name in ("a", "b")]
     seen, anchor_annotations = [], rows.anchor_annotations
 
-    def anchor(snapshot):  # a local function: it could not be sent to a worker process
+    def anchor(snapshot, document=None):  # a local function: no worker process could call it
         seen.append(os.getpid())
-        return anchor_annotations(snapshot)
+        return anchor_annotations(snapshot, document)
 
     monkeypatch.setattr(rows, "anchor_annotations", anchor)
     source_rows(snapshots, None)

@@ -10,7 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from pipeline.cache.store import Store
 from pipeline.core.fields import table_defs
+from pipeline.core.sources import sha256_file
 from pipeline.publish.validation import (
     RowLedger,
     key_problems,
@@ -403,3 +405,63 @@ def test_a_primary_key_repeated_with_other_values_is_found(published):
     assert key_problems(tables) == [
         f"figures: primary key ['figure_id'] value ['{figures.iloc[0, 0]}'] is not unique"
     ]
+
+
+def test_anchoring_keeps_the_quotes_validation_reads_so_a_build_parses_the_annotations_once(
+    published, tmp_path, monkeypatch
+):
+    """Anchoring keeps the quotes of the annotations.yaml it parsed (publish/quotes.py, not the
+    reader) under the file's sha256: they are what validation would read itself, and
+    validation then reads only corrections.yaml again."""
+    from conftest import RAW, SOURCE_ID
+    from pipeline.cache.rows import source_rows
+    from pipeline.core.sources import load_snapshot
+    from pipeline.publish import quotes, validation
+
+    cache, folder = tmp_path / "cache", RAW / SOURCE_ID
+    source_rows([load_snapshot(folder)], cache)
+    read = []
+    monkeypatch.setattr(
+        validation, "read_quotes", lambda p: read.append(p) or quotes.read_quotes(p)
+    )
+    assert validation.quote_problems(published, {SOURCE_ID: folder}, cache) == []
+    assert read == [str(folder / "corrections.yaml")]
+    kept = Store(cache, quotes.STORE_KIND).get(
+        quotes.quotes_key("annotations.yaml", sha256_file(folder / "annotations.yaml"))
+    )
+    assert kept == quotes.read_quotes(folder / "annotations.yaml") and len(kept) > 100
+
+
+def test_anchoring_reads_the_document_it_is_given_and_changes_nothing_in_it():
+    """The quotes are taken from the document after the reader has read it: the reader must
+    leave it as it was, or validation would compare with what the reader made of it."""
+    import copy
+
+    from conftest import RAW, SOURCE_ID
+    from pipeline.core.annotations import anchor_annotations
+    from pipeline.core.sources import load_snapshot
+    from pipeline.core.yaml_lines import load_yaml
+
+    snapshot = load_snapshot(RAW / SOURCE_ID)
+    document = load_yaml(snapshot.annotations_path)
+    before = copy.deepcopy(document)
+    assert anchor_annotations(snapshot, document) == anchor_annotations(snapshot)
+    assert document == before
+
+
+def test_a_kept_quote_names_the_folder_being_validated_not_the_one_first_read(published, tmp_path):
+    """The store holds each quote with its line only, so a problem names the raw/ folder of
+    this build even when the same file was read from another folder before."""
+    import shutil
+
+    from conftest import RAW, SOURCE_ID
+    from pipeline.publish.validation import quote_problems
+
+    cache, moved = tmp_path / "cache", tmp_path / "elsewhere" / SOURCE_ID
+    shutil.copytree(RAW / SOURCE_ID, moved)
+    assert quote_problems(published, {SOURCE_ID: RAW / SOURCE_ID}, cache) == []
+    tables = dict(published)
+    table, provenance = tables["provenance"]
+    tables["provenance"] = (table, provenance.assign(quote=provenance["quote"] + "!"))
+    found = quote_problems(tables, {SOURCE_ID: moved}, cache)
+    assert found and all(p.startswith(str(moved / "annotations.yaml")) for p in found)

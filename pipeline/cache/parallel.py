@@ -25,6 +25,7 @@ WORKERS_ENV = "USMX_WORKERS"
 T = TypeVar("T")
 
 _in_worker = False
+_calls: Sequence[tuple[Any, ...]] = ()  # what the workers of the running ordered_map call
 
 
 def usable_cores() -> int:
@@ -84,10 +85,21 @@ def ordered_map(
         return [_done(function(*args)) for args in calls]
     if chunksize is None:  # a few chunks per worker: even load, little messaging
         chunksize = max(1, len(calls) // (count * 4))
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(count, mp_context=context, initializer=_mark_worker) as pool:
-        results = pool.map(function, *zip(*calls, strict=True), chunksize=chunksize)
-        return [_done(r) for r in results]
+    global _calls
+    # the workers are forked when the first chunk is sent, after `_calls` is set: each finds
+    # the arguments in its copy of this memory, and only their positions are pickled
+    _calls, context = calls, multiprocessing.get_context("fork")
+    try:
+        with ProcessPoolExecutor(count, mp_context=context, initializer=_mark_worker) as pool:
+            results = pool.map(_call, [function] * len(calls), range(len(calls)),
+                               chunksize=chunksize)  # fmt: skip
+            return [_done(r) for r in results]
+    finally:
+        _calls = ()
+
+
+def _call(function: Callable[..., T], position: int) -> T:
+    return function(*_calls[position])
 
 
 @contextmanager

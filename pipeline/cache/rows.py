@@ -14,9 +14,13 @@ from pipeline import progress
 from pipeline.cache.keys import cache_key
 from pipeline.cache.parallel import ordered_map
 from pipeline.cache.store import Store
+from pipeline.core.annotation_reader import AnchoredSource
 from pipeline.core.annotations import anchor_annotations
 from pipeline.core.records import SourceRows, make_rows
 from pipeline.core.sources import SourceSnapshot, sha256_file
+from pipeline.core.yaml_lines import load_yaml
+from pipeline.publish.quotes import STORE_KIND as QUOTES_KIND
+from pipeline.publish.quotes import Quotes, quotes_in, quotes_key
 
 SOURCE_FILES = ("source.yaml", "annotations.yaml", "corrections.yaml")
 ANCHOR_MIN_ITEMS = 16  # fewer sources to anchor are anchored in this process
@@ -47,9 +51,13 @@ def source_rows(
             found[snapshot.source_id] = hit
         else:
             todo.append(snapshot)
-    for rows, snapshot in zip(_make(todo), todo, strict=True):
+    quote_store = Store(cache_dir, QUOTES_KIND)
+    for (rows, quotes), snapshot in zip(_make(todo), todo, strict=True):
         if _unchanged(snapshot):  # a file saved while the build ran is not kept under its key
             store.put(rows.key, rows)
+            if quotes is not None:
+                sha256 = snapshot.file_sha256["annotations.yaml"]
+                quote_store.put(quotes_key("annotations.yaml", sha256), quotes)
         found[rows.source_id] = rows
     return [found[s.source_id] for s in snapshots], [s.source_id for s in todo]
 
@@ -60,12 +68,25 @@ def _unchanged(snapshot: SourceSnapshot) -> bool:
     return now == snapshot.file_sha256
 
 
-def _make(todo: list[SourceSnapshot]) -> list[SourceRows]:
+def anchor_and_quote(snapshot: SourceSnapshot) -> tuple[AnchoredSource, Quotes | None]:
+    """A source anchored, and the quotes its annotations.yaml holds for validation, taken
+    from the same parse by publish/quotes.py (not by the reader); None when the file is not
+    where its sha256 was taken."""
+    path = snapshot.annotations_path
+    document = load_yaml(path)
+    anchored = anchor_annotations(snapshot, document)
+    known = "annotations.yaml" in snapshot.file_sha256
+    return anchored, quotes_in(path, document) if known else None
+
+
+def _make(todo: list[SourceSnapshot]) -> list[tuple[SourceRows, Quotes | None]]:
     """Anchor the sources (each in a worker process when there are many), then type and
     check their rows together (pandas' fixed cost once, not once per source)."""
     if not todo:
         return []
     with progress.step("anchoring", total=len(todo)):
-        anchored = ordered_map(anchor_annotations, todo, min_items=ANCHOR_MIN_ITEMS)
+        made = ordered_map(anchor_and_quote, todo, min_items=ANCHOR_MIN_ITEMS)
+    anchored, quotes = zip(*made, strict=True)
     with progress.step("typing and checking the rows"):
-        return make_rows(anchored, todo, [rows_key(s) for s in todo])
+        rows = make_rows(list(anchored), todo, [rows_key(s) for s in todo])
+    return list(zip(rows, quotes, strict=True))

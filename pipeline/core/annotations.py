@@ -24,10 +24,14 @@ from pipeline.core.yaml_lines import LINE_KEY, items, load_yaml
 __all__ = ["AnchoredSource", "anchor_annotations", "uncovered_numerals"]
 
 
-def anchor_annotations(snapshot: SourceSnapshot) -> AnchoredSource:
-    """Resolve and read every annotation of one source: a function of its files alone."""
+def anchor_annotations(snapshot: SourceSnapshot, document: dict | None = None) -> AnchoredSource:
+    """Resolve and read every annotation of one source: a function of its files alone.
+    `document` is its annotations.yaml as load_yaml gives it, when already loaded; it is read,
+    never changed."""
     r = Reader(snapshot, snapshot.annotations_path)
-    doc = check_file(r.path, load_yaml(r.path), "annotations.yaml")
+    if document is None:
+        document = load_yaml(r.path)
+    doc = check_file(r.path, document, "annotations.yaml")
     r.read_sections(doc.get("sections") or [])
     r.read_corrections()
     for key, read in (("actors", read_actor), ("figures", read_figure), ("events", read_event)):

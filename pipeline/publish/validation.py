@@ -6,7 +6,7 @@
 - Keys are properties of whole tables, checked with pandas: primary keys present and unique,
   every foreign key value present in the table it references.
 - Every published quote is the one written in raw/ (annotations.yaml, corrections.yaml),
-  read again here, independently of the reader that made the rows.
+  taken from the YAML by publish/quotes.py, independently of the reader that made the rows.
 - Each Parquet file holds exactly the rows of its table; every resource has the bytes and
   sha256 its descriptor declares (frictionless 5.21 does not check Parquet's); the descriptor
   is valid as metadata.
@@ -33,9 +33,9 @@ from pipeline.cache.store import Store
 from pipeline.core.fields import TableDef
 from pipeline.core.sources import sha256_file
 from pipeline.core.tables import not_in
-from pipeline.core.yaml_lines import LINE_KEY, load_yaml
 from pipeline.publish.files import to_table
 from pipeline.publish.metadata import metadata_problems
+from pipeline.publish.quotes import FILES, STORE_KIND, Quotes, quotes_key, read_quotes
 
 PACKAGE_FILE = "datapackage.json"
 DIGEST_BYTES = 32
@@ -271,48 +271,27 @@ def key_problems(tables: dict[str, tuple[TableDef, pd.DataFrame]]) -> list[str]:
     return problems
 
 
-def annotated_quotes(folder: Path) -> dict[tuple[str, int], tuple[str, str]]:
-    """{(record id, mention): (quote, where)} as written in a source's annotations.yaml, and
-    {("correction", id): (quote, where)} and {("corrected", id): ...} from corrections.yaml:
-    read here again, independently of the reader that made the rows."""
-    quotes: dict[tuple[str, int], tuple[str, str]] = {}
-    path = folder / "annotations.yaml"
-    document = load_yaml(path) or {}
-    for kind in ("figures", "events", "actors"):
-        for entry in document.get(kind) or []:
-            where = f"{path}, line {entry.get(LINE_KEY)}"
-            quotes[(entry["id"], 1)] = (entry["quote"], where)
-            for number, mention in enumerate(entry.get("mentions") or [], start=2):
-                quote = mention["quote"] if isinstance(mention, dict) else mention
-                line = mention.get(LINE_KEY) if isinstance(mention, dict) else entry.get(LINE_KEY)
-                quotes[(entry["id"], number)] = (quote, f"{path}, line {line}")
-    path = folder / "corrections.yaml"
-    if path.exists():
-        for entry in (load_yaml(path) or {}).get("corrections") or []:
-            where = f"{path}, line {entry.get(LINE_KEY)}"
-            quotes[("correction", entry["id"])] = (entry["quote"], where)
-            quotes[("corrected", entry["id"])] = (entry["corrected"], where)
-    return quotes
-
-
-def _annotated_quotes_of(folders: list[Path], store: Store) -> list[dict]:
-    """annotated_quotes of each folder, kept by the sha256 of the two files it reads (a
-    source's YAML costs ~23 ms to parse: 23 s at 1,000 sources, where the store answers in
-    well under a second); the folders not in the store are read in worker processes when
-    there are many (QUOTE_MIN_ITEMS)."""
-    keys = [
-        cache_key("annotated-quotes", *(
-            sha256_file(folder / name) if (folder / name).exists() else "-"
-            for name in ("annotations.yaml", "corrections.yaml")))
-        for folder in folders
-    ]  # fmt: skip
-    found = [store.get(key) for key in keys]
-    todo = [i for i, hit in enumerate(found) if hit is None]
-    made = ordered_map(annotated_quotes, [folders[i] for i in todo], min_items=QUOTE_MIN_ITEMS)
-    for i, quotes in zip(todo, made, strict=True):
-        store.put(keys[i], quotes)
-        found[i] = quotes
-    return found
+def _annotated_quotes_of(folders: list[Path], store: Store) -> list[Quotes]:
+    """Each folder's quotes as written in its annotations.yaml and corrections.yaml (keys of
+    `quotes_in`), each "where" naming the file and line. A file's quotes are kept under its
+    sha256: anchoring keeps those of the annotations it parsed (publish/quotes.py), so a
+    build reads a file again here only when its entry is absent, in worker processes when
+    many (QUOTE_MIN_ITEMS)."""
+    files = [[folder / name for name in FILES if (folder / name).exists()] for folder in folders]
+    wanted = [(path, quotes_key(path.name, sha256_file(path))) for paths in files for path in paths]
+    found = {key: store.get(key) for _, key in wanted}
+    todo = [(path, key) for path, key in wanted if found[key] is None]
+    made = ordered_map(read_quotes, [str(path) for path, _ in todo], min_items=QUOTE_MIN_ITEMS)
+    for (_, key), quotes in zip(todo, made, strict=True):
+        store.put(key, quotes)
+        found[key] = quotes
+    per_folder, at = [], iter(wanted)
+    for paths in files:
+        quotes: Quotes = {}
+        for path, key in (next(at) for _ in paths):
+            quotes.update((k, (q, f"{path}, line {line}")) for k, (q, line) in found[key].items())
+        per_folder.append(quotes)
+    return per_folder
 
 
 def quote_problems(
@@ -323,7 +302,7 @@ def quote_problems(
     correction's `printed` and `corrected` those of corrections.yaml; no record or mention
     missing, none added. The span check compares a span with a quote cut from it; this one
     compares the published quote with what the annotator wrote, so a span cut short fails."""
-    store, problems = Store(cache_dir, "annotated-quotes"), []
+    store, problems = Store(cache_dir, STORE_KIND), []
     provenance = tables["provenance"][1]
     corrections = tables["corrections"][1] if "corrections" in tables else pd.DataFrame()
     prov_at = provenance.groupby("source_id", sort=False).indices
