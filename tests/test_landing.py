@@ -187,3 +187,22 @@ def test_the_page_is_self_contained_and_made_again_to_the_same_bytes(built, html
     version = json.loads((built / "datapackage.json").read_text(encoding="utf-8"))["version"]
     write_landing({n: (defs[n], df) for n, df in tables.items()}, snapshots, copy, version)
     assert (copy / LANDING_FILE).read_bytes() == html.encode("utf-8")
+
+
+def test_charts_drawn_ahead_give_the_same_page_and_are_the_ones_used(tables):
+    """The build draws the landing page's charts in a child while the rest is written
+    (pages.draw_landing); the page is the same with them as when it draws them itself, and
+    what it inlines is what it was given, not drawn again."""
+    from pipeline.site.landing import draw_charts, landing_chart_specs, landing_page, spec_key
+
+    texts = {sid: load_snapshot(RAW / sid).text for sid in tables["sources"]["source_id"]}
+    specs = landing_chart_specs(tables, texts)
+    drawn = draw_charts(specs)
+    assert len(drawn) == len(specs) >= 2
+    assert landing_page(tables, texts, "9.9.9", [], drawn) == landing_page(
+        tables, texts, "9.9.9", []
+    )
+    marked = {**drawn, spec_key(specs[0]): "<svg><title>drawn ahead</title></svg>"}
+    assert "<svg><title>drawn ahead</title></svg>" in landing_page(
+        tables, texts, "9.9.9", [], marked
+    )

@@ -181,9 +181,10 @@ def quick(monkeypatch):
     def metadata(tables, folder, descriptor, listed):
         (folder / "metadata.txt").write_text(descriptor["version"], encoding="utf-8")
 
-    def pages(tables, snapshots, folder, version, cache_dir, row_keys, others_written):
+    def pages(tables, snapshots, folder, version, cache_dir, row_keys, others_written, drawn):
         seen["pages"] = (version, cache_dir, row_keys)
         others_written()  # the metadata, written beside the pages, is done before the landing
+        seen["drawn"] = drawn()  # so are the landing page's charts, drawn from the start
         (folder / "pages.txt").write_text(version, encoding="utf-8")
 
     def validate(staging, tables, cache_dir, folders):
@@ -208,6 +209,7 @@ def _staging_left(outputs: Path) -> list[str]:
 
 def test_a_first_publication_stages_validates_and_swaps_in_every_file(built, tmp_path, quick):
     from pipeline.publish.package import publish
+    from pipeline.site.landing import landing_chart_specs, spec_key
 
     snapshots, tables, outputs = [load_snapshot(RAW / SOURCE_ID)], _tables(built), tmp_path / "o"
     log = io.StringIO()
@@ -216,13 +218,17 @@ def test_a_first_publication_stages_validates_and_swaps_in_every_file(built, tmp
     version = package_meta()["version"]
     assert result == {"version": version, "level": "initial"}
     steps = re.findall(r"^step (.+): [0-9.]+ s$", log.getvalue(), re.M)
-    # SQLite is written beside the Parquet and CSV files: reported when it is collected, after
-    # the changelog, when a child wrote it; first, when it ran at once in this process (a
-    # process with other threads, or one worker)
+    # SQLite is written beside the Parquet and CSV files, the charts drawn beside everything
+    # until the landing page: each reported when it is collected, when a child made it; first,
+    # when it ran at once in this process (a process with other threads, or one worker)
     assert sorted(steps) == sorted(
-        ["Parquet and CSV", "changelog", "SQLite", "metadata", "pages", "validation"]
+        ["charts", "Parquet and CSV", "changelog", "SQLite", "metadata", "pages", "validation"]
     )
-    assert [s for s in steps if s != "SQLite"] == [
+    assert sorted(quick["drawn"]["svg"]) == sorted(
+        spec_key(spec) for spec in landing_chart_specs(
+            {n: df for n, (_, df) in tables.items()}, {SOURCE_ID: snapshots[0].text})
+    ) and quick["drawn"]["script"] is None  # fmt: skip
+    assert [s for s in steps if s not in ("SQLite", "charts")] == [
         "Parquet and CSV", "changelog", "metadata", "pages", "validation"
     ]  # fmt: skip
     assert quick["validated"] == 1 and quick["validation"] == (

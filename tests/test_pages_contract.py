@@ -104,8 +104,8 @@ def test_the_landing_page_is_what_it_makes_of_the_tables_texts_version_and_files
 ):
     seen = {}
 
-    def landing(frames, texts, version, files):
-        seen.update(frames=frames, texts=texts, version=version, files=files)
+    def landing(frames, texts, version, files, drawn):
+        seen.update(frames=frames, texts=texts, version=version, files=files, drawn=drawn)
         return "<p>landing</p>"
 
     monkeypatch.setattr(pages, "landing_page", landing)
@@ -118,6 +118,7 @@ def test_the_landing_page_is_what_it_makes_of_the_tables_texts_version_and_files
     assert re.findall(r"^step (.+): ", log.getvalue(), re.M) == ["landing page"]
     assert (folder / "index.html").read_bytes() == b"<p>landing</p>"
     assert seen["version"] == "9.9.9" and seen["texts"] == {SOURCE_ID: snapshot.text}
+    assert seen["drawn"] is None  # nothing drawn ahead: the page draws its charts itself
     assert list(seen["frames"]) == list(tables)
     assert all(seen["frames"][n] is df for n, (_, df) in tables.items())
     listed = [f.path for f in seen["files"]]

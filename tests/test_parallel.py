@@ -195,6 +195,27 @@ def test_background_failure_is_raised_here_whole_and_a_dead_child_is_one_sentenc
 
 
 @needs_fork
+def test_waiting_again_gives_the_same_result_or_error_and_reports_the_steps_once():
+    """The landing page and sources/charts.js both wait for the charts drawn ahead."""
+    out = _in_fresh_process(BACKGROUND + (
+        "with progress.reporting(sys.stdout):\n"
+        "    with parallel.in_background(steps_then, [3], 0.0) as done:\n"
+        "        first, second = done(), done()\n"
+        "print(first == second, first[1] != os.getpid())\n"
+        "with parallel.in_background(steps_then, 1, 0.0, True) as done:\n"
+        "    for _ in range(2):\n"
+        "        try:\n"
+        "            done()\n"
+        "        except BuildError as error:\n"
+        "            print(error)\n"
+    ))  # fmt: skip
+    lines = out.splitlines()
+    assert [line for line in lines if line.startswith("step ")] == [lines[0]], lines
+    assert lines[1] == "True True"
+    assert lines[2:] == ["raw/s1/annotations.yaml, line 7: the child's input is bad; fix it."] * 2
+
+
+@needs_fork
 def test_leaving_the_block_early_kills_the_child_before_it_writes(tmp_path):
     late = tmp_path / "late.txt"
     _in_fresh_process(BACKGROUND + (

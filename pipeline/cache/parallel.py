@@ -110,7 +110,7 @@ def in_background(function: Callable[..., T], *args: Any) -> Iterator[Callable[[
     the way in, only the result on the way back. Where `ordered_map` would not fork (one
     worker, no `fork`, other threads, in a worker), function runs here at once instead. A
     child still running when the block is left (an error before the wait) is killed, so it
-    writes nothing after it."""
+    writes nothing after it. Waiting again gives the same result (or raises the same error)."""
     if processes(2) == 1:
         value = function(*args)
         yield lambda: value
@@ -134,7 +134,14 @@ def in_background(function: Callable[..., T], *args: Any) -> Iterator[Callable[[
     process.start()
     send.close()
 
+    outcome: list[tuple] = []  # the child's outcome once received: a second wait returns it
+
     def wait() -> T:
+        if outcome:
+            ok, value = outcome[0]
+            if not ok:
+                raise value
+            return value
         try:
             ok, value, finished = receive.recv()
         except EOFError:
@@ -146,6 +153,7 @@ def in_background(function: Callable[..., T], *args: Any) -> Iterator[Callable[[
             ) from None  # fmt: skip
         process.join()
         progress.replay(finished)
+        outcome.append((ok, value))
         if not ok:
             raise value
         return value

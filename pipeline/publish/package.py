@@ -25,7 +25,7 @@ from pipeline.publish import changelog, swap
 from pipeline.publish.build_record import build_record, created
 from pipeline.publish.files import write_tables
 from pipeline.publish.metadata import listed_files, write_metadata
-from pipeline.publish.pages import write_pages
+from pipeline.publish.pages import draw_landing, write_pages
 from pipeline.publish.sqlite import write_sqlite
 from pipeline.publish.validation import PACKAGE_FILE, validate_staging
 
@@ -131,23 +131,26 @@ def _stage_and_swap(
     # SQLite is written in a child process while the Parquet and CSV files are written here;
     # the folder is made first, so that neither process can find it missing
     staging.mkdir(parents=True, exist_ok=True)
-    with parallel.in_background(_write_sqlite, tables, staging) as sqlite:
-        with progress.step("Parquet and CSV"):
-            resources = write_tables(tables, staging, cache_dir)
-        with progress.step("changelog"):
-            previous, version, entries, changes = _version_and_entries(outputs, staging, tables)
-        resources.append(sqlite())
-    descriptor = package_descriptor(resources, snapshots, version)
-    descriptor_text = json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n"
-    (staging / PACKAGE_FILE).write_text(descriptor_text, encoding="utf-8")
-    changelog.write(staging, entries, outputs)
-    # the metadata files and the archive are made in a child process while the pages are
-    # written (docs/performance.md); they hold the files there before the pages, and the
-    # landing page, which lists every file, waits for them
-    listed = listed_files(staging)
-    with parallel.in_background(_write_metadata, tables, staging, descriptor, listed) as done:
-        with progress.step("pages"):
-            write_pages(tables, snapshots, staging, version, cache_dir, row_keys, done)
+    # the landing page's charts are drawn in a child from the start (vl-convert's engine takes
+    # ~0.5 s to start, its bundle for the pages of many sources ~2 s); the pages wait for them
+    with parallel.in_background(draw_landing, tables, snapshots) as drawn:
+        with parallel.in_background(_write_sqlite, tables, staging) as sqlite:
+            with progress.step("Parquet and CSV"):
+                resources = write_tables(tables, staging, cache_dir)
+            with progress.step("changelog"):
+                previous, version, entries, changes = _version_and_entries(outputs, staging, tables)
+            resources.append(sqlite())
+        descriptor = package_descriptor(resources, snapshots, version)
+        descriptor_text = json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n"
+        (staging / PACKAGE_FILE).write_text(descriptor_text, encoding="utf-8")
+        changelog.write(staging, entries, outputs)
+        # the metadata files and the archive are made in a child process while the pages are
+        # written (docs/performance.md); they hold the files there before the pages, and the
+        # landing page, which lists every file, waits for them
+        listed = listed_files(staging)
+        metadata = (_write_metadata, tables, staging, descriptor, listed)
+        with parallel.in_background(*metadata) as done, progress.step("pages"):
+            write_pages(tables, snapshots, staging, version, cache_dir, row_keys, done, drawn)
     swap.checkpoint("staged", staging)
     if outputs.exists() and swap.same_tree(staging, outputs):
         return {"version": version, "level": None}  # every published byte stays as it is

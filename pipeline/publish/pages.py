@@ -31,6 +31,8 @@ from pipeline.site.landing import (
     SOURCE_LANDING_DIR,
     chart_script,
     downloads,
+    draw_charts,
+    landing_chart_specs,
     landing_page,
     source_landing_page,
     source_landing_path,
@@ -84,11 +86,13 @@ def write_pages(
     cache_dir: Path | None = None,
     row_keys: dict[str, str] | None = None,
     others_written: Callable[[], object] | None = None,
+    drawn: Callable[[], dict[str, Any]] | None = None,
 ) -> None:
     """outputs/provenance.html (the index; it also sends a shared `provenance.html#<id>` on
     to the right page), outputs/provenance/<source_id>.html, one page per source, and last
     outputs/index.html, the landing page, which lists every other file of `folder` (once
-    `others_written` returns, when files are being written beside the pages)."""
+    `others_written` returns, when files are being written beside the pages). `drawn` gives
+    what `draw_landing` drew ahead; without it the charts are drawn here."""
     frames = {name: tables[name][1] for name in PAGE_TABLES}
     try:
         index = index_page(*(frames[n] for n in PAGE_TABLES[:4]), frames["corrections"], version)
@@ -100,7 +104,8 @@ def write_pages(
     many = len(frames["sources"]) >= MANY_SOURCES  # then each source has a page of its records
     if many:
         (folder / SOURCE_LANDING_DIR).mkdir(exist_ok=True)
-        (folder / SOURCE_LANDING_DIR / CHART_SCRIPT).write_text(chart_script(), **UTF8)
+        script = drawn()["script"] if drawn else None
+        (folder / SOURCE_LANDING_DIR / CHART_SCRIPT).write_text(script or chart_script(), **UTF8)
     described = _sources_rows(frames["sources"])
     todo: dict[str, str | None] = {}  # source id -> its key in the store, for pages to make
     for sid in sorted(frames["sources"]["source_id"]):
@@ -123,7 +128,7 @@ def write_pages(
     (folder / PAGE_FILE).write_text(index, **UTF8)
     if others_written is not None:
         others_written()
-    write_landing(tables, snapshots, folder, version)
+    write_landing(tables, snapshots, folder, version, drawn)
 
 
 def _page_path(folder: Path, sid: str) -> str:
@@ -151,23 +156,37 @@ def _render_all(folder: Path, by_table, texts, todo: list[str], many: bool) -> N
     )
 
 
+def draw_landing(
+    tables: dict[str, tuple[TableDef, pd.DataFrame]], snapshots: list[SourceSnapshot]
+) -> dict[str, Any]:
+    """What vl-convert makes for the pages, made ahead (in a child while the package is
+    written): the landing page's charts, and with many sources sources/charts.js."""
+    with progress.step("charts"):
+        frames = {n: df for n, (_, df) in tables.items()}
+        texts = {s.source_id: s.text for s in snapshots}
+        many = len(frames["sources"]) >= MANY_SOURCES
+        return {"svg": draw_charts(landing_chart_specs(frames, texts)),
+                "script": chart_script() if many else None}  # fmt: skip
+
+
 def write_landing(
     tables: dict[str, tuple[TableDef, pd.DataFrame]],
     snapshots: list[SourceSnapshot],
     folder: Path,
     version: str,
+    drawn: Callable[[], dict[str, Any]] | None = None,
 ) -> None:
     """outputs/index.html, the landing page, once every other file of `folder` is written."""
     with progress.step("landing page"):
-        _write_landing(tables, snapshots, folder, version)
+        _write_landing(tables, snapshots, folder, version, drawn)
 
 
-def _write_landing(tables, snapshots, folder: Path, version: str) -> None:
+def _write_landing(tables, snapshots, folder: Path, version: str, drawn=None) -> None:
     files, page = downloads(folder), folder / LANDING_FILE
     texts = {s.source_id: s.text for s in snapshots}
     try:
         frames = {n: df for n, (_, df) in tables.items()}
-        html = landing_page(frames, texts, version, files)
+        html = landing_page(frames, texts, version, files, drawn()["svg"] if drawn else None)
     except ValueError as exc:
         raise BuildError(page, str(exc).rstrip("."), "fix the tables") from exc
     page.write_text(html, **UTF8)

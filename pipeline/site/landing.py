@@ -16,6 +16,7 @@ the size of its source that depends on that source's rows and text only.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +59,7 @@ LINKED_MARK = re.compile(r'(<a [^>]*><(path|line) aria-label="([^"]*)"[^>]*?)/>'
 # their enum, targets hollow squares.
 SHAPES = ("circle", "triangle-up", "triangle-down", "diamond", "cross", "triangle-left", "wedge")
 TARGET = "target"
+Drawn = dict[str, str]  # spec_key -> its SVG
 
 
 @dataclass(frozen=True)
@@ -231,12 +233,41 @@ def _shape(kind: str) -> str:
     return "square" if kind == TARGET else SHAPES[_order(kind) % len(SHAPES)]
 
 
-def chart_svg(spec: dict) -> Markup:
+def chart_svg(spec: dict, drawn: Drawn | None = None) -> Markup:
     """The chart as SVG to inline: relative links kept relative, each linked mark's label
-    (its `description`) also its <title>, which a browser shows on hover."""
+    (its `description`) also its <title>, which a browser shows on hover. Taken from `drawn`
+    (`draw_charts`) when it holds this very spec."""
+    found = (drawn or {}).get(spec_key(spec))
+    if found is not None:
+        return Markup(found)
     svg = vl_convert.vegalite_to_svg(spec, vl_version=VL_VERSION).replace(VEGA_BASE, 'xlink:href="')
     svg = LINKED_MARK.sub(r"\1><title>\3</title></\2>", svg)
     return Markup(svg)
+
+
+def spec_key(spec: dict) -> str:
+    """A Vega-Lite spec as canonical JSON: what its drawing depends on, besides VL_VERSION."""
+    return json.dumps(spec, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def landing_chart_specs(tables: dict[str, pd.DataFrame], texts: dict[str, str]) -> list[dict]:
+    """The Vega-Lite specs of the charts index.html draws: per measure, the aggregates with
+    many sources, the figures with one. A record `landing_page` refuses gives no spec here
+    (the page itself names it)."""
+    if len(tables["sources"]) >= MANY_SOURCES:
+        return [spec for *_, spec in _aggregate_groups(tables["figures"])]
+    try:
+        rows = {name: as_rows(t) for name, t in tables.items()}
+        return [c["spec"] for c in _records(rows, texts, draw=False)["charts"]]
+    except ValueError:
+        return []
+
+
+def draw_charts(specs: list[dict]) -> Drawn:
+    """{spec_key: SVG} of each spec: what chart_svg gives, drawn ahead (the first drawing in a
+    process starts vl-convert's JavaScript engine, ~0.5 s), e.g. in a child process while the
+    rest of the package is written."""
+    return {spec_key(spec): str(chart_svg(spec)) for spec in specs}
 
 
 def chart_specs(figures: list[dict], measures: dict) -> list[dict]:
@@ -259,9 +290,9 @@ def chart_specs(figures: list[dict], measures: dict) -> list[dict]:
     return made
 
 
-def charts(figures: list[dict], measures: dict) -> list[dict]:
+def charts(figures: list[dict], measures: dict, drawn: Drawn | None = None) -> list[dict]:
     """The charts of `chart_specs`, each drawn to SVG."""
-    return [c | {"svg": chart_svg(c["spec"])} for c in chart_specs(figures, measures)]
+    return [c | {"svg": chart_svg(c["spec"], drawn)} for c in chart_specs(figures, measures)]
 
 
 def chart_script() -> str:
@@ -352,8 +383,9 @@ def _options(figures: list[dict], key: str) -> list[tuple[str, str]]:
 
 
 def _records(
-    rows: dict[str, Rows], texts: dict[str, str], base: str = "", draw: bool = True
-) -> dict[str, Any]:
+    rows: dict[str, Rows], texts: dict[str, str], base: str = "", draw: bool = True,
+    drawn: Drawn | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """The figures and events of `rows` as the charts, the figure table and the timeline show
     them, each placed on its source page (relative to a page in `base`). ValueError when a
     record has no quote or no source."""
@@ -373,7 +405,7 @@ def _records(
               for e in sorted(rows["events"], key=lambda e: e["event_id"])]  # fmt: skip
     dated, undated = events_by_year(events)
     return {
-        "charts": charts(figures, measures) if draw else chart_specs(figures, measures),
+        "charts": charts(figures, measures, drawn) if draw else chart_specs(figures, measures),
         "figures": figures,
         "filters": {k: _options(figures, k) for k in ("measure", "country", "subject", "year")},
         "dated": dated,
@@ -423,19 +455,21 @@ def _aggregate_spec(label: str, unit: str, points: pd.DataFrame) -> dict:
     }  # fmt: skip
 
 
-def aggregate_charts(figures: pd.DataFrame) -> list[dict]:
+def _aggregate_groups(figures: pd.DataFrame):
+    """(measure, unit, label, points, spec) of each measure and unit with two or more years."""
+    measures = vocabulary("measures.yaml")
+    for (measure, unit), points in _aggregates(figures).groupby(["measure", "unit"], sort=True):
+        if len(points) >= 2:
+            label = measures.get(measure, {}).get("label", measure)
+            yield measure, unit, label, points, _aggregate_spec(label, unit, points)
+
+
+def aggregate_charts(figures: pd.DataFrame, drawn: Drawn | None = None) -> list[dict]:
     """One chart per measure and unit with two or more years of figures, drawn from the
     per-year aggregates of every source (so its size does not grow with the sources)."""
-    measures = vocabulary("measures.yaml")
-    made = []
-    for (measure, unit), points in _aggregates(figures).groupby(["measure", "unit"], sort=True):
-        if len(points) < 2:
-            continue
-        label = measures.get(measure, {}).get("label", measure)
-        made.append({"measure": measure, "label": label, "unit": unit,
-                     "svg": chart_svg(_aggregate_spec(label, unit, points)),
-                     "years": len(points), "figures": int(points["n"].sum())})  # fmt: skip
-    return made
+    return [{"measure": measure, "label": label, "unit": unit, "svg": chart_svg(spec, drawn),
+             "years": len(points), "figures": int(points["n"].sum())}
+            for measure, unit, label, points, spec in _aggregate_groups(figures)]  # fmt: skip
 
 
 def _per_source(tables: dict[str, pd.DataFrame], source_ids: list[str]) -> dict[str, dict]:
@@ -465,12 +499,12 @@ def _folders(files: list[Download]) -> list[dict[str, Any]]:
 
 def landing_page(
     tables: dict[str, pd.DataFrame | Rows], texts: dict[str, str], version: str,
-    files: list[Download],
+    files: list[Download], drawn: Drawn | None = None,
 ) -> str:  # fmt: skip
     """outputs/index.html from the tables, the source texts (by source id), the version and
     the package's other files. With one source it holds every figure and event; from
     MANY_SOURCES on, a row per source and aggregated charts. ValueError when a record has no
-    quote or no source."""
+    quote or no source. `drawn` holds charts drawn ahead (`draw_charts`): the same bytes."""
     meta = vocabulary("package.yaml")
     listed = sorted(as_rows(tables["sources"]), key=lambda s: s["source_id"])
     sources = rows_by_id(listed, "source_id")
@@ -491,16 +525,18 @@ def landing_page(
     if many:
         frames = {n: t if isinstance(t, pd.DataFrame) else pd.DataFrame(t)
                   for n, t in tables.items()}  # fmt: skip
-        return _index_of_sources(frames, listed, common)
+        return _index_of_sources(frames, listed, common, drawn)
     rows = {name: as_rows(t) for name, t in tables.items()}
     cite = citation(meta, version, listed)
     return _environment().get_template("landing.html.j2").render(
-        **common, **_records(rows, texts), mode="one", cite=cite, sources=listed,
+        **common, **_records(rows, texts, drawn=drawn), mode="one", cite=cite, sources=listed,
         jsonld=dataset_jsonld(meta, version, rows, files, cite),
     )  # fmt: skip
 
 
-def _index_of_sources(frames: dict[str, pd.DataFrame], listed: Rows, common: dict) -> str:
+def _index_of_sources(
+    frames: dict[str, pd.DataFrame], listed: Rows, common: dict, drawn: Drawn | None = None
+) -> str:
     """index.html with many sources: a row per source, charts of per-year aggregates."""
     meta, version, files = common["meta"], common["version"], common["files"]
     cite = citation(meta, version, listed)
@@ -519,7 +555,7 @@ def _index_of_sources(frames: dict[str, pd.DataFrame], listed: Rows, common: dic
     }  # fmt: skip
     return _environment().get_template("landing.html.j2").render(
         **common, mode="many", cite=cite, sources=listed, per_source=per_source,
-        landing=source_landing_path, charts=aggregate_charts(frames["figures"]),
+        landing=source_landing_path, charts=aggregate_charts(frames["figures"], drawn),
         kinds=SOURCE_KINDS, columns=columns,
         jsonld=dataset_jsonld(meta, version, jsonld_rows, files, cite),
     )  # fmt: skip
