@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 from corpus import generate  # noqa: E402
 
 SOURCES = 3
-PER_SOURCE = ("source_snapshots", "anchored_annotations › anchoring",
+PER_SOURCE = ("source_snapshots", "anchored_annotations › anchoring and typing",
               "data_package › pages › source pages")  # fmt: skip
 STEPS = ("source_snapshots", "anchored_annotations", "tables", "data_package › Parquet and CSV",
          "data_package › SQLite", "data_package › pages › landing page",

@@ -1,5 +1,6 @@
-"""What `cache.rows.source_rows` promises a build's log: the sources it anchors are one step,
-counted, and typing and checking their rows another (the steps a long build shows)."""
+"""What `cache.rows.source_rows` promises: the sources it anchors and types are one step of
+the log, counted source by source (the steps a long build shows), and the rows are the same
+bytes however the sources are cut into the chunks a worker takes."""
 
 from __future__ import annotations
 
@@ -21,14 +22,14 @@ ignore:
 """
 
 
-def test_anchoring_and_typing_the_rows_are_each_a_step_of_the_log(tmp_path):
+def test_anchoring_and_typing_the_rows_are_a_step_of_the_log(tmp_path):
     snapshot = tiny_snapshot(tmp_path, TEXT, ANNOTATIONS)
     log = io.StringIO()
     with progress.reporting(log):
         rows, remade = source_rows([snapshot], tmp_path / "cache")
     assert remade == [snapshot.source_id] and len(rows) == 1
     lines = re.sub(r"[0-9]+\.[0-9] s", "T s", log.getvalue()).splitlines()
-    assert lines == ["step anchoring: 1 source in T s", "step typing and checking the rows: T s"]
+    assert lines == ["step anchoring and typing: 1 source in T s"]
     log = io.StringIO()
     with progress.reporting(log):
         again, remade = source_rows([snapshot], tmp_path / "cache")
@@ -58,3 +59,26 @@ def test_fewer_sources_than_the_minimum_are_anchored_in_this_process(tmp_path, m
     monkeypatch.setattr(rows, "anchor_annotations", anchor)
     source_rows(snapshots, None)
     assert seen == [os.getpid()] * 2 and rows.ANCHOR_MIN_ITEMS > 2
+
+
+def test_the_rows_are_the_same_bytes_however_the_sources_are_chunked(tmp_path):
+    """Workers type chunks of ANCHOR_CHUNK sources together: a source's typed rows and its
+    problems do not depend on which sources it was typed with."""
+    import sys
+
+    from pipeline.cache import rows
+    from pipeline.core.errors import REPO_ROOT
+    from pipeline.core.sources import load_snapshot
+
+    sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+    from corpus import generate
+
+    generate(tmp_path / "raw", 6, 3)
+    snapshots = [load_snapshot(f) for f in sorted((tmp_path / "raw").iterdir())]
+    whole = rows.anchor_and_type(snapshots)
+    cut = rows.anchor_and_type(snapshots[:1]) + rows.anchor_and_type(snapshots[1:4])
+    cut += rows.anchor_and_type(snapshots[4:])
+    assert [(r.tables, r.problems, q) for r, q in whole] == [
+        (r.tables, r.problems, q) for r, q in cut
+    ]
+    assert len(whole) == 6 and all(r.counts["provenance"] > 100 for r, _ in whole)

@@ -74,15 +74,16 @@ def ordered_map(
     min_items: int = 2,
     chunksize: int | None = None,
     parallel: bool = True,
+    units: Callable[[T], int] | None = None,
 ) -> list[T]:
     """[function(*args) for args in zip(*iterables)], in worker processes when worth it
     (`parallel` and at least `min_items` calls). `function` must be a module-level function
-    (it is sent to the workers by name) and its arguments and results picklable. Each call
-    done advances the innermost progress step by one."""
+    (it is sent to the workers by name) and its results picklable. Each call done advances
+    the innermost progress step by one, or by `units(result)` (a call that does several)."""
     calls: Sequence[tuple[Any, ...]] = list(zip(*iterables, strict=True))
     count = processes(len(calls), min_items, parallel)
     if count == 1:
-        return [_done(function(*args)) for args in calls]
+        return [_done(function(*args), units) for args in calls]
     if chunksize is None:  # a few chunks per worker: even load, little messaging
         chunksize = max(1, len(calls) // (count * 4))
     global _calls
@@ -93,7 +94,7 @@ def ordered_map(
         with ProcessPoolExecutor(count, mp_context=context, initializer=_mark_worker) as pool:
             results = pool.map(_call, [function] * len(calls), range(len(calls)),
                                chunksize=chunksize)  # fmt: skip
-            return [_done(r) for r in results]
+            return [_done(r, units) for r in results]
     finally:
         _calls = ()
 
@@ -167,6 +168,6 @@ def in_background(function: Callable[..., T], *args: Any) -> Iterator[Callable[[
         process.join()
 
 
-def _done(result: T) -> T:
-    progress.advance()
+def _done(result: T, units: Callable[[T], int] | None = None) -> T:
+    progress.advance(1 if units is None else units(result))
     return result

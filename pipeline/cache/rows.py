@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pipeline import progress
 from pipeline.cache.keys import cache_key
-from pipeline.cache.parallel import ordered_map
+from pipeline.cache.parallel import ordered_map, processes
 from pipeline.cache.store import Store
 from pipeline.core.annotation_reader import AnchoredSource
 from pipeline.core.annotations import anchor_annotations
@@ -24,6 +24,9 @@ from pipeline.publish.quotes import Quotes, quotes_in, quotes_key
 
 SOURCE_FILES = ("source.yaml", "annotations.yaml", "corrections.yaml")
 ANCHOR_MIN_ITEMS = 16  # fewer sources to anchor are anchored in this process
+# sources anchored and typed in one call: pandera's fixed cost is paid once a call (~30 ms),
+# so fewer costs more; more holds more rows as Python objects in a worker at once
+ANCHOR_CHUNK = 50
 
 
 def rows_key(snapshot: SourceSnapshot) -> str:
@@ -79,14 +82,24 @@ def anchor_and_quote(snapshot: SourceSnapshot) -> tuple[AnchoredSource, Quotes |
     return anchored, quotes_in(path, document) if known else None
 
 
+def anchor_and_type(snapshots: list[SourceSnapshot]) -> list[tuple[SourceRows, Quotes | None]]:
+    """Some sources anchored, then their rows typed and checked together (pandas' and
+    pandera's fixed cost once for them all, not once per source): one call of a worker."""
+    anchored, quotes = zip(*(anchor_and_quote(s) for s in snapshots), strict=True)
+    rows = make_rows(list(anchored), snapshots, [rows_key(s) for s in snapshots])
+    return list(zip(rows, quotes, strict=True))
+
+
 def _make(todo: list[SourceSnapshot]) -> list[tuple[SourceRows, Quotes | None]]:
-    """Anchor the sources (each in a worker process when there are many), then type and
-    check their rows together (pandas' fixed cost once, not once per source)."""
+    """Anchor the sources and type their rows, in chunks of at most ANCHOR_CHUNK sources
+    (each chunk in a worker process when there are many sources). A worker sends back typed
+    Arrow rows, not the rows as Python objects, so this process never holds those."""
     if not todo:
         return []
-    with progress.step("anchoring", total=len(todo)):
-        made = ordered_map(anchor_and_quote, todo, min_items=ANCHOR_MIN_ITEMS)
-    anchored, quotes = zip(*made, strict=True)
-    with progress.step("typing and checking the rows"):
-        rows = make_rows(list(anchored), todo, [rows_key(s) for s in todo])
-    return list(zip(rows, quotes, strict=True))
+    count, size = processes(len(todo), ANCHOR_MIN_ITEMS), len(todo)
+    if size >= ANCHOR_MIN_ITEMS:  # a few chunks per process, for an even load and the display
+        size = min(ANCHOR_CHUNK, -(-size // (count * 4)))
+    chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
+    with progress.step("anchoring and typing", total=len(todo)):
+        made = ordered_map(anchor_and_type, chunks, parallel=count > 1, units=len)
+    return [pair for chunk in made for pair in chunk]

@@ -13,11 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pipeline import progress
 from pipeline.cache.keys import cache_key
-from pipeline.cache.parallel import ordered_map
+from pipeline.cache.parallel import ordered_map, processes
 from pipeline.cache.store import Store
 from pipeline.core.errors import BuildError
 from pipeline.core.fields import TableDef
@@ -43,18 +44,24 @@ from pipeline.site.render import source_page as source_page_from_rows
 PAGE_FILE = "provenance.html"
 PAGE_TABLES = ("sources", "figures", "events", "provenance", "corrections", "actors")
 PAGE_MIN_ITEMS = 16  # fewer pages to make are made in this process
+PAGE_CHUNK = 25  # sources a worker converts and renders in one call
 UTF8: dict[str, Any] = {"encoding": "utf-8", "newline": ""}
 
 
-def rows_by_source(df: pd.DataFrame, source_ids: list[str]) -> dict[str, list[dict]]:
-    """The rows of each of `source_ids` as dicts of JSON-ready values, in table order."""
+def rows_by_source(
+    df: pd.DataFrame, source_ids: list[str], at: dict[str, Any] | None = None
+) -> dict[str, list[dict]]:
+    """The rows of each of `source_ids` as dicts of JSON-ready values, in table order; `at`
+    is the table's positions by source (`groupby(...).indices`), when already known. Only
+    those sources' rows are converted."""
     if not source_ids or not len(df):
         return {sid: [] for sid in source_ids}
-    at = df.groupby("source_id", sort=False).indices
-    if len(source_ids) < PAGE_MIN_ITEMS:
-        return {sid: plain_rows(plain_columns(df.take(at.get(sid, [])))) for sid in source_ids}
-    columns = plain_columns(df)
-    return {sid: plain_rows(columns, at.get(sid, [])) for sid in source_ids}
+    at = df.groupby("source_id", sort=False).indices if at is None else at
+    wanted = [at.get(sid, np.empty(0, dtype=np.intp)) for sid in source_ids]
+    columns = plain_columns(df.take(np.concatenate(wanted)))
+    ends = np.cumsum([len(w) for w in wanted]).tolist()
+    return {sid: plain_rows(columns, range(end - len(w), end))
+            for sid, w, end in zip(source_ids, wanted, ends, strict=True)}  # fmt: skip
 
 
 def _sources_rows(sources: pd.DataFrame) -> dict[str, str]:
@@ -139,21 +146,29 @@ def _page_path(folder: Path, sid: str) -> str:
 
 
 def _make_pages(frames, texts, folder: Path, todo: list[str], many: bool = False) -> None:
-    """Make the pages of `todo` into the package, in worker processes when many."""
-    by_table = {name: rows_by_source(df, todo) for name, df in frames.items()}
+    """Make the pages of `todo` into the package, in worker processes when many: chunks of
+    sources, each converting its own sources' rows (the tables are in the workers' memory)."""
+    at = {name: df.groupby("source_id", sort=False).indices for name, df in frames.items()}
+    count = processes(len(todo), PAGE_MIN_ITEMS)
+    size = max(1, min(PAGE_CHUNK, -(-len(todo) // (count * 4))))
+    chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
+    n = len(chunks)
     with progress.step("source pages", total=len(todo)):
-        _render_all(folder, by_table, texts, todo, many)
+        ordered_map(_render_chunk, [str(folder)] * n, [frames] * n, [at] * n, [texts] * n,
+                    chunks, [many] * n, parallel=count > 1, units=len)  # fmt: skip
 
 
-def _render_all(folder: Path, by_table, texts, todo: list[str], many: bool) -> None:
-    ordered_map(
-        _render_into,
-        [str(folder / source_page_path(sid)) for sid in todo],
-        [{name: by_table[name][sid] for name in PAGE_TABLES} for sid in todo],
-        [texts[sid].text for sid in todo],
-        [str(folder / source_landing_path(sid)) if many else "" for sid in todo],
-        min_items=PAGE_MIN_ITEMS,
-    )
+def _render_chunk(folder: str, frames, at, texts, sids: list[str], many: bool) -> list[str]:
+    """The pages of some sources; their ids, once made."""
+    by_table = {name: rows_by_source(frames[name], sids, at[name]) for name in PAGE_TABLES}
+    for sid in sids:
+        _render_into(
+            str(Path(folder) / source_page_path(sid)),
+            {name: by_table[name][sid] for name in PAGE_TABLES},
+            texts[sid].text,
+            str(Path(folder) / source_landing_path(sid)) if many else "",
+        )
+    return sids
 
 
 def draw_landing(

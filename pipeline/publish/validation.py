@@ -178,19 +178,36 @@ def _frictionless_rows(path: str, schema: dict[str, Any]) -> list[list[Any]]:
     return report.flatten(["rowNumber", "fieldName", "type", "note"])
 
 
-def _pieces(tmp: Path, path: Path, header: list[str], records: list, fresh: list[int]):
-    """The fresh rows of one CSV file as files of CHUNK_ROWS rows in `tmp`, with their lines."""
-    pieces = []
+def _pieces(tmp: Path, path: Path, known: set[bytes]) -> tuple[list[bytes], list[int], list]:
+    """The digests of every row of one CSV file, the lines of the fresh ones (not in
+    `known`), and those rows as files of CHUNK_ROWS rows in `tmp`, each with its lines: read
+    and written row by row, so that no more than a row of the file is held at once."""
+    digests: list[bytes] = []
+    fresh: list[int] = []
+    pieces: list[tuple[str, list[int]]] = []
     tmp.mkdir()
-    for n, start in enumerate(range(0, len(fresh), CHUNK_ROWS)):
-        lines = fresh[start : start + CHUNK_ROWS]
-        rows_file = tmp / f"{n}-{path.name}"
-        with rows_file.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow(header)
-            writer.writerows(records[i] for i in lines)
-        pieces.append((str(rows_file), lines))
-    return pieces
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        header, out = next(reader, []), None
+        for i, record in enumerate(reader):
+            digest = row_digest(record)
+            digests.append(digest)
+            if digest in known:
+                continue
+            if out is None or len(pieces[-1][1]) == CHUNK_ROWS:
+                if out is not None:
+                    out.close()
+                rows_file = tmp / f"{len(pieces)}-{path.name}"
+                out = rows_file.open("w", newline="", encoding="utf-8")
+                writer = csv.writer(out, lineterminator="\n")
+                writer.writerow(header)
+                pieces.append((str(rows_file), []))
+            writer.writerow(record)
+            pieces[-1][1].append(i)
+            fresh.append(i)
+    if out is not None:
+        out.close()
+    return digests, fresh, pieces
 
 
 def row_problems(folder: Path, descriptor: dict[str, Any], cache_dir: Path | None) -> list[str]:
@@ -204,13 +221,7 @@ def row_problems(folder: Path, descriptor: dict[str, Any], cache_dir: Path | Non
             whole = cache_key("validated-file", key, resource.get("hash", ""))
             if resource.get("hash") and ledger.store.get_bytes(whole) is not None:
                 continue  # this very file passed whole before: every one of its rows did
-            with path.open(newline="", encoding="utf-8") as handle:
-                reader = csv.reader(handle)
-                header, records = next(reader, []), list(reader)
-            digests = [row_digest(r) for r in records]
-            known = ledger.passed(key)
-            fresh = [i for i, d in enumerate(digests) if d not in known]
-            pieces = _pieces(Path(tmp) / resource["name"], path, header, records, fresh)
+            digests, fresh, pieces = _pieces(Path(tmp) / resource["name"], path, ledger.passed(key))
             todo.append((resource, key, whole, digests, fresh, pieces))
         files = [(f, row_schema(r["schema"])) for r, *_, pieces in todo for f, _ in pieces]
         parallel = sum(len(fresh) for *_, fresh, _ in todo) >= PARALLEL_MIN_ROWS
