@@ -267,3 +267,31 @@ def test_a_build_gives_the_same_bytes_with_one_worker_or_two(tmp_path):
         assert metadata["anchoring processes"].value == int(workers)
         assert metadata["sources re-anchored"].value == 20
     assert tree_digest(outputs["1"]) == tree_digest(outputs["2"])
+
+
+@needs_fork
+def test_a_build_after_vl_convert_ran_in_its_process_draws_its_charts_there(tmp_path):
+    """vl-convert's engine runs native threads, which a forked child does not get: a child
+    that called it would wait forever. A process where it already ran (a notebook, a
+    long-lived service) draws the landing page's charts itself, so the build ends."""
+    (tmp_path / "dagster").mkdir()
+    (tmp_path / "dagster" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    env = {**os.environ, parallel.WORKERS_ENV: "2", "USMX_CACHE_DIR": str(tmp_path / "cache"),
+           "DAGSTER_HOME": str(tmp_path / "dagster")}  # fmt: skip
+    code = (
+        "import sys\n"
+        "from pipeline.site import landing\n"
+        "from pipeline.cache import parallel\n"
+        "landing.chart_svg({'data': {'values': [{'a': 1}, {'a': 2}]}, 'mark': 'point',\n"
+        "                   'encoding': {'x': {'field': 'a', 'type': 'quantitative'}}})\n"
+        "assert landing.engine_started() and parallel.can_fork()\n"
+        "from pipeline.cli.main import main\n"
+        f"sys.exit(main(['build', '--raw', {str(REPO_ROOT / 'raw')!r}, '--outputs', "
+        f"{str(tmp_path / 'outputs')!r}]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, env=env,
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "outputs" / "index.html").read_text(encoding="utf-8").count("<svg") >= 2

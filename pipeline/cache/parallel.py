@@ -104,15 +104,18 @@ def _call(function: Callable[..., T], position: int) -> T:
 
 
 @contextmanager
-def in_background(function: Callable[..., T], *args: Any) -> Iterator[Callable[[], T]]:
+def in_background(
+    function: Callable[..., T], *args: Any, here: bool = False
+) -> Iterator[Callable[[], T]]:
     """function(*args) in a forked child while this process goes on; gives the call that waits
     for it and returns its result (or raises its exception here, and reports the steps it
     timed). The child sees this process's memory as it was at the fork: nothing is pickled on
     the way in, only the result on the way back. Where `ordered_map` would not fork (one
     worker, no `fork`, other threads, in a worker), function runs here at once instead. A
     child still running when the block is left (an error before the wait) is killed, so it
-    writes nothing after it. Waiting again gives the same result (or raises the same error)."""
-    if processes(2) == 1:
+    writes nothing after it. Waiting again gives the same result (or raises the same error).
+    `here` runs it here at once in any case (a call a forked child cannot make)."""
+    if here or processes(2) == 1:
         value = function(*args)
         yield lambda: value
         return

@@ -28,6 +28,7 @@ from pipeline.publish.metadata import listed_files, write_metadata
 from pipeline.publish.pages import draw_landing, write_pages
 from pipeline.publish.sqlite import write_sqlite
 from pipeline.publish.validation import PACKAGE_FILE, validate_staging
+from pipeline.site.landing import engine_started
 
 OUTPUTS_DIR = REPO_ROOT / "outputs"
 Tables = dict[str, tuple[TableDef, pd.DataFrame]]
@@ -132,8 +133,11 @@ def _stage_and_swap(
     # the folder is made first, so that neither process can find it missing
     staging.mkdir(parents=True, exist_ok=True)
     # the landing page's charts are drawn in a child from the start (vl-convert's engine takes
-    # ~0.5 s to start, its bundle for the pages of many sources ~2 s); the pages wait for them
-    with parallel.in_background(draw_landing, tables, snapshots) as drawn:
+    # ~0.5 s to start, its bundle for the pages of many sources ~2 s); the pages wait for them.
+    # Where the engine already runs here (a long-lived process), they are drawn here: a child
+    # would inherit the engine without its threads
+    inline = engine_started()
+    with parallel.in_background(draw_landing, tables, snapshots, here=inline) as drawn:
         with parallel.in_background(_write_sqlite, tables, staging) as sqlite:
             with progress.step("Parquet and CSV"):
                 resources = write_tables(tables, staging, cache_dir)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -240,7 +241,7 @@ def chart_svg(spec: dict, drawn: Drawn | None = None) -> Markup:
     found = (drawn or {}).get(spec_key(spec))
     if found is not None:
         return Markup(found)
-    svg = vl_convert.vegalite_to_svg(spec, vl_version=VL_VERSION).replace(VEGA_BASE, 'xlink:href="')
+    svg = _engine().vegalite_to_svg(spec, vl_version=VL_VERSION).replace(VEGA_BASE, 'xlink:href="')
     svg = LINKED_MARK.sub(r"\1><title>\3</title></\2>", svg)
     return Markup(svg)
 
@@ -300,7 +301,24 @@ def chart_script() -> str:
     `vegaEmbed`, for the pages of many sources (drawing their charts at build time would cost
     ~85 ms a chart: 600 s of CPU for 1,000 sources). The same library version gives the same
     bytes."""
-    return vl_convert.javascript_bundle(vl_version=VL_VERSION)
+    return _engine().javascript_bundle(vl_version=VL_VERSION)
+
+
+_started: list[int] = []  # the process ids where vl-convert's engine was started
+
+
+def _engine():
+    """vl-convert, noting that its engine (native threads, started at the first call) runs in
+    this process from now on."""
+    if os.getpid() not in _started:
+        _started.append(os.getpid())
+    return vl_convert
+
+
+def engine_started() -> bool:
+    """Whether vl-convert's engine runs in this process. A child forked from it must not call
+    vl-convert: it would inherit an engine without its threads, and wait for them forever."""
+    return os.getpid() in _started
 
 
 def events_by_year(events: list[dict]) -> tuple[list[tuple[int, list[dict]]], list[dict]]:
