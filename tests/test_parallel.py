@@ -216,6 +216,27 @@ def test_waiting_again_gives_the_same_result_or_error_and_reports_the_steps_once
 
 
 @needs_fork
+def test_a_child_whose_build_was_killed_ends_even_with_a_result_larger_than_a_pipe():
+    """A build killed mid-publish (test_atomic_publish) leaves its children: each must end,
+    or whoever reads the build's output waits for them. Two children, each with a result
+    larger than a pipe holds, the second holding the first's pipe; then the build is
+    killed. The build's output ends within seconds."""
+    code = BACKGROUND + (
+        "import signal\n"
+        "with parallel.in_background(steps_then, 'x' * 1_000_000) as first:\n"
+        "    with parallel.in_background(steps_then, 'y' * 1_000_000) as second:\n"
+        "        time.sleep(1.0)\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    env = {**os.environ, parallel.WORKERS_ENV: "2"}
+    done = subprocess.run(
+        [sys.executable, "-c", WORK + code], cwd=REPO_ROOT, env=env,
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == -9, done.stderr
+
+
+@needs_fork
 def test_leaving_the_block_early_kills_the_child_before_it_writes(tmp_path):
     late = tmp_path / "late.txt"
     _in_fresh_process(BACKGROUND + (

@@ -123,6 +123,9 @@ def in_background(
     receive, send = context.Pipe(duplex=False)
 
     def child() -> None:
+        # its copy of the reading end closed: if the build dies, sending a result larger than
+        # the pipe holds fails at once instead of waiting forever for a reader
+        receive.close()
         _mark_worker()
         try:
             with progress.recording() as finished:
